@@ -1,0 +1,12 @@
+#pragma once
+
+#include <string>
+
+namespace dcgan {
+
+std::string version();          // this tool's version, e.g. "0.1.0"
+std::string torch_version();    // the LibTorch it runs on, e.g. "1.13.1"
+bool cuda_available();
+std::string version_report();   // one line: "dcgan 0.1.0 (LibTorch 1.13.1, CUDA: not available)"
+
+}  // namespace dcgan

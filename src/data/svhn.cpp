@@ -1,0 +1,253 @@
+#include "dcgan/data/svhn.h"
+
+#include <matio.h>
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "dcgan/util/errors.h"
+
+namespace fs = std::filesystem;
+
+namespace dcgan::data {
+namespace {
+
+constexpr int64_t kSide = 32;
+constexpr int64_t kChannels = 3;
+constexpr int64_t kImageBytes = kSide * kSide * kChannels;
+
+// matio reports problems through a log callback; its default one aborts the process on errors.
+// We record the last message instead and turn it into an exception after the call returns.
+thread_local std::string matio_last_error;
+
+void matio_log(int level, char* message) {
+  if (level & (MATIO_LOG_LEVEL_ERROR | MATIO_LOG_LEVEL_CRITICAL)) {
+    matio_last_error = message ? message : "unknown matio error";
+  }
+}
+
+void install_matio_logger() {
+  static std::once_flag once;
+  std::call_once(once, [] { Mat_LogInitFunc("dcgan", &matio_log); });
+}
+
+struct MatCloser {
+  void operator()(mat_t* mat) const { Mat_Close(mat); }
+};
+struct VarFreer {
+  void operator()(matvar_t* var) const { Mat_VarFree(var); }
+};
+using MatFile = std::unique_ptr<mat_t, MatCloser>;
+using MatVar = std::unique_ptr<matvar_t, VarFreer>;
+
+[[noreturn]] void fail(const std::string& path, const std::string& problem) {
+  throw InputError(path + ": " + problem);
+}
+
+std::string dims_string(const matvar_t* var) {
+  std::string out;
+  for (int i = 0; i < var->rank; ++i) out += (i ? "x" : "") + std::to_string(var->dims[i]);
+  return out;
+}
+
+const char* class_name(matio_classes c) {
+  switch (c) {
+    case MAT_C_DOUBLE: return "double";
+    case MAT_C_SINGLE: return "single";
+    case MAT_C_INT8: return "int8";
+    case MAT_C_UINT8: return "uint8";
+    case MAT_C_INT16: return "int16";
+    case MAT_C_UINT16: return "uint16";
+    case MAT_C_INT32: return "int32";
+    case MAT_C_UINT32: return "uint32";
+    case MAT_C_INT64: return "int64";
+    case MAT_C_UINT64: return "uint64";
+    case MAT_C_CELL: return "cell";
+    case MAT_C_STRUCT: return "struct";
+    case MAT_C_CHAR: return "char";
+    case MAT_C_SPARSE: return "sparse";
+    default: return "non-numeric";
+  }
+}
+
+// The torch dtype that holds a matio numeric class without loss; nullopt for non-numeric classes.
+c10::optional<torch::ScalarType> torch_type(matio_classes c) {
+  switch (c) {
+    case MAT_C_DOUBLE: return torch::kFloat64;
+    case MAT_C_SINGLE: return torch::kFloat32;
+    case MAT_C_INT8: return torch::kInt8;
+    case MAT_C_UINT8: return torch::kUInt8;
+    case MAT_C_INT16: return torch::kInt16;
+    case MAT_C_INT32: return torch::kInt32;
+    case MAT_C_INT64: return torch::kInt64;
+    // torch has no uint16/32/64: matio stores them in the same width, which we widen below.
+    case MAT_C_UINT16: return torch::kInt16;
+    case MAT_C_UINT32: return torch::kInt32;
+    case MAT_C_UINT64: return torch::kInt64;
+    default: return c10::nullopt;
+  }
+}
+
+int64_t element_count(const matvar_t* var) {
+  int64_t n = 1;
+  for (int i = 0; i < var->rank; ++i) n *= static_cast<int64_t>(var->dims[i]);
+  return n;
+}
+
+// Reads a whole numeric variable and hands its buffer to a 1-D tensor without copying.
+torch::Tensor read_numeric(mat_t* mat, const std::string& path, const char* name) {
+  matio_last_error.clear();
+  MatVar var(Mat_VarRead(mat, name));
+  if (!var || !var->data || !matio_last_error.empty()) {
+    fail(path, std::string("variable '") + name + "' could not be read (file truncated or corrupt" +
+                   (matio_last_error.empty() ? "" : ": " + matio_last_error) + ")");
+  }
+  auto dtype = torch_type(var->class_type);
+  if (!dtype) fail(path, std::string("variable '") + name + "' is not numeric");
+  const int64_t n = element_count(var.get());
+  const size_t expected = static_cast<size_t>(n) * torch::elementSize(*dtype);
+  if (var->nbytes != expected) {
+    fail(path, std::string("variable '") + name + "' holds " + std::to_string(var->nbytes) +
+                   " bytes, expected " + std::to_string(expected));
+  }
+  void* buffer = var->data;
+  var->data = nullptr;  // the tensor owns it from here; matio allocated it with malloc
+  auto tensor = torch::from_blob(buffer, {n}, [](void* p) { std::free(p); },
+                                 torch::TensorOptions().dtype(*dtype));
+  switch (var->class_type) {
+    case MAT_C_UINT16: return tensor.to(torch::kInt32).bitwise_and_(0xFFFF);
+    case MAT_C_UINT32: return tensor.to(torch::kInt64).bitwise_and_(static_cast<int64_t>(0xFFFFFFFF));
+    default: return tensor;
+  }
+}
+
+// Every value a whole number in [lo, hi]?
+bool all_whole_in_range(const torch::Tensor& t, double lo, double hi) {
+  if (t.numel() == 0) return true;
+  if (t.is_floating_point()) {
+    if (!torch::isfinite(t).all().item<bool>()) return false;
+    if (!torch::equal(t, t.round())) return false;
+  }
+  return t.min().item<double>() >= lo && t.max().item<double>() <= hi;
+}
+
+// MATLAB stores X column-major: byte (row, col, channel, image) sits at
+// row + 32*col + 1024*channel + 3072*image. Each image is contiguous, so transposing every 32x32
+// plane in place gives N x 3 x 32(row) x 32(col) without a second full-size buffer.
+void matlab_planes_to_row_major(uint8_t* data, int64_t images) {
+  at::parallel_for(0, images * kChannels, 64, [&](int64_t begin, int64_t end) {
+    uint8_t plane[kSide * kSide];
+    for (int64_t p = begin; p < end; ++p) {
+      uint8_t* base = data + p * kSide * kSide;
+      std::memcpy(plane, base, sizeof(plane));
+      for (int64_t col = 0; col < kSide; ++col)
+        for (int64_t row = 0; row < kSide; ++row) base[row * kSide + col] = plane[col * kSide + row];
+    }
+  });
+}
+
+void check_regular_file(const std::string& path) {
+  std::error_code ec;
+  const auto status = fs::status(path, ec);
+  if (ec || !fs::exists(status)) fail(path, "no such file");
+  if (fs::is_directory(status)) fail(path, "is a directory, expected an SVHN .mat file");
+  if (!fs::is_regular_file(status)) fail(path, "is not a regular file");
+  if (fs::file_size(path, ec) == 0) fail(path, "file is empty");
+  std::ifstream probe(path, std::ios::binary);
+  if (!probe) fail(path, "cannot be opened for reading (permission denied?)");
+}
+
+}  // namespace
+
+ImageSet load_svhn_mat(const std::string& path) {
+  install_matio_logger();
+  check_regular_file(path);
+  const auto file_bytes = static_cast<int64_t>(fs::file_size(path));
+  if (file_bytes < 128) {
+    fail(path, "not a MAT file (" + std::to_string(file_bytes) + " bytes, shorter than a MAT header)");
+  }
+
+  matio_last_error.clear();
+  MatFile mat(Mat_Open(path.c_str(), MAT_ACC_RDONLY));
+  if (!mat) fail(path, "not a MAT file (no MAT v5 or v7.3 header)");
+  const auto version = Mat_GetVersion(mat.get());
+  std::string format;
+  if (version == MAT_FT_MAT5) {
+    format = "MAT v5";
+  } else if (version == MAT_FT_MAT73) {
+    format = "MAT v7.3";
+  } else {
+    fail(path, "MAT v4 files are not supported (SVHN files are MAT v5 or v7.3)");
+  }
+
+  // Check X's header before reading it, so a bad shape never costs a large allocation.
+  matio_last_error.clear();
+  MatVar info(Mat_VarReadInfo(mat.get(), "X"));
+  if (!info) {
+    fail(path, matio_last_error.empty() ? "no variable 'X' (expected SVHN images, 32x32x3xN)"
+                                        : "cannot read variable 'X' (file truncated or corrupt)");
+  }
+  if (info->isComplex || !torch_type(info->class_type)) {
+    fail(path, std::string("variable 'X' is ") + (info->isComplex ? "complex" : class_name(info->class_type)) +
+                   ", expected uint8 images");
+  }
+  // A single image drops MATLAB's trailing singleton dimension: 32x32x3 is one image.
+  const bool shape_ok = (info->rank == 4 || info->rank == 3) && info->dims[0] == kSide &&
+                        info->dims[1] == kSide && info->dims[2] == kChannels;
+  if (!shape_ok) fail(path, "variable 'X' is " + dims_string(info.get()) + ", expected 32x32x3xN");
+  const int64_t count = info->rank == 4 ? static_cast<int64_t>(info->dims[3]) : 1;
+  if (count == 0) fail(path, "variable 'X' holds zero images");
+  // zlib cannot expand data more than ~1032x; a header claiming more is corrupt.
+  const int64_t claimed = count * kImageBytes * static_cast<int64_t>(Mat_SizeOfClass(info->class_type));
+  if (claimed / 1100 > file_bytes) {
+    fail(path, "variable 'X' claims " + std::to_string(count) + " images, more than the file can hold");
+  }
+  const matio_classes x_class = info->class_type;
+  info.reset();
+
+  torch::Tensor flat = read_numeric(mat.get(), path, "X");
+  if (x_class != MAT_C_UINT8) {
+    // Documented conversion: any real numeric X whose values are whole numbers in 0-255.
+    if (!all_whole_in_range(flat, 0, 255)) {
+      fail(path, std::string("variable 'X' is ") + class_name(x_class) +
+                     " with values outside whole numbers 0-255, expected uint8 pixels");
+    }
+    flat = flat.to(torch::kUInt8);
+  }
+  matlab_planes_to_row_major(flat.data_ptr<uint8_t>(), count);
+  ImageSet set;
+  set.images = flat.view({count, kChannels, kSide, kSide});
+  set.format = format;
+
+  matio_last_error.clear();
+  MatVar y_info(Mat_VarReadInfo(mat.get(), "y"));
+  if (!y_info) fail(path, "no variable 'y' (expected N labels in 1-10)");
+  if (y_info->isComplex || !torch_type(y_info->class_type)) {
+    fail(path, std::string("variable 'y' is ") + class_name(y_info->class_type) + ", expected numeric labels");
+  }
+  const bool y_vector = y_info->rank == 2 && (y_info->dims[0] == 1 || y_info->dims[1] == 1);
+  if (!y_vector || element_count(y_info.get()) != count) {
+    fail(path, "variable 'y' is " + dims_string(y_info.get()) + ", expected " + std::to_string(count) +
+                   "x1 (one label per image)");
+  }
+  y_info.reset();
+  torch::Tensor labels = read_numeric(mat.get(), path, "y");
+  if (!all_whole_in_range(labels, 1, 10)) {
+    fail(path, "variable 'y' has labels outside 1-10 (min " +
+                   std::to_string(labels.min().item<double>()) + ", max " +
+                   std::to_string(labels.max().item<double>()) + ")");
+  }
+  labels = labels.to(torch::kInt64);
+  set.labels = labels.masked_fill(labels == 10, 0);  // SVHN writes digit 0 as label 10
+  return set;
+}
+
+}  // namespace dcgan::data

@@ -1,0 +1,85 @@
+#pragma once
+
+#include <matio.h>
+#include <torch/torch.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace dcgan::test {
+
+inline std::string data_path(const std::string& name) { return std::string(DCGAN_TEST_DATA_DIR) + "/" + name; }
+
+// A fresh, empty folder under the system temp dir, removed with the object.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "dcgan_test_XXXXXX").string();
+    path_ = mkdtemp(pattern.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+inline void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
+inline std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// One variable for write_mat: MATLAB dims and a contiguous tensor holding the data in MATLAB
+// (column-major) order.
+struct MatVariable {
+  std::string name;
+  std::vector<size_t> dims;
+  torch::Tensor data;  // uint8, float64, or char (stored as uint8 with char_class)
+  bool char_class = false;
+};
+
+inline void write_mat(const std::string& path, const std::vector<MatVariable>& vars,
+                      mat_ft version = MAT_FT_MAT5, matio_compression compression = MAT_COMPRESSION_ZLIB) {
+  mat_t* mat = Mat_CreateVer(path.c_str(), nullptr, version);
+  if (!mat) throw std::runtime_error("cannot create " + path);
+  for (const auto& v : vars) {
+    auto data = v.data.contiguous();
+    matio_classes cls = MAT_C_UINT8;
+    matio_types type = MAT_T_UINT8;
+    if (v.char_class) {
+      cls = MAT_C_CHAR;
+      type = MAT_T_UINT8;
+    } else if (data.scalar_type() == torch::kFloat64) {
+      cls = MAT_C_DOUBLE;
+      type = MAT_T_DOUBLE;
+    }
+    std::vector<size_t> dims = v.dims;
+    matvar_t* var = Mat_VarCreate(v.name.c_str(), cls, type, static_cast<int>(dims.size()), dims.data(),
+                                  data.data_ptr(), MAT_F_DONT_COPY_DATA);
+    Mat_VarWrite(mat, var, compression);
+    Mat_VarFree(var);
+  }
+  Mat_Close(mat);
+}
+
+// A valid SVHN-style file of n random images with labels 1..10 cycling.
+inline void write_svhn(const std::string& path, int64_t n, mat_ft version = MAT_FT_MAT5,
+                       matio_compression compression = MAT_COMPRESSION_ZLIB) {
+  auto x = torch::randint(0, 256, {n * 3072}, torch::kUInt8);
+  auto y = (torch::arange(n, torch::kFloat64).remainder(10) + 1);
+  write_mat(path, {{"X", {32, 32, 3, static_cast<size_t>(n)}, x}, {"y", {static_cast<size_t>(n), 1}, y}},
+            version, compression);
+}
+
+}  // namespace dcgan::test

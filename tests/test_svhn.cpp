@@ -1,0 +1,237 @@
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+
+#include "dcgan/data/dataset.h"
+#include "dcgan/data/scale.h"
+#include "dcgan/data/svhn.h"
+#include "dcgan/util/errors.h"
+#include "test_helpers.h"
+
+using dcgan::InputError;
+using dcgan::data::load_svhn_mat;
+using dcgan::test::data_path;
+using dcgan::test::MatVariable;
+using dcgan::test::TempDir;
+using dcgan::test::write_mat;
+
+namespace {
+
+std::vector<int64_t> to_vector(const torch::Tensor& t) {
+  auto c = t.to(torch::kInt64).contiguous();
+  return std::vector<int64_t>(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());
+}
+
+class FixtureTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(FixtureTest, MatchesIndependentWriters) {
+  std::ifstream json_file(data_path("tiny_expected.json"));
+  const auto expected = nlohmann::json::parse(json_file);
+  const auto set = load_svhn_mat(data_path(GetParam()));
+
+  ASSERT_EQ(set.images.scalar_type(), torch::kUInt8);
+  ASSERT_EQ(set.labels.scalar_type(), torch::kInt64);
+  const int64_t n = expected["count"];
+  ASSERT_EQ(set.images.sizes(), (std::vector<int64_t>{n, 3, 32, 32}));
+  EXPECT_EQ(to_vector(set.labels), expected["digits"].get<std::vector<int64_t>>());
+  EXPECT_EQ(to_vector(set.images[0][0][0]), expected["image0_channel0_row0"].get<std::vector<int64_t>>());
+  EXPECT_EQ(to_vector(set.images[0][2].select(1, 5)),
+            expected["image0_channel2_column5"].get<std::vector<int64_t>>());
+  EXPECT_EQ(to_vector(set.images[11].select(1, 3).select(1, 7)),
+            expected["image11_pixel_r3_c7_rgb"].get<std::vector<int64_t>>());
+  EXPECT_EQ(to_vector(set.images.sum({1, 2, 3}, false, torch::kInt64)),
+            expected["sum_per_image"].get<std::vector<int64_t>>());
+  const auto stats = dcgan::data::describe(set);
+  const auto means = expected["mean_per_channel_0_255"].get<std::vector<double>>();
+  for (int c = 0; c < 3; ++c) EXPECT_NEAR(stats.pixel_mean[c], means[c], 1e-9);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllWriters, FixtureTest,
+                         ::testing::Values("tiny_v5_compressed.mat", "tiny_v5_uncompressed.mat", "tiny_v73.mat"));
+
+TEST(SvhnLoader, ReportsFormat) {
+  EXPECT_EQ(load_svhn_mat(data_path("tiny_v5_compressed.mat")).format, "MAT v5");
+  EXPECT_EQ(load_svhn_mat(data_path("tiny_v73.mat")).format, "MAT v7.3");
+}
+
+TEST(SvhnLoader, RoundTripsItsOwnWriterInEveryFormat) {
+  TempDir dir;
+  for (auto [version, compression] : {std::pair{MAT_FT_MAT5, MAT_COMPRESSION_ZLIB},
+                                      std::pair{MAT_FT_MAT5, MAT_COMPRESSION_NONE},
+                                      std::pair{MAT_FT_MAT73, MAT_COMPRESSION_NONE}}) {
+    torch::manual_seed(3);
+    const auto path = dir.file("set.mat");
+    std::filesystem::remove(path);
+    dcgan::test::write_svhn(path, 25, version, compression);
+    torch::manual_seed(3);
+    const auto raw = torch::randint(0, 256, {25 * 3072}, torch::kUInt8);
+    const auto set = load_svhn_mat(path);
+    // MATLAB order is (row, col, channel, image) column-major, i.e. image-major (image, channel, col, row).
+    EXPECT_TRUE(torch::equal(set.images, raw.view({25, 3, 32, 32}).transpose(2, 3)));
+    EXPECT_EQ(set.labels[9].item<int64_t>(), 0);  // label 10 is digit 0
+    EXPECT_EQ(set.labels[3].item<int64_t>(), 4);
+  }
+}
+
+TEST(SvhnLoader, ConvertsWholeNumberDoublePixels) {
+  TempDir dir;
+  auto x = torch::randint(0, 256, {2 * 3072}, torch::kFloat64);
+  write_mat(dir.file("d.mat"), {{"X", {32, 32, 3, 2}, x}, {"y", {2, 1}, torch::tensor({1.0, 10.0}, torch::kFloat64)}});
+  const auto set = load_svhn_mat(dir.file("d.mat"));
+  EXPECT_EQ(set.images.scalar_type(), torch::kUInt8);
+  EXPECT_TRUE(torch::equal(set.images, x.to(torch::kUInt8).view({2, 3, 32, 32}).transpose(2, 3)));
+}
+
+TEST(SvhnLoader, AcceptsSingleImageWithDroppedTrailingDimension) {
+  TempDir dir;
+  write_mat(dir.file("one.mat"), {{"X", {32, 32, 3}, torch::zeros({3072}, torch::kUInt8)},
+                                  {"y", {1, 1}, torch::tensor({5.0}, torch::kFloat64)}});
+  const auto set = load_svhn_mat(dir.file("one.mat"));
+  EXPECT_EQ(set.size(), 1);
+  EXPECT_EQ(set.labels[0].item<int64_t>(), 5);
+}
+
+// Each bad input gives an InputError whose message names the file and contains `problem`.
+void expect_refused(const std::string& path, const std::string& problem) {
+  try {
+    load_svhn_mat(path);
+    FAIL() << "accepted " << path << ", expected an error containing '" << problem << "'";
+  } catch (const InputError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find(path), std::string::npos) << message;
+    EXPECT_NE(message.find(problem), std::string::npos) << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << "not one line: " << message;
+  }
+}
+
+TEST(SvhnLoaderRefuses, MissingPath) { expect_refused("/nonexistent/train_32x32.mat", "no such file"); }
+
+TEST(SvhnLoaderRefuses, Directory) {
+  TempDir dir;
+  expect_refused(dir.path().string(), "is a directory");
+}
+
+TEST(SvhnLoaderRefuses, EmptyFile) {
+  TempDir dir;
+  dcgan::test::write_bytes(dir.file("empty.mat"), "");
+  expect_refused(dir.file("empty.mat"), "empty");
+}
+
+TEST(SvhnLoaderRefuses, TextPngAndRandomBytes) {
+  TempDir dir;
+  dcgan::test::write_bytes(dir.file("text.mat"), std::string(400, 'a') + "\nthis is not a MAT file\n");
+  expect_refused(dir.file("text.mat"), "not a MAT file");
+  dcgan::test::write_bytes(dir.file("image.mat"), std::string("\x89PNG\r\n\x1a\n", 8) + std::string(300, '\0'));
+  expect_refused(dir.file("image.mat"), "not a MAT file");
+  torch::manual_seed(0);
+  auto noise = torch::randint(0, 256, {4096}, torch::kUInt8);
+  dcgan::test::write_bytes(dir.file("noise.mat"), std::string(reinterpret_cast<const char*>(noise.data_ptr()), 4096));
+  expect_refused(dir.file("noise.mat"), "not a MAT file");
+  dcgan::test::write_bytes(dir.file("short.mat"), "MATLAB 5.0");
+  expect_refused(dir.file("short.mat"), "not a MAT file");
+}
+
+TEST(SvhnLoaderRefuses, TruncatedFiles) {
+  TempDir dir;
+  for (const char* name : {"tiny_v5_compressed.mat", "tiny_v5_uncompressed.mat", "tiny_v73.mat"}) {
+    const auto bytes = dcgan::test::read_bytes(data_path(name));
+    for (double keep : {0.9, 0.5, 0.1}) {
+      const auto path = dir.file(std::string("cut_") + std::to_string(static_cast<int>(keep * 100)) + name);
+      dcgan::test::write_bytes(path, bytes.substr(0, static_cast<size_t>(bytes.size() * keep)));
+      EXPECT_THROW(load_svhn_mat(path), InputError) << path;
+    }
+  }
+}
+
+TEST(SvhnLoaderRefuses, NoVariableX) {
+  TempDir dir;
+  write_mat(dir.file("nox.mat"), {{"images", {2, 1}, torch::zeros({2}, torch::kFloat64)}});
+  expect_refused(dir.file("nox.mat"), "no variable 'X'");
+}
+
+TEST(SvhnLoaderRefuses, XOfWrongShape) {
+  TempDir dir;
+  const auto y = torch::ones({2}, torch::kFloat64);
+  write_mat(dir.file("a.mat"), {{"X", {28, 28, 3, 2}, torch::zeros({28 * 28 * 3 * 2}, torch::kUInt8)}, {"y", {2, 1}, y}});
+  expect_refused(dir.file("a.mat"), "is 28x28x3x2, expected 32x32x3xN");
+  write_mat(dir.file("b.mat"), {{"X", {32, 32, 4, 2}, torch::zeros({32 * 32 * 4 * 2}, torch::kUInt8)}, {"y", {2, 1}, y}});
+  expect_refused(dir.file("b.mat"), "expected 32x32x3xN");
+  write_mat(dir.file("c.mat"), {{"X", {3072, 2}, torch::zeros({3072 * 2}, torch::kUInt8)}, {"y", {2, 1}, y}});
+  expect_refused(dir.file("c.mat"), "is 3072x2");
+  write_mat(dir.file("d.mat"), {{"X", {32, 32, 3, 2, 2}, torch::zeros({3072 * 4}, torch::kUInt8)}, {"y", {2, 1}, y}});
+  expect_refused(dir.file("d.mat"), "expected 32x32x3xN");
+}
+
+TEST(SvhnLoaderRefuses, XNotPixels) {
+  TempDir dir;
+  const auto y = torch::ones({1}, torch::kFloat64);
+  auto fractional = torch::full({3072}, 0.5, torch::kFloat64);
+  write_mat(dir.file("frac.mat"), {{"X", {32, 32, 3, 1}, fractional}, {"y", {1, 1}, y}});
+  expect_refused(dir.file("frac.mat"), "outside whole numbers 0-255");
+  auto big = torch::full({3072}, 300.0, torch::kFloat64);
+  write_mat(dir.file("big.mat"), {{"X", {32, 32, 3, 1}, big}, {"y", {1, 1}, y}});
+  expect_refused(dir.file("big.mat"), "outside whole numbers 0-255");
+  write_mat(dir.file("char.mat"), {{"X", {32, 32, 3, 1}, torch::zeros({3072}, torch::kUInt8), true}, {"y", {1, 1}, y}});
+  expect_refused(dir.file("char.mat"), "variable 'X' is char");
+}
+
+TEST(SvhnLoaderRefuses, ZeroImages) {
+  TempDir dir;
+  write_mat(dir.file("zero.mat"), {{"X", {32, 32, 3, 0}, torch::zeros({0}, torch::kUInt8)},
+                                   {"y", {0, 1}, torch::zeros({0}, torch::kFloat64)}});
+  expect_refused(dir.file("zero.mat"), "zero images");
+}
+
+TEST(SvhnLoaderRefuses, LabelsMissingOrWrongLength) {
+  TempDir dir;
+  const auto x = torch::zeros({3 * 3072}, torch::kUInt8);
+  write_mat(dir.file("noy.mat"), {{"X", {32, 32, 3, 3}, x}});
+  expect_refused(dir.file("noy.mat"), "no variable 'y'");
+  write_mat(dir.file("shorty.mat"), {{"X", {32, 32, 3, 3}, x}, {"y", {2, 1}, torch::ones({2}, torch::kFloat64)}});
+  expect_refused(dir.file("shorty.mat"), "variable 'y' is 2x1, expected 3x1");
+  write_mat(dir.file("matrixy.mat"), {{"X", {32, 32, 3, 3}, x}, {"y", {3, 3}, torch::ones({9}, torch::kFloat64)}});
+  expect_refused(dir.file("matrixy.mat"), "variable 'y' is 3x3");
+}
+
+TEST(SvhnLoaderRefuses, LabelsOutside1To10) {
+  TempDir dir;
+  const auto x = torch::zeros({3 * 3072}, torch::kUInt8);
+  write_mat(dir.file("zero.mat"), {{"X", {32, 32, 3, 3}, x}, {"y", {3, 1}, torch::tensor({1.0, 0.0, 2.0}, torch::kFloat64)}});
+  expect_refused(dir.file("zero.mat"), "labels outside 1-10");
+  write_mat(dir.file("eleven.mat"), {{"X", {32, 32, 3, 3}, x}, {"y", {3, 1}, torch::tensor({1.0, 11.0, 2.0}, torch::kFloat64)}});
+  expect_refused(dir.file("eleven.mat"), "labels outside 1-10");
+  write_mat(dir.file("half.mat"), {{"X", {32, 32, 3, 3}, x}, {"y", {3, 1}, torch::tensor({1.0, 2.5, 2.0}, torch::kFloat64)}});
+  expect_refused(dir.file("half.mat"), "labels outside 1-10");
+}
+
+TEST(Scale, MapsPixelsToFeatureRangeAndBack) {
+  auto pixels = torch::tensor({0, 1, 127, 128, 254, 255}, torch::kUInt8);
+  auto scaled = dcgan::data::scale(pixels);
+  EXPECT_EQ(scaled.scalar_type(), torch::kFloat32);
+  EXPECT_FLOAT_EQ(scaled[0].item<float>(), -1.0f);
+  EXPECT_FLOAT_EQ(scaled[5].item<float>(), 1.0f);
+  EXPECT_TRUE(torch::equal(dcgan::data::unscale(scaled), pixels));
+  auto unit = dcgan::data::scale(pixels, 0.0, 1.0);
+  EXPECT_FLOAT_EQ(unit[5].item<float>(), 1.0f);
+  EXPECT_TRUE(torch::equal(dcgan::data::unscale(unit, 0.0, 1.0), pixels));
+  // Out-of-range values clamp rather than wrap.
+  EXPECT_TRUE(torch::equal(dcgan::data::unscale(torch::tensor({-3.0f, 3.0f})), torch::tensor({0, 255}, torch::kUInt8)));
+}
+
+TEST(Describe, CountsDigitsAndMeans) {
+  dcgan::data::ImageSet set;
+  set.images = torch::zeros({4, 3, 32, 32}, torch::kUInt8);
+  set.images.select(1, 0).fill_(200);
+  set.images[0].select(0, 2).fill_(100);
+  set.labels = torch::tensor({0, 0, 9, 3}, torch::kInt64);
+  const auto stats = dcgan::data::describe(set);
+  EXPECT_EQ(stats.label_counts[0], 2);
+  EXPECT_EQ(stats.label_counts[9], 1);
+  EXPECT_EQ(stats.label_counts[3], 1);
+  EXPECT_DOUBLE_EQ(stats.pixel_mean[0], 200.0);
+  EXPECT_DOUBLE_EQ(stats.pixel_mean[1], 0.0);
+  EXPECT_DOUBLE_EQ(stats.pixel_mean[2], 25.0);
+}
+
+}  // namespace
