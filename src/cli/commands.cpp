@@ -3,13 +3,21 @@
 #include <cxxopts.hpp>
 #include <spdlog/spdlog.h>
 
+#include <fstream>
 #include <functional>
+#include <random>
+#include <set>
 #include <iostream>
 #include <map>
 #include <string>
 
 #include "dcgan/data/dataset.h"
+#include "dcgan/image/grid.h"
+#include "dcgan/image/png.h"
 #include "dcgan/models/summary.h"
+#include "dcgan/train/checkpoint.h"
+#include "dcgan/train/generate.h"
+#include "dcgan/train/trainer.h"
 #include "dcgan/util/errors.h"
 #include "dcgan/util/version.h"
 
@@ -82,10 +90,180 @@ int summary_command(int argc, char** argv) {
   return 0;
 }
 
+int train_command(int argc, char** argv) {
+  const train::TrainConfig d;  // defaults shown by --help
+  cxxopts::Options options("dcgan train", "Train the DCGAN (the notebook's training loop) and write a run folder.");
+  options.add_options()
+    ("data", "SVHN .mat file(s) or image folder(s), comma-separated; default falls back to the bundled sample",
+     cxxopts::value<std::vector<std::string>>()->default_value(d.data.front()))
+    ("out", "Run folder (default runs/<timestamp>)", cxxopts::value<std::string>())
+    ("epochs", "Total epochs (when resuming: the new total)", cxxopts::value<int64_t>()->default_value(std::to_string(d.epochs)))
+    ("batch-size", "Images per step", cxxopts::value<int64_t>()->default_value(std::to_string(d.batch_size)))
+    ("conv-dim", "Model width (32 is the notebook's model)", cxxopts::value<int64_t>()->default_value(std::to_string(d.conv_dim)))
+    ("z-size", "Latent vector length", cxxopts::value<int64_t>()->default_value(std::to_string(d.z_size)))
+    ("lr", "Adam learning rate", cxxopts::value<double>()->default_value("0.0002"))
+    ("beta1", "Adam beta1", cxxopts::value<double>()->default_value("0.5"))
+    ("beta2", "Adam beta2", cxxopts::value<double>()->default_value("0.999"))
+    ("smooth-labels", "Real labels 0.9 instead of 1 (the notebook's smooth=True)",
+     cxxopts::value<bool>()->default_value("false"))
+    ("weights-init", "default (PyTorch's, as the notebook) or normal (DCGAN paper: N(0,0.02) convs, N(1,0.02) BN)",
+     cxxopts::value<std::string>()->default_value(d.weights_init))
+    ("sample-size", "Fixed-z samples in each epoch's grid", cxxopts::value<int64_t>()->default_value(std::to_string(d.sample_size)))
+    ("nrow", "Images per row of the sample grids", cxxopts::value<int64_t>()->default_value(std::to_string(d.nrow)))
+    ("print-every", "Log losses every N batches", cxxopts::value<int64_t>()->default_value(std::to_string(d.print_every)))
+    ("seed", "Random seed (default: drawn at random and recorded in config.json)", cxxopts::value<uint64_t>())
+    ("device", "auto, cpu, cuda or cuda:N", cxxopts::value<std::string>()->default_value(d.device))
+    ("resume", "Continue the run in DIR from DIR/checkpoints/last.pt", cxxopts::value<std::string>())
+    ("checkpoint-every", "Epochs between checkpoints/epoch_NNN.pt", cxxopts::value<int64_t>()->default_value(std::to_string(d.checkpoint_every)))
+    ("keep-checkpoints", "Epoch checkpoints kept (last.pt is always kept)", cxxopts::value<int64_t>()->default_value(std::to_string(d.keep_checkpoints)))
+    ("limit", "Use only the first N images (0: all)", cxxopts::value<int64_t>()->default_value("0"))
+    ("progress", "auto (bar on a terminal, log lines otherwise), bar or log", cxxopts::value<std::string>()->default_value(d.progress))
+    ("no-plot", "Do not draw losses.png", cxxopts::value<bool>()->default_value("false"));
+  auto parsed = parse(options, argc, argv);
+  if (!parsed) return 0;
+  const auto& args = *parsed;
+
+  train::TrainConfig config;
+  config.data = args["data"].as<std::vector<std::string>>();
+  if (args.count("out")) config.out_dir = args["out"].as<std::string>();
+  config.epochs = args["epochs"].as<int64_t>();
+  config.batch_size = args["batch-size"].as<int64_t>();
+  config.conv_dim = args["conv-dim"].as<int64_t>();
+  config.z_size = args["z-size"].as<int64_t>();
+  config.lr = args["lr"].as<double>();
+  config.beta1 = args["beta1"].as<double>();
+  config.beta2 = args["beta2"].as<double>();
+  config.smooth_labels = args["smooth-labels"].as<bool>();
+  config.weights_init = args["weights-init"].as<std::string>();
+  config.sample_size = args["sample-size"].as<int64_t>();
+  config.nrow = args["nrow"].as<int64_t>();
+  config.print_every = args["print-every"].as<int64_t>();
+  if (args.count("seed")) {
+    config.seed = args["seed"].as<uint64_t>();
+    config.seed_given = true;
+  }
+  config.device = args["device"].as<std::string>();
+  config.checkpoint_every = args["checkpoint-every"].as<int64_t>();
+  config.keep_checkpoints = args["keep-checkpoints"].as<int64_t>();
+  config.limit = args["limit"].as<int64_t>();
+  config.progress = args["progress"].as<std::string>();
+  config.plot = !args["no-plot"].as<bool>();
+
+  if (args.count("resume")) {
+    config.resume = args["resume"].as<std::string>();
+    if (args.count("out") && config.out_dir != config.resume) {
+      throw InputError("--out and --resume name different folders; --resume continues in its own folder");
+    }
+    std::set<std::string> given;
+    for (const auto& kv : args.arguments()) given.insert(kv.key());
+    if (given.count("no-plot")) given.insert("plot");
+    const std::string saved_path = config.resume + "/config.json";
+    std::ifstream saved_file(saved_path);
+    if (!saved_file) throw InputError(config.resume + ": no config.json, not a dcgan run folder");
+    train::TrainConfig saved;
+    try {
+      saved = train::config_from_json(nlohmann::json::parse(saved_file));
+    } catch (const nlohmann::json::exception& e) {
+      throw InputError(saved_path + ": unreadable run config (" + e.what() + ")");
+    }
+    config = train::merge_for_resume(saved, config, given);
+  }
+
+  train::Trainer trainer(config);
+  const auto outcome = trainer.run();
+  switch (outcome.status) {
+    case train::TrainOutcome::Status::kCompleted: return 0;
+    case train::TrainOutcome::Status::kInterrupted: return 128 + outcome.signal;
+    case train::TrainOutcome::Status::kDiverged: return 3;
+  }
+  return 1;
+}
+
+// Seed from --seed, or a fresh one that is printed so the images can be made again.
+uint64_t seed_option(const cxxopts::ParseResult& args) {
+  if (args.count("seed")) return args["seed"].as<uint64_t>();
+  const uint64_t seed = std::random_device{}() & 0x7FFFFFFF;
+  spdlog::info("seed {} (pass --seed {} to make the same images again)", seed, seed);
+  return seed;
+}
+
+int64_t positive_option(const cxxopts::ParseResult& args, const std::string& name, int64_t max) {
+  const auto value = args[name].as<int64_t>();
+  if (value < 1 || value > max) {
+    throw InputError("--" + name + " must be in 1-" + std::to_string(max) + ", got " + std::to_string(value));
+  }
+  return value;
+}
+
+int generate_command(int argc, char** argv) {
+  cxxopts::Options options("dcgan generate", "Generate new images from a checkpoint.");
+  options.add_options()
+    ("checkpoint", "A checkpoint (run/checkpoints/last.pt or epoch_NNN.pt)", cxxopts::value<std::string>())
+    ("count", "Number of images", cxxopts::value<int64_t>()->default_value("64"))
+    ("nrow", "Images per row of the grid", cxxopts::value<int64_t>()->default_value("8"))
+    ("seed", "Random seed (default: random, printed)", cxxopts::value<uint64_t>())
+    ("out", "Grid PNG to write", cxxopts::value<std::string>()->default_value("grid.png"))
+    ("individual", "Also write one 32x32 PNG per image into this folder (for FID tools)", cxxopts::value<std::string>())
+    ("device", "auto, cpu, cuda or cuda:N", cxxopts::value<std::string>()->default_value("auto"));
+  auto parsed = parse(options, argc, argv);
+  if (!parsed) return 0;
+  const auto& args = *parsed;
+  if (!args.count("checkpoint")) throw InputError("--checkpoint FILE is required");
+  const auto count = positive_option(args, "count", 1000000);
+  const auto nrow = positive_option(args, "nrow", 4096);
+  const auto out = args["out"].as<std::string>();
+  const auto device = train::resolve_device(args["device"].as<std::string>());
+  auto generator = train::load_generator(args["checkpoint"].as<std::string>(), device);
+  const auto seed = seed_option(args);
+  const auto z = train::seeded_z(count, generator->options().z_size(), seed);
+  // Render in chunks: a million images at once would not fit in memory as floats.
+  std::vector<torch::Tensor> chunks;
+  for (int64_t start = 0; start < count; start += 1024) {
+    chunks.push_back(train::render(generator, z.narrow(0, start, std::min<int64_t>(1024, count - start))));
+  }
+  const auto images = torch::cat(chunks);
+  image::write_png(out, image::make_grid(images, nrow));
+  spdlog::info("wrote {} ({} images)", out, count);
+  if (args.count("individual")) {
+    const auto folder = args["individual"].as<std::string>();
+    train::write_individual_pngs(folder, images);
+    spdlog::info("wrote {} PNGs of 32x32 into {}", count, folder);
+  }
+  return 0;
+}
+
+int interpolate_command(int argc, char** argv) {
+  cxxopts::Options options("dcgan interpolate",
+                           "Walk the latent space: rows of images along straight lines between random z pairs.");
+  options.add_options()
+    ("checkpoint", "A checkpoint (run/checkpoints/last.pt or epoch_NNN.pt)", cxxopts::value<std::string>())
+    ("rows", "Number of z pairs (rows)", cxxopts::value<int64_t>()->default_value("8"))
+    ("steps", "Images per row, both ends included", cxxopts::value<int64_t>()->default_value("10"))
+    ("seed", "Random seed (default: random, printed)", cxxopts::value<uint64_t>())
+    ("out", "PNG to write", cxxopts::value<std::string>()->default_value("walk.png"))
+    ("device", "auto, cpu, cuda or cuda:N", cxxopts::value<std::string>()->default_value("auto"));
+  auto parsed = parse(options, argc, argv);
+  if (!parsed) return 0;
+  const auto& args = *parsed;
+  if (!args.count("checkpoint")) throw InputError("--checkpoint FILE is required");
+  const auto rows = positive_option(args, "rows", 256);
+  const auto steps = positive_option(args, "steps", 256);
+  const auto out = args["out"].as<std::string>();
+  const auto device = train::resolve_device(args["device"].as<std::string>());
+  auto generator = train::load_generator(args["checkpoint"].as<std::string>(), device);
+  const auto z = train::latent_walk(rows, steps, generator->options().z_size(), seed_option(args));
+  image::write_png(out, image::make_grid(train::render(generator, z), steps));
+  spdlog::info("wrote {} ({} rows x {} steps)", out, rows, steps);
+  return 0;
+}
+
 const std::map<std::string, Command>& commands() {
   static const std::map<std::string, Command> table = {
       {"inspect", {"Describe an SVHN .mat file or image folder", inspect_command}},
       {"summary", {"Print both models layer by layer", summary_command}},
+      {"train", {"Train the DCGAN, writing samples, losses and checkpoints", train_command}},
+      {"generate", {"Generate images from a checkpoint", generate_command}},
+      {"interpolate", {"Latent-space walk between random z pairs", interpolate_command}},
   };
   return table;
 }
@@ -132,8 +310,12 @@ int run(int argc, char** argv) {
   } catch (const cxxopts::exceptions::exception& e) {
     std::cerr << "dcgan " << name << ": error: " << e.what() << " (see --help)" << std::endl;
     return 2;
+  } catch (const c10::Error& e) {
+    const std::string what = e.what_without_backtrace();
+    std::cerr << "dcgan " << name << ": internal error: " << what.substr(0, what.find('\n')) << std::endl;
+    return 1;
   } catch (const std::exception& e) {
-    std::cerr << "dcgan " << name << ": internal error: " << e.what() << std::endl;
+    std::cerr << "dcgan " << name << ": error: " << e.what() << std::endl;
     return 1;
   }
 }

@@ -165,6 +165,55 @@ void check_regular_file(const std::string& path) {
   if (!probe) fail(path, "cannot be opened for reading (permission denied?)");
 }
 
+// matio 1.5.23 trusts the size fields of a MAT v5 file: a variable whose dims or name tag claims
+// gigabytes makes Mat_VarReadInfo malloc that much and then read it 4 bytes at a time (seconds per
+// file; found by fuzzing). So walk the top-level elements first and refuse any size that cannot fit
+// in the file or in its variable.
+void check_mat5_sizes(const std::string& path, int64_t file_bytes) {
+  constexpr uint32_t kMiMatrix = 14;
+  constexpr int64_t kFirstElement = 128;  // after the text header, subsystem offset, version, endian
+  std::ifstream in(path, std::ios::binary);
+  char endian[2] = {};
+  in.seekg(126);
+  in.read(endian, 2);
+  const bool swap = endian[0] == 'M' && endian[1] == 'I';  // written on a big-endian machine
+  auto read_u32 = [&](int64_t at) {
+    unsigned char b[4] = {};
+    in.seekg(at);
+    in.read(reinterpret_cast<char*>(b), 4);
+    if (!in) fail(path, "MAT v5 element header at byte " + std::to_string(at) + " is cut off (file truncated)");
+    return swap ? uint32_t(b[0]) << 24 | uint32_t(b[1]) << 16 | uint32_t(b[2]) << 8 | b[3]
+                : uint32_t(b[3]) << 24 | uint32_t(b[2]) << 16 | uint32_t(b[1]) << 8 | b[0];
+  };
+  // A tag is (type, byte count) in 8 bytes, or (count << 16 | type, up to 4 data bytes) when small.
+  auto tag_bytes = [&](int64_t at) -> int64_t {
+    const uint32_t first = read_u32(at);
+    return (first >> 16) ? int64_t{8} : 8 + int64_t{read_u32(at + 4)};
+  };
+  for (int64_t pos = kFirstElement; pos + 8 <= file_bytes;) {
+    const uint32_t type = read_u32(pos);
+    if (type >> 16) {  // small data element at top level: 8 bytes, nothing to allocate
+      pos += 8;
+      continue;
+    }
+    const int64_t end = pos + 8 + read_u32(pos + 4);
+    if (end > file_bytes) {
+      fail(path, "MAT v5 element at byte " + std::to_string(pos) + " runs " + std::to_string(end - file_bytes) +
+                     " bytes past the end of the file (truncated or corrupt)");
+    }
+    if (type == kMiMatrix && end > pos + 8) {
+      // Array flags (16 bytes), then the dims and name tags; each must end inside this element.
+      const int64_t dims_at = pos + 8 + 16;
+      const int64_t name_at = dims_at + 8 <= end ? dims_at + (tag_bytes(dims_at) + 7) / 8 * 8 : end;
+      if (name_at + 8 > end || name_at + tag_bytes(name_at) > end) {
+        fail(path, "MAT v5 variable at byte " + std::to_string(pos) +
+                       " has a dims or name size larger than the variable (corrupt)");
+      }
+    }
+    pos = end;
+  }
+}
+
 }  // namespace
 
 ImageSet load_svhn_mat(const std::string& path) {
@@ -182,6 +231,7 @@ ImageSet load_svhn_mat(const std::string& path) {
   std::string format;
   if (version == MAT_FT_MAT5) {
     format = "MAT v5";
+    check_mat5_sizes(path, file_bytes);
   } else if (version == MAT_FT_MAT73) {
     format = "MAT v7.3";
   } else {

@@ -1,5 +1,7 @@
 #include "dcgan/models/generator.h"
 
+#include "dcgan/models/subpixel.h"
+
 namespace dcgan::models {
 namespace {
 
@@ -28,16 +30,22 @@ torch::Tensor GeneratorImpl::forward(const torch::Tensor& z, const LayerObserver
     if (observe) observe(layer, x);
     return x;
   };
+  // On CPU the same transposed convolutions run as sub-pixel convolutions (see subpixel.h);
+  // CUDA's cuDNN has fast transposed convolutions of its own.
+  const bool cpu = fc->weight.device().is_cpu();
+  auto up = [cpu](torch::nn::ConvTranspose2d& layer, const torch::Tensor& x) {
+    return cpu ? subpixel_conv_transpose(x, layer->weight) : layer(x);
+  };
   const int64_t c = options_.conv_dim();
   auto x = seen("fc", fc(z));
   x = seen("view", x.view({-1, 4 * c, 4, 4}));
-  x = seen("t_conv1", t_conv1(x));
+  x = seen("t_conv1", up(t_conv1, x));
   x = seen("bn1", bn1(x));
   x = seen("relu1", torch::relu(x));
-  x = seen("t_conv2", t_conv2(x));
+  x = seen("t_conv2", up(t_conv2, x));
   x = seen("bn2", bn2(x));
   x = seen("relu2", torch::relu(x));
-  x = seen("t_conv3", t_conv3(x));
+  x = seen("t_conv3", up(t_conv3, x));
   return seen("tanh", torch::tanh(x));
 }
 

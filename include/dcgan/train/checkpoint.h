@@ -1,0 +1,51 @@
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+
+#include "dcgan/models/generator.h"
+#include "dcgan/train/gan.h"
+
+namespace dcgan::train {
+
+// Bumped whenever the checkpoint layout changes; files with a newer version are refused.
+constexpr int64_t kCheckpointFormatVersion = 1;
+
+// Where a run stands, saved with the models so that resuming continues bit for bit.
+struct TrainingProgress {
+  int64_t epochs_done = 0;     // completed epochs
+  int64_t batch_in_epoch = 0;  // batches done of the epoch in progress (non-zero after an interrupt)
+  int64_t global_step = 0;
+  int64_t images_seen = 0;
+  double train_seconds = 0.0;
+  torch::Tensor epoch_order;     // int64 permutation of the epoch in progress (defined when batch_in_epoch > 0)
+  torch::Tensor fixed_z;         // the latent vectors of the sample grids
+  torch::Tensor sample_history;  // uint8 E x S x 3 x 32 x 32: the fixed-z samples of every epoch so far
+  std::string config_json;       // the run's TrainConfig
+};
+
+// What a checkpoint is, read without building models.
+struct CheckpointInfo {
+  int64_t format_version = 0;
+  int64_t conv_dim = 0;
+  int64_t z_size = 0;
+  int64_t epochs_done = 0;
+};
+
+// Serialises models (with BatchNorm running statistics), both optimizers, progress and the CPU RNG
+// state, and writes it with write_file_atomically. Returns the bytes written, so the caller can
+// store the same checkpoint under a second name without serialising twice.
+std::string serialize_checkpoint(Gan& gan, const TrainingProgress& progress);
+
+CheckpointInfo read_checkpoint_info(const std::string& path);
+
+// Restores everything serialize_checkpoint saved into `gan` (built with the checkpoint's conv_dim
+// and z_size) and the global CPU RNG. Throws dcgan::InputError naming the file when it is missing,
+// truncated, corrupt, of another version or of another architecture.
+TrainingProgress load_checkpoint(const std::string& path, Gan& gan);
+
+// The generator alone, for `generate` and `interpolate`: architecture read from the file.
+models::Generator load_generator(const std::string& path, torch::Device device);
+
+}  // namespace dcgan::train

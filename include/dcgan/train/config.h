@@ -1,0 +1,52 @@
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace dcgan::train {
+
+// Every option of a training run, filled by the command line and written to the run's config.json.
+// Defaults are the notebook's, with the design's conv_dim 128.
+struct TrainConfig {
+  std::vector<std::string> data{"data/train_32x32.mat"};
+  std::string out_dir;  // empty: runs/<timestamp>
+  int64_t epochs = 50;
+  int64_t batch_size = 128;
+  int64_t conv_dim = 128;
+  int64_t z_size = 100;
+  double lr = 0.0002;
+  double beta1 = 0.5;
+  double beta2 = 0.999;
+  bool smooth_labels = false;
+  std::string weights_init = "default";  // default | normal
+  int64_t sample_size = 16;
+  int64_t nrow = 8;
+  int64_t print_every = 300;
+  uint64_t seed = 0;
+  bool seed_given = false;  // false: a random seed is drawn and recorded
+  std::string device = "auto";  // auto | cpu | cuda | cuda:N
+  std::string resume;           // run folder to continue
+  int64_t checkpoint_every = 1;  // epochs between epoch_NNN.pt checkpoints
+  int64_t keep_checkpoints = 3;  // epoch_NNN.pt files kept; last.pt is always kept
+  int64_t limit = 0;             // > 0: train on the first `limit` images only
+  std::string progress = "auto";  // auto | bar | log
+  bool plot = true;               // losses.png through gnuplot, when installed
+};
+
+// Checks values that need no files: ranges, names. Throws dcgan::InputError naming the option.
+void validate(const TrainConfig& config);
+
+nlohmann::json to_json(const TrainConfig& config);
+TrainConfig config_from_json(const nlohmann::json& json);
+
+// For --resume: the saved run's config, with `epochs` (and `device`, `print_every`, `progress`,
+// `plot`) taken from `given`. Any other option in `given_names` (the options the user typed) must
+// equal the saved value, else InputError naming the option and both values.
+TrainConfig merge_for_resume(const TrainConfig& saved, const TrainConfig& given,
+                             const std::set<std::string>& given_names);
+
+}  // namespace dcgan::train

@@ -1,0 +1,25 @@
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+
+#include "dcgan/models/generator.h"
+
+namespace dcgan::train {
+
+// `count` latent vectors z ~ U(-1, 1) from their own generator seeded with `seed`: the same seed
+// gives the same vectors, whatever else the process has drawn.
+torch::Tensor seeded_z(int64_t count, int64_t z_size, uint64_t seed);
+
+// The DCGAN paper's latent walk: `rows` random pairs (z0, z1), each row `steps` points on the
+// straight line from z0 to z1 (both ends included). Returns rows*steps x z_size, row-major.
+torch::Tensor latent_walk(int64_t rows, int64_t steps, int64_t z_size, uint64_t seed);
+
+// G(z) in eval mode without gradients, mapped to uint8 N x 3 x 32 x 32 on the CPU.
+torch::Tensor render(models::Generator& generator, const torch::Tensor& z);
+
+// Writes images as DIR/sample_00000.png ... (one 32x32 PNG each), the input FID tools expect.
+void write_individual_pngs(const std::string& dir, const torch::Tensor& images);
+
+}  // namespace dcgan::train

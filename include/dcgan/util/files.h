@@ -1,0 +1,23 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace dcgan {
+
+// Writes `bytes` to `path` so that a reader (or a crash) never sees a partial file: write to a
+// temporary file in the same folder, flush and fsync it, rename it over `path`, fsync the folder.
+// Throws std::runtime_error naming the file on any failure; `path` is untouched then.
+void write_file_atomically(const std::string& path, const std::string& bytes);
+
+// Creates `dir` (and parents) if needed and checks that a file can be created in it.
+// Throws dcgan::InputError("<dir>: ...") when it cannot.
+void ensure_writable_dir(const std::string& dir);
+
+// Bytes free to an unprivileged user on the file system holding `path` (or its nearest existing parent).
+uint64_t available_bytes(const std::string& path);
+
+// Local time as "2026-11-26_19-30-05", for default run folder names.
+std::string timestamp_for_path();
+
+}  // namespace dcgan

@@ -1,0 +1,171 @@
+#include "dcgan/train/checkpoint.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <filesystem>
+#include <mutex>
+#include <sstream>
+
+#include "dcgan/util/errors.h"
+
+namespace dcgan::train {
+namespace {
+
+torch::Tensor int_tensor(int64_t value) { return torch::tensor(value, torch::kInt64); }
+
+torch::Tensor string_tensor(const std::string& s) {
+  return torch::from_blob(const_cast<char*>(s.data()), {static_cast<int64_t>(s.size())}, torch::kUInt8).clone();
+}
+
+std::string tensor_string(const torch::Tensor& t) {
+  const auto c = t.contiguous();
+  return std::string(reinterpret_cast<const char*>(c.data_ptr<uint8_t>()), static_cast<size_t>(c.numel()));
+}
+
+int64_t read_int(torch::serialize::InputArchive& archive, const char* key) {
+  torch::Tensor t;
+  archive.read(key, t);
+  return t.item<int64_t>();
+}
+
+// The first line of a LibTorch error, without its C++ backtrace.
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+// Tensors are mapped straight to `device`, optimizer state included, so a CPU checkpoint resumes on a GPU.
+torch::serialize::InputArchive open_archive(const std::string& path, torch::Device device = torch::kCPU) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) throw InputError(path + ": no such checkpoint file");
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path, device);
+  } catch (const c10::Error& e) {
+    throw InputError(path + ": not a readable dcgan checkpoint (truncated or corrupt: " +
+                     first_line(e.what_without_backtrace()) + ")");
+  }
+  return archive;
+}
+
+CheckpointInfo read_info(torch::serialize::InputArchive& archive, const std::string& path) {
+  CheckpointInfo info;
+  try {
+    info.format_version = read_int(archive, "format_version");
+    info.conv_dim = read_int(archive, "conv_dim");
+    info.z_size = read_int(archive, "z_size");
+    info.epochs_done = read_int(archive, "epochs_done");
+  } catch (const c10::Error&) {
+    throw InputError(path + ": not a dcgan checkpoint (no format version or model sizes)");
+  }
+  if (info.format_version > kCheckpointFormatVersion || info.format_version < 1) {
+    throw InputError(path + ": checkpoint format version " + std::to_string(info.format_version) +
+                     " is not supported by this dcgan (reads version " + std::to_string(kCheckpointFormatVersion) +
+                     "); use the dcgan that wrote it");
+  }
+  if (info.conv_dim < 1 || info.z_size < 1) throw InputError(path + ": checkpoint has invalid model sizes");
+  return info;
+}
+
+}  // namespace
+
+std::string serialize_checkpoint(Gan& gan, const TrainingProgress& progress) {
+  torch::serialize::OutputArchive archive;
+  archive.write("format_version", int_tensor(kCheckpointFormatVersion));
+  archive.write("conv_dim", int_tensor(gan.options.conv_dim));
+  archive.write("z_size", int_tensor(gan.options.z_size));
+  archive.write("epochs_done", int_tensor(progress.epochs_done));
+  archive.write("batch_in_epoch", int_tensor(progress.batch_in_epoch));
+  archive.write("global_step", int_tensor(progress.global_step));
+  archive.write("images_seen", int_tensor(progress.images_seen));
+  archive.write("train_seconds", torch::tensor(progress.train_seconds, torch::kFloat64));
+  archive.write("fixed_z", progress.fixed_z.cpu());
+  archive.write("config_json", string_tensor(progress.config_json));
+  if (progress.epoch_order.defined()) archive.write("epoch_order", progress.epoch_order.cpu());
+  if (progress.sample_history.defined()) archive.write("sample_history", progress.sample_history.cpu());
+  {
+    auto generator = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    archive.write("rng_cpu", generator.get_state());
+  }
+  torch::serialize::OutputArchive g, d, g_opt, d_opt;
+  gan.generator->save(g);
+  gan.discriminator->save(d);
+  gan.g_optimizer->save(g_opt);
+  gan.d_optimizer->save(d_opt);
+  archive.write("generator", g);
+  archive.write("discriminator", d);
+  archive.write("g_optimizer", g_opt);
+  archive.write("d_optimizer", d_opt);
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  return bytes.str();
+}
+
+CheckpointInfo read_checkpoint_info(const std::string& path) {
+  auto archive = open_archive(path);
+  return read_info(archive, path);
+}
+
+TrainingProgress load_checkpoint(const std::string& path, Gan& gan) {
+  auto archive = open_archive(path, gan.device);
+  const auto info = read_info(archive, path);
+  if (info.conv_dim != gan.options.conv_dim || info.z_size != gan.options.z_size) {
+    throw InputError(path + ": checkpoint is of another architecture (conv_dim " + std::to_string(info.conv_dim) +
+                     ", z_size " + std::to_string(info.z_size) + "; expected conv_dim " +
+                     std::to_string(gan.options.conv_dim) + ", z_size " + std::to_string(gan.options.z_size) + ")");
+  }
+  TrainingProgress progress;
+  try {
+    progress.epochs_done = info.epochs_done;
+    progress.batch_in_epoch = read_int(archive, "batch_in_epoch");
+    progress.global_step = read_int(archive, "global_step");
+    progress.images_seen = read_int(archive, "images_seen");
+    torch::Tensor seconds, rng, config;
+    archive.read("train_seconds", seconds);
+    progress.train_seconds = seconds.item<double>();
+    archive.read("fixed_z", progress.fixed_z);
+    archive.read("config_json", config);
+    progress.config_json = tensor_string(config.cpu());
+    archive.try_read("epoch_order", progress.epoch_order);
+    archive.try_read("sample_history", progress.sample_history);
+    archive.read("rng_cpu", rng);
+    torch::serialize::InputArchive g, d, g_opt, d_opt;
+    archive.read("generator", g);
+    archive.read("discriminator", d);
+    archive.read("g_optimizer", g_opt);
+    archive.read("d_optimizer", d_opt);
+    gan.generator->load(g);
+    gan.discriminator->load(d);
+    gan.g_optimizer->load(g_opt);
+    gan.d_optimizer->load(d_opt);
+    auto generator = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_state(rng.cpu());
+  } catch (const c10::Error& e) {
+    throw InputError(path + ": checkpoint is incomplete or corrupt (" + first_line(e.what_without_backtrace()) + ")");
+  }
+  if (progress.fixed_z.dim() != 2 || progress.fixed_z.size(1) != gan.options.z_size) {
+    throw InputError(path + ": checkpoint's fixed_z does not match z_size " + std::to_string(gan.options.z_size));
+  }
+  gan.generator->to(gan.device);
+  gan.discriminator->to(gan.device);
+  progress.fixed_z = progress.fixed_z.to(gan.device);
+  return progress;
+}
+
+models::Generator load_generator(const std::string& path, torch::Device device) {
+  auto archive = open_archive(path, device);
+  const auto info = read_info(archive, path);
+  models::Generator generator(models::GeneratorOptions(info.z_size, info.conv_dim));
+  try {
+    torch::serialize::InputArchive g;
+    archive.read("generator", g);
+    generator->load(g);
+  } catch (const c10::Error& e) {
+    throw InputError(path + ": checkpoint's generator is incomplete or corrupt (" +
+                     first_line(e.what_without_backtrace()) + ")");
+  }
+  generator->to(device);
+  generator->eval();
+  return generator;
+}
+
+}  // namespace dcgan::train

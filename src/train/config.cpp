@@ -1,0 +1,121 @@
+#include "dcgan/train/config.h"
+
+#include <regex>
+
+#include "dcgan/util/errors.h"
+
+namespace dcgan::train {
+namespace {
+
+void require(bool ok, const std::string& message) {
+  if (!ok) throw InputError(message);
+}
+
+}  // namespace
+
+void validate(const TrainConfig& c) {
+  require(!c.data.empty(), "--data: at least one file or folder is required");
+  require(c.epochs >= 1, "--epochs must be at least 1, got " + std::to_string(c.epochs));
+  require(c.batch_size >= 1, "--batch-size must be at least 1, got " + std::to_string(c.batch_size));
+  require(c.conv_dim >= 1, "--conv-dim must be at least 1, got " + std::to_string(c.conv_dim));
+  require(c.z_size >= 1, "--z-size must be at least 1, got " + std::to_string(c.z_size));
+  require(c.lr > 0 && std::isfinite(c.lr), "--lr must be a positive number, got " + std::to_string(c.lr));
+  require(c.beta1 >= 0 && c.beta1 < 1, "--beta1 must be in [0, 1), got " + std::to_string(c.beta1));
+  require(c.beta2 >= 0 && c.beta2 < 1, "--beta2 must be in [0, 1), got " + std::to_string(c.beta2));
+  require(c.weights_init == "default" || c.weights_init == "normal",
+          "--weights-init must be default or normal, got '" + c.weights_init + "'");
+  require(c.sample_size >= 1 && c.sample_size <= 1024,
+          "--sample-size must be in 1-1024, got " + std::to_string(c.sample_size));
+  require(c.nrow >= 1, "--nrow must be at least 1, got " + std::to_string(c.nrow));
+  require(c.print_every >= 1, "--print-every must be at least 1, got " + std::to_string(c.print_every));
+  require(c.checkpoint_every >= 1, "--checkpoint-every must be at least 1, got " + std::to_string(c.checkpoint_every));
+  require(c.keep_checkpoints >= 0, "--keep-checkpoints must be 0 or more, got " + std::to_string(c.keep_checkpoints));
+  require(c.limit >= 0, "--limit must be 0 (all images) or more, got " + std::to_string(c.limit));
+  require(c.progress == "auto" || c.progress == "bar" || c.progress == "log",
+          "--progress must be auto, bar or log, got '" + c.progress + "'");
+  static const std::regex device_pattern("auto|cpu|cuda(:[0-9]+)?");
+  require(std::regex_match(c.device, device_pattern),
+          "--device must be auto, cpu, cuda or cuda:N, got '" + c.device + "'");
+}
+
+nlohmann::json to_json(const TrainConfig& c) {
+  return {{"data", c.data},
+          {"out", c.out_dir},
+          {"epochs", c.epochs},
+          {"batch_size", c.batch_size},
+          {"conv_dim", c.conv_dim},
+          {"z_size", c.z_size},
+          {"lr", c.lr},
+          {"beta1", c.beta1},
+          {"beta2", c.beta2},
+          {"smooth_labels", c.smooth_labels},
+          {"weights_init", c.weights_init},
+          {"sample_size", c.sample_size},
+          {"nrow", c.nrow},
+          {"print_every", c.print_every},
+          {"seed", c.seed},
+          {"device", c.device},
+          {"checkpoint_every", c.checkpoint_every},
+          {"keep_checkpoints", c.keep_checkpoints},
+          {"limit", c.limit},
+          {"progress", c.progress},
+          {"plot", c.plot}};
+}
+
+TrainConfig config_from_json(const nlohmann::json& j) {
+  TrainConfig c;
+  c.data = j.at("data").get<std::vector<std::string>>();
+  c.out_dir = j.at("out").get<std::string>();
+  c.epochs = j.at("epochs");
+  c.batch_size = j.at("batch_size");
+  c.conv_dim = j.at("conv_dim");
+  c.z_size = j.at("z_size");
+  c.lr = j.at("lr");
+  c.beta1 = j.at("beta1");
+  c.beta2 = j.at("beta2");
+  c.smooth_labels = j.at("smooth_labels");
+  c.weights_init = j.at("weights_init");
+  c.sample_size = j.at("sample_size");
+  c.nrow = j.value("nrow", int64_t{8});
+  c.print_every = j.at("print_every");
+  c.seed = j.at("seed");
+  c.seed_given = true;
+  c.device = j.at("device");
+  c.checkpoint_every = j.at("checkpoint_every");
+  c.keep_checkpoints = j.value("keep_checkpoints", int64_t{3});
+  c.limit = j.at("limit");
+  c.progress = j.value("progress", std::string("auto"));
+  c.plot = j.value("plot", true);
+  return c;
+}
+
+TrainConfig merge_for_resume(const TrainConfig& saved, const TrainConfig& given,
+                             const std::set<std::string>& given_names) {
+  // Options that change how the rest of the run is carried out, not what it computes.
+  static const std::set<std::string> may_change = {"epochs", "device", "print-every", "progress", "plot",
+                                                   "resume", "keep-checkpoints", "checkpoint-every", "out"};
+  const auto saved_json = to_json(saved), given_json = to_json(given);
+  for (const auto& name : given_names) {
+    if (may_change.count(name)) continue;
+    std::string key = name;
+    std::replace(key.begin(), key.end(), '-', '_');
+    if (!saved_json.contains(key)) continue;
+    if (saved_json[key] != given_json[key]) {
+      throw InputError("--" + name + " " + given_json[key].dump() + " disagrees with the resumed run's " +
+                       saved_json[key].dump() + " (omit it, or start a new run)");
+    }
+  }
+  TrainConfig merged = saved;
+  if (given_names.count("epochs")) merged.epochs = given.epochs;
+  if (given_names.count("device")) merged.device = given.device;
+  if (given_names.count("print-every")) merged.print_every = given.print_every;
+  if (given_names.count("progress")) merged.progress = given.progress;
+  if (given_names.count("plot")) merged.plot = given.plot;
+  if (given_names.count("keep-checkpoints")) merged.keep_checkpoints = given.keep_checkpoints;
+  if (given_names.count("checkpoint-every")) merged.checkpoint_every = given.checkpoint_every;
+  merged.resume = given.resume;
+  merged.out_dir = given.resume;
+  return merged;
+}
+
+}  // namespace dcgan::train

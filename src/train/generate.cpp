@@ -1,0 +1,46 @@
+#include "dcgan/train/generate.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "dcgan/data/scale.h"
+#include "dcgan/image/png.h"
+#include "dcgan/util/files.h"
+
+namespace dcgan::train {
+
+torch::Tensor seeded_z(int64_t count, int64_t z_size, uint64_t seed) {
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+  return torch::rand({count, z_size}, generator, torch::TensorOptions().dtype(torch::kFloat32)) * 2 - 1;
+}
+
+torch::Tensor latent_walk(int64_t rows, int64_t steps, int64_t z_size, uint64_t seed) {
+  const auto ends = seeded_z(2 * rows, z_size, seed).view({rows, 2, 1, z_size});
+  const auto t = steps == 1 ? torch::zeros({1}) : torch::linspace(0.0, 1.0, steps);
+  const auto weights = t.view({1, steps, 1});
+  const auto z0 = ends.select(1, 0), z1 = ends.select(1, 1);  // rows x 1 x z
+  return (z0 * (1 - weights) + z1 * weights).reshape({rows * steps, z_size});
+}
+
+torch::Tensor render(models::Generator& generator, const torch::Tensor& z) {
+  torch::NoGradGuard no_grad;
+  const bool was_training = generator->is_training();
+  generator->eval();
+  const auto device = generator->fc->weight.device();
+  auto images = data::unscale(generator(z.to(device))).cpu();
+  generator->train(was_training);
+  return images;
+}
+
+void write_individual_pngs(const std::string& dir, const torch::Tensor& images) {
+  ensure_writable_dir(dir);
+  for (int64_t i = 0; i < images.size(0); ++i) {
+    char name[32];
+    std::snprintf(name, sizeof(name), "sample_%05lld.png", static_cast<long long>(i));
+    image::write_png((std::filesystem::path(dir) / name).string(), images[i]);
+  }
+}
+
+}  // namespace dcgan::train
