@@ -25,7 +25,6 @@ extern "C" void on_stop_signal(int sig) {
 }  // namespace
 
 StopRequest::StopRequest() {
-  requested_signal = 0;
   struct sigaction action {};
   action.sa_handler = on_stop_signal;
   sigemptyset(&action.sa_mask);

@@ -1,0 +1,331 @@
+#include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+
+#include "dcgan/image/grid.h"
+#include "dcgan/image/png.h"
+#include "dcgan/models/subpixel.h"
+#include "dcgan/train/checkpoint.h"
+#include "dcgan/train/config.h"
+#include "dcgan/train/generate.h"
+#include "dcgan/train/signals.h"
+#include "dcgan/train/trainer.h"
+#include "dcgan/util/errors.h"
+#include "test_helpers.h"
+
+namespace fs = std::filesystem;
+using dcgan::InputError;
+using dcgan::test::TempDir;
+using dcgan::train::TrainConfig;
+using dcgan::train::Trainer;
+
+namespace {
+
+class TrainTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    spdlog::set_level(spdlog::level::warn);
+    data_ = dir_.file("tiny.mat");
+    torch::manual_seed(11);
+    dcgan::test::write_svhn(data_, 40);
+  }
+  void TearDown() override { spdlog::set_level(spdlog::level::info); }
+
+  // A tiny run: 40 images, batches of 16 (the last one partial), conv_dim 4.
+  TrainConfig tiny(const std::string& out, int64_t epochs) const {
+    TrainConfig c;
+    c.data = {data_};
+    c.out_dir = dir_.file(out);
+    c.epochs = epochs;
+    c.batch_size = 16;
+    c.conv_dim = 4;
+    c.z_size = 8;
+    c.seed = 5;
+    c.seed_given = true;
+    c.device = "cpu";
+    c.print_every = 1;
+    c.progress = "log";
+    c.plot = false;
+    return c;
+  }
+
+  TempDir dir_;
+  std::string data_;
+};
+
+std::vector<std::string> csv_lines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+void expect_same_state(torch::nn::Module& a, torch::nn::Module& b) {
+  const auto pa = a.named_parameters(), pb = b.named_parameters();
+  ASSERT_EQ(pa.size(), pb.size());
+  for (const auto& p : pa) EXPECT_TRUE(torch::equal(p.value(), pb[p.key()])) << p.key();
+  const auto ba = a.named_buffers(), bb = b.named_buffers();
+  ASSERT_EQ(ba.size(), bb.size());
+  for (const auto& buffer : ba) EXPECT_TRUE(torch::equal(buffer.value(), bb[buffer.key()])) << buffer.key();
+}
+
+TEST_F(TrainTest, WritesEveryOutputWithFiniteLosses) {
+  auto config = tiny("run", 2);
+  Trainer trainer(config);
+  const auto outcome = trainer.run();
+  ASSERT_EQ(outcome.status, dcgan::train::TrainOutcome::Status::kCompleted);
+  const fs::path run = config.out_dir;
+  for (const char* file : {"config.json", "losses.csv", "summary.json", "samples/epoch_001.png", "samples/epoch_002.png",
+                           "samples/progress.png", "checkpoints/last.pt", "checkpoints/epoch_001.pt",
+                           "checkpoints/epoch_002.pt"}) {
+    EXPECT_TRUE(fs::exists(run / file)) << file;
+  }
+  const auto lines = csv_lines((run / "losses.csv").string());
+  ASSERT_EQ(lines.front(), "epoch,batch,d_loss,g_loss,step");
+  EXPECT_EQ(lines.size(), 1u + 2 * 3);  // print_every 1: every batch of 3, two epochs
+  for (size_t i = 1; i < lines.size(); ++i) {
+    std::stringstream row(lines[i]);
+    std::string cell;
+    std::vector<double> values;
+    while (std::getline(row, cell, ',')) values.push_back(std::stod(cell));
+    ASSERT_EQ(values.size(), 5u) << lines[i];
+    EXPECT_TRUE(std::isfinite(values[2]) && std::isfinite(values[3])) << lines[i];
+  }
+  // 16 samples, nrow 8, padding 2: (8*34+2) x (2*34+2).
+  const auto grid = dcgan::image::read_image((run / "samples/epoch_002.png").string());
+  EXPECT_EQ(grid.sizes(), (std::vector<int64_t>{3, 70, 274}));
+  // Progress sheet: one row of 16 samples per epoch.
+  const auto sheet = dcgan::image::read_image((run / "samples/progress.png").string());
+  EXPECT_EQ(sheet.sizes(), (std::vector<int64_t>{3, 2 * 34 + 2, 16 * 34 + 2}));
+
+  std::ifstream summary_file(run / "summary.json");
+  const auto summary = nlohmann::json::parse(summary_file);
+  EXPECT_EQ(summary["epochs"], 2);
+  EXPECT_EQ(summary["images_seen"], 80);
+  EXPECT_GT(summary["images_per_second"].get<double>(), 0.0);
+  std::ifstream config_file(run / "config.json");
+  const auto saved = nlohmann::json::parse(config_file);
+  EXPECT_EQ(saved["conv_dim"], 4);
+  EXPECT_EQ(saved["seed"], 5);
+  EXPECT_TRUE(saved["versions"].contains("libtorch"));
+  EXPECT_EQ(saved["device_name"], "cpu");
+}
+
+TEST_F(TrainTest, KeepsOnlyTheNewestEpochCheckpoints) {
+  auto config = tiny("keep", 3);
+  config.keep_checkpoints = 1;
+  Trainer(config).run();
+  EXPECT_FALSE(fs::exists(fs::path(config.out_dir) / "checkpoints/epoch_001.pt"));
+  EXPECT_FALSE(fs::exists(fs::path(config.out_dir) / "checkpoints/epoch_002.pt"));
+  EXPECT_TRUE(fs::exists(fs::path(config.out_dir) / "checkpoints/epoch_003.pt"));
+}
+
+TEST_F(TrainTest, CheckpointRoundTripRestoresEveryTensor) {
+  auto config = tiny("roundtrip", 1);
+  Trainer trainer(config);
+  trainer.run();
+  dcgan::train::GanOptions options{4, 8};
+  dcgan::train::Gan restored(options, torch::kCPU);
+  const auto progress = dcgan::train::load_checkpoint(config.out_dir + "/checkpoints/last.pt", restored);
+  expect_same_state(*trainer.gan().generator, *restored.generator);
+  expect_same_state(*trainer.gan().discriminator, *restored.discriminator);
+  EXPECT_EQ(progress.epochs_done, 1);
+  EXPECT_EQ(progress.global_step, 3);
+  EXPECT_EQ(progress.fixed_z.sizes(), (std::vector<int64_t>{16, 8}));
+  // Adam state (moments and step) comes back too.
+  const auto& saved_state = trainer.gan().d_optimizer->state();
+  const auto& loaded_state = restored.d_optimizer->state();
+  ASSERT_EQ(saved_state.size(), loaded_state.size());
+  const auto& saved_params = trainer.gan().d_optimizer->param_groups()[0].params();
+  const auto& loaded_params = restored.d_optimizer->param_groups()[0].params();
+  for (size_t i = 0; i < saved_params.size(); ++i) {
+    const auto& a = static_cast<const torch::optim::AdamParamState&>(
+        *saved_state.at(c10::guts::to_string(saved_params[i].unsafeGetTensorImpl())));
+    const auto& b = static_cast<const torch::optim::AdamParamState&>(
+        *loaded_state.at(c10::guts::to_string(loaded_params[i].unsafeGetTensorImpl())));
+    EXPECT_EQ(a.step(), b.step());
+    EXPECT_TRUE(torch::equal(a.exp_avg(), b.exp_avg()));
+    EXPECT_TRUE(torch::equal(a.exp_avg_sq(), b.exp_avg_sq()));
+  }
+}
+
+TEST_F(TrainTest, ResumeContinuesExactly) {
+  auto straight = tiny("straight", 2);
+  Trainer straight_trainer(straight);
+  straight_trainer.run();
+
+  auto first = tiny("resumed", 1);
+  Trainer(first).run();
+  auto second = tiny("resumed", 2);
+  second.resume = second.out_dir;
+  Trainer resumed(second);
+  resumed.run();
+
+  expect_same_state(*straight_trainer.gan().generator, *resumed.gan().generator);
+  expect_same_state(*straight_trainer.gan().discriminator, *resumed.gan().discriminator);
+  EXPECT_EQ(csv_lines(straight.out_dir + "/losses.csv"), csv_lines(second.out_dir + "/losses.csv"));
+}
+
+TEST_F(TrainTest, ResumeAfterInterruptMidEpochContinuesExactly) {
+  auto straight = tiny("straight", 2);
+  Trainer straight_trainer(straight);
+  straight_trainer.run();
+
+  // An interrupt after the first step of epoch 1 saves a mid-epoch checkpoint.
+  auto config = tiny("interrupted", 2);
+  Trainer interrupted(config);
+  dcgan::train::StopRequest::reset();
+  {
+    // StopRequest is installed inside run(); request the stop before it starts checking.
+    dcgan::train::StopRequest::request(SIGINT);
+    const auto outcome = interrupted.run();
+    dcgan::train::StopRequest::reset();
+    ASSERT_EQ(outcome.status, dcgan::train::TrainOutcome::Status::kInterrupted);
+    EXPECT_EQ(outcome.signal, SIGINT);
+  }
+  const auto info = dcgan::train::read_checkpoint_info(config.out_dir + "/checkpoints/last.pt");
+  EXPECT_EQ(info.epochs_done, 0);
+  config.resume = config.out_dir;
+  Trainer resumed(config);
+  ASSERT_EQ(resumed.run().status, dcgan::train::TrainOutcome::Status::kCompleted);
+  expect_same_state(*straight_trainer.gan().generator, *resumed.gan().generator);
+  expect_same_state(*straight_trainer.gan().discriminator, *resumed.gan().discriminator);
+}
+
+TEST_F(TrainTest, RefusesBadConfigurationsBeforeWritingAnything) {
+  auto expect_refused = [&](TrainConfig config, const std::string& problem) {
+    try {
+      Trainer trainer(config);
+      FAIL() << "accepted, expected: " << problem;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(problem), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(fs::exists(config.out_dir)) << "wrote " << config.out_dir;
+  };
+  auto c = tiny("bad", 1);
+  c.batch_size = 41;
+  expect_refused(c, "larger than the data (40 images)");
+  c = tiny("bad", 1);
+  c.batch_size = 0;
+  expect_refused(c, "--batch-size must be at least 1");
+  c = tiny("bad", 0);
+  expect_refused(c, "--epochs must be at least 1");
+  c = tiny("bad", 1);
+  c.lr = -1;
+  expect_refused(c, "--lr must be a positive number");
+  c = tiny("bad", 1);
+  c.device = "tpu";
+  expect_refused(c, "--device must be auto, cpu, cuda or cuda:N");
+  if (!torch::cuda::is_available()) {
+    c = tiny("bad", 1);
+    c.device = "cuda";
+    expect_refused(c, "CUDA is not available");
+  }
+  c = tiny("bad", 1);
+  c.resume = dir_.file("nothing_here");
+  expect_refused(c, "no checkpoint to resume");
+}
+
+TEST_F(TrainTest, ResumeRefusesChangedOptionsButAllowsMoreEpochs) {
+  auto saved = tiny("run", 1);
+  auto given = saved;
+  given.epochs = 5;
+  given.conv_dim = 8;
+  given.resume = saved.out_dir;
+  EXPECT_THROW(dcgan::train::merge_for_resume(saved, given, {"resume", "epochs", "conv-dim"}), InputError);
+  const auto merged = dcgan::train::merge_for_resume(saved, given, {"resume", "epochs"});
+  EXPECT_EQ(merged.epochs, 5);
+  EXPECT_EQ(merged.conv_dim, 4);
+  given.conv_dim = 4;  // the same value given again is fine
+  EXPECT_NO_THROW(dcgan::train::merge_for_resume(saved, given, {"resume", "epochs", "conv-dim"}));
+}
+
+TEST_F(TrainTest, RefusesCheckpointOfAnotherArchitectureOrCorrupt) {
+  auto config = tiny("arch", 1);
+  Trainer(config).run();
+  const auto last = config.out_dir + "/checkpoints/last.pt";
+  dcgan::train::Gan other(dcgan::train::GanOptions{8, 8}, torch::kCPU);
+  EXPECT_THROW(dcgan::train::load_checkpoint(last, other), InputError);
+
+  const auto bytes = dcgan::test::read_bytes(last);
+  const auto cut = dir_.file("cut.pt");
+  dcgan::test::write_bytes(cut, bytes.substr(0, bytes.size() / 2));
+  EXPECT_THROW(dcgan::train::read_checkpoint_info(cut), InputError);
+  EXPECT_THROW(dcgan::train::load_generator(cut, torch::kCPU), InputError);
+  dcgan::test::write_bytes(cut, "not a checkpoint at all");
+  EXPECT_THROW(dcgan::train::load_generator(cut, torch::kCPU), InputError);
+}
+
+TEST_F(TrainTest, GenerateIsReproducibleBySeed) {
+  auto config = tiny("gen", 1);
+  Trainer(config).run();
+  auto generator = dcgan::train::load_generator(config.out_dir + "/checkpoints/last.pt", torch::kCPU);
+  EXPECT_EQ(generator->options().conv_dim(), 4);
+  const auto a = dcgan::train::render(generator, dcgan::train::seeded_z(6, 8, 42));
+  const auto b = dcgan::train::render(generator, dcgan::train::seeded_z(6, 8, 42));
+  const auto c = dcgan::train::render(generator, dcgan::train::seeded_z(6, 8, 43));
+  EXPECT_EQ(a.sizes(), (std::vector<int64_t>{6, 3, 32, 32}));
+  EXPECT_EQ(a.scalar_type(), torch::kUInt8);
+  EXPECT_TRUE(torch::equal(a, b));
+  EXPECT_FALSE(torch::equal(a, c));
+}
+
+TEST(LatentWalk, RowsRunStraightBetweenTheirEnds) {
+  const auto z = dcgan::train::latent_walk(3, 5, 7, 9);
+  ASSERT_EQ(z.sizes(), (std::vector<int64_t>{15, 7}));
+  const auto ends = dcgan::train::seeded_z(6, 7, 9).view({3, 2, 7});
+  for (int64_t r = 0; r < 3; ++r) {
+    EXPECT_TRUE(torch::allclose(z[r * 5], ends[r][0]));
+    EXPECT_TRUE(torch::allclose(z[r * 5 + 4], ends[r][1]));
+    EXPECT_TRUE(torch::allclose(z[r * 5 + 2], (ends[r][0] + ends[r][1]) / 2, 1e-5, 1e-6));
+  }
+}
+
+TEST(Grid, MatchesTorchvisionLayout) {
+  auto images = torch::full({3, 3, 2, 2}, 255, torch::kUInt8);
+  images[1].fill_(100);
+  const auto grid = dcgan::image::make_grid(images, /*nrow=*/2, /*padding=*/1);
+  EXPECT_EQ(grid.sizes(), (std::vector<int64_t>{3, 2 * 3 + 1, 2 * 3 + 1}));
+  EXPECT_EQ(grid[0][0][0].item<int>(), 0);    // padding
+  EXPECT_EQ(grid[0][1][1].item<int>(), 255);  // image 0 at (1,1)
+  EXPECT_EQ(grid[0][1][4].item<int>(), 100);  // image 1 at (1,4)
+  EXPECT_EQ(grid[0][4][1].item<int>(), 255);  // image 2 on the second row
+  EXPECT_EQ(grid[0][4][4].item<int>(), 0);    // no image 3: padding colour
+  EXPECT_EQ(dcgan::image::make_grid(torch::zeros({16, 3, 32, 32}, torch::kUInt8)).sizes(),
+            (std::vector<int64_t>{3, 70, 274}));
+}
+
+TEST(Png, WritesWhatItReadsBack) {
+  TempDir dir;
+  auto image = torch::randint(0, 256, {3, 7, 5}, torch::kUInt8);
+  dcgan::image::write_png(dir.file("x.png"), image);
+  EXPECT_TRUE(torch::equal(dcgan::image::read_image(dir.file("x.png")), image));
+  EXPECT_THROW(dcgan::image::write_png(dir.file("missing/x.png"), image), std::runtime_error);
+}
+
+class SubpixelTest : public ::testing::TestWithParam<std::tuple<int64_t, int64_t, int64_t>> {};
+
+TEST_P(SubpixelTest, EqualsConvTranspose2dWithGradients) {
+  const auto [in, out, side] = GetParam();
+  torch::manual_seed(6);
+  auto x = torch::randn({3, in, side, side}, torch::requires_grad());
+  auto w = torch::randn({in, out, 4, 4}, torch::requires_grad());
+  const auto reference = torch::conv_transpose2d(x, w, {}, /*stride=*/2, /*padding=*/1);
+  const auto fast = dcgan::models::subpixel_conv_transpose(x, w);
+  ASSERT_EQ(fast.sizes(), reference.sizes());
+  EXPECT_TRUE(torch::allclose(fast, reference, 1e-4, 1e-4));
+  const auto g = torch::randn_like(reference);
+  const auto ref_grads = torch::autograd::grad({reference}, {x, w}, {g});
+  const auto fast_grads = torch::autograd::grad({fast}, {x, w}, {g});
+  EXPECT_TRUE(torch::allclose(fast_grads[0], ref_grads[0], 1e-4, 1e-4));
+  EXPECT_TRUE(torch::allclose(fast_grads[1], ref_grads[1], 1e-3, 1e-3));
+}
+
+INSTANTIATE_TEST_SUITE_P(Layers, SubpixelTest,
+                         ::testing::Values(std::make_tuple(8, 4, 4), std::make_tuple(4, 3, 8), std::make_tuple(5, 2, 1),
+                                           std::make_tuple(2, 6, 16)));
+
+}  // namespace
