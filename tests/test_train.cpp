@@ -176,10 +176,9 @@ TEST_F(TrainTest, ResumeAfterInterruptMidEpochContinuesExactly) {
 
   // An interrupt after the first step of epoch 1 saves a mid-epoch checkpoint.
   auto config = tiny("interrupted", 2);
-  Trainer interrupted(config);
-  dcgan::train::StopRequest::reset();
   {
-    // StopRequest is installed inside run(); request the stop before it starts checking.
+    Trainer interrupted(config);
+    // As if Ctrl-C arrived during the first step.
     dcgan::train::StopRequest::request(SIGINT);
     const auto outcome = interrupted.run();
     dcgan::train::StopRequest::reset();
@@ -327,5 +326,35 @@ TEST_P(SubpixelTest, EqualsConvTranspose2dWithGradients) {
 INSTANTIATE_TEST_SUITE_P(Layers, SubpixelTest,
                          ::testing::Values(std::make_tuple(8, 4, 4), std::make_tuple(4, 3, 8), std::make_tuple(5, 2, 1),
                                            std::make_tuple(2, 6, 16)));
+
+}  // namespace
+
+namespace {
+
+TEST_F(TrainTest, DivergenceStopsAndKeepsTheLastGoodCheckpoint) {
+  auto config = tiny("diverge", 2);
+  Trainer(config).run();
+  const auto last = config.out_dir + "/checkpoints/last.pt";
+  const auto good = dcgan::test::read_bytes(last);
+
+  config.epochs = 3;
+  config.resume = config.out_dir;
+  Trainer trainer(config);
+  {
+    torch::NoGradGuard no_grad;
+    trainer.gan().discriminator->fc->weight.fill_(std::numeric_limits<float>::quiet_NaN());
+  }
+  const auto outcome = trainer.run();
+  EXPECT_EQ(outcome.status, dcgan::train::TrainOutcome::Status::kDiverged);
+  EXPECT_EQ(dcgan::test::read_bytes(last), good) << "last good checkpoint was overwritten";
+  EXPECT_FALSE(fs::exists(config.out_dir + "/checkpoints/epoch_003.pt"));
+}
+
+TEST_F(TrainTest, TwoRunsCannotShareAFolder) {
+  auto config = tiny("shared", 1);
+  Trainer first(config);
+  auto again = config;
+  EXPECT_THROW(Trainer second(again), InputError);
+}
 
 }  // namespace

@@ -158,6 +158,7 @@ Trainer::Trainer(TrainConfig config) : config_(std::move(config)), device_(torch
     throw InputError(config_.out_dir + ": only " + std::to_string(available >> 20) + " MiB free, checkpoints need about " +
                      std::to_string(needed >> 20) + " MiB (lower --keep-checkpoints or free space)");
   }
+  lock_ = std::make_unique<FolderLock>(dir(".lock"), config_.out_dir);
   // Images live on the training device as uint8: no float copy of the set, no per-batch upload.
   data_.images = data_.images.to(device_);
 }
@@ -176,6 +177,7 @@ void Trainer::prepare_output_folder() {
   write_file_atomically(dir("config.json"), config_json.dump(2) + "\n");
   progress_.config_json = to_json(config_).dump();
   if (resuming_) {
+    for (const char* folder : {"", "checkpoints", "samples"}) remove_stale_temp_files(dir(folder));
     trim_loss_rows(dir("losses.csv"), progress_.global_step);
   } else {
     write_file_atomically(dir("losses.csv"), "epoch,batch,d_loss,g_loss,step\n");

@@ -94,3 +94,30 @@ std::string timestamp_for_path() {
 }
 
 }  // namespace dcgan
+
+#include <sys/file.h>
+
+namespace dcgan {
+
+FolderLock::FolderLock(const std::string& path, const std::string& what) {
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw InputError(path + ": cannot create lock file (" + errno_text() + ")");
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd_);
+    fd_ = -1;
+    throw InputError(what + " is in use by another dcgan process (lock " + path + ")");
+  }
+}
+
+FolderLock::~FolderLock() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void remove_stale_temp_files(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (entry.path().filename().string().find(".tmp.") != std::string::npos) fs::remove(entry.path(), ec);
+  }
+}
+
+}  // namespace dcgan

@@ -9,6 +9,7 @@
 #include "dcgan/train/checkpoint.h"
 #include "dcgan/train/config.h"
 #include "dcgan/train/gan.h"
+#include "dcgan/util/files.h"
 
 namespace dcgan::train {
 
@@ -51,6 +52,7 @@ class Trainer {
   torch::Device device_;
   data::ImageSet data_;
   std::unique_ptr<Gan> gan_;
+  std::unique_ptr<FolderLock> lock_;
   TrainingProgress progress_;
   bool resuming_ = false;
   double last_d_loss_ = NAN, last_g_loss_ = NAN;

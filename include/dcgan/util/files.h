@@ -21,3 +21,23 @@ uint64_t available_bytes(const std::string& path);
 std::string timestamp_for_path();
 
 }  // namespace dcgan
+
+namespace dcgan {
+
+// An exclusive advisory lock (flock) on `path`, held for the object's lifetime. Throws
+// dcgan::InputError when another process holds it, so two runs never write one folder.
+class FolderLock {
+ public:
+  FolderLock(const std::string& path, const std::string& what);
+  ~FolderLock();
+  FolderLock(const FolderLock&) = delete;
+  FolderLock& operator=(const FolderLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+// Removes leftovers of writes interrupted by a kill ("NAME.tmp.PID" files) in `dir`.
+void remove_stale_temp_files(const std::string& dir);
+
+}  // namespace dcgan
