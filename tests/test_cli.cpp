@@ -1,0 +1,602 @@
+// End-to-end tests of the dcgan binary: exit codes, one-line errors that write nothing, signals
+// with resume, and the train -> generate user flow. Every test runs DCGAN_BINARY as a child
+// process with its stdout and stderr captured to files; models are tiny (conv_dim 4).
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <algorithm>
+#include <fcntl.h>
+#include <map>
+#include <sstream>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "dcgan/models/generator.h"
+#include "dcgan/train/checkpoint.h"
+#include "test_helpers.h"
+
+extern char** environ;
+
+namespace fs = std::filesystem;
+using dcgan::test::data_path;
+using dcgan::test::read_bytes;
+using dcgan::test::TempDir;
+using dcgan::test::write_bytes;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr auto kRunTimeout = std::chrono::seconds(120);
+
+struct Result {
+  int code = -1;  // exit status, or 128 + signal
+  std::string out, err;
+};
+
+int status_code(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+// A running dcgan process whose stdout and stderr go to files in `logs`.
+class Process {
+ public:
+  Process(const std::vector<std::string>& args, const fs::path& logs) {
+    static int counter = 0;
+    const auto id = std::to_string(counter++);
+    out_path_ = (logs / ("stdout." + id)).string();
+    err_path_ = (logs / ("stderr." + id)).string();
+    std::vector<std::string> all = {DCGAN_BINARY};
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : all) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, 2, err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) throw std::runtime_error(std::string("cannot start ") + DCGAN_BINARY);
+  }
+  ~Process() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  pid_t pid() const { return pid_; }
+  void signal(int sig) const { ::kill(pid_, sig); }
+  std::string out() const { return read_bytes(out_path_); }
+
+  // Waits up to `timeout`; on timeout the process is killed and the code is -1.
+  Result wait(std::chrono::milliseconds timeout = kRunTimeout) {
+    Result result;
+    const auto deadline = Clock::now() + timeout;
+    int status = 0;
+    while (true) {
+      const pid_t done = ::waitpid(pid_, &status, WNOHANG);
+      if (done == pid_) {
+        result.code = status_code(status);
+        break;
+      }
+      if (Clock::now() > deadline) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    pid_ = -1;
+    result.out = read_bytes(out_path_);
+    result.err = read_bytes(err_path_);
+    return result;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  std::string out_path_, err_path_;
+};
+
+Result dcgan(const std::vector<std::string>& args, const fs::path& logs) { return Process(args, logs).wait(); }
+
+std::string describe(const Result& r) {
+  return "exit " + std::to_string(r.code) + "\n--- stderr:\n" + r.err + "--- stdout (tail):\n" +
+         (r.out.size() > 1500 ? r.out.substr(r.out.size() - 1500) : r.out);
+}
+
+// Exactly one non-empty line, newline-terminated.
+bool one_line(const std::string& text) {
+  return text.size() > 1 && text.back() == '\n' && text.find('\n') == text.size() - 1;
+}
+
+// Exit 2 with one line on stderr that mentions `needle`.
+void expect_input_error(const Result& r, const std::string& needle) {
+  EXPECT_EQ(r.code, 2) << describe(r);
+  EXPECT_TRUE(one_line(r.err)) << "stderr is not exactly one line:\n" << r.err;
+  EXPECT_NE(r.err.find(needle), std::string::npos) << "stderr does not name '" << needle << "':\n" << r.err;
+}
+
+bool missing_or_empty(const fs::path& dir) { return !fs::exists(dir) || (fs::is_directory(dir) && fs::is_empty(dir)); }
+
+// Every file under `dir` with its bytes: equal snapshots mean nothing was written.
+std::map<std::string, std::string> snapshot(const fs::path& dir) {
+  std::map<std::string, std::string> files;
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    const auto rel = fs::relative(entry.path(), dir).string();
+    files[rel] = entry.is_regular_file() ? read_bytes(entry.path().string()) : std::string("<dir>");
+  }
+  return files;
+}
+
+std::vector<std::string> file_names(const fs::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) names.push_back(fs::relative(entry.path(), dir));
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// PNG width and height from the IHDR chunk (big-endian at bytes 16 and 20).
+std::pair<uint32_t, uint32_t> png_size(const std::string& bytes) {
+  if (bytes.size() < 24 || bytes.compare(0, 8, "\x89PNG\r\n\x1a\n") != 0 || bytes.compare(12, 4, "IHDR") != 0) {
+    return {0, 0};
+  }
+  auto be32 = [&](size_t at) {
+    return static_cast<uint32_t>(static_cast<unsigned char>(bytes[at])) << 24 |
+           static_cast<uint32_t>(static_cast<unsigned char>(bytes[at + 1])) << 16 |
+           static_cast<uint32_t>(static_cast<unsigned char>(bytes[at + 2])) << 8 |
+           static_cast<uint32_t>(static_cast<unsigned char>(bytes[at + 3]));
+  };
+  return {be32(16), be32(20)};
+}
+
+const std::string kTinyData = data_path("tiny_v5_compressed.mat");  // 12 images
+
+// Tiny, fast training options on the 12-image fixture (3 batches of 4 per epoch).
+std::vector<std::string> tiny_train(const fs::path& out, const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> args = {"train",      "--data",   kTinyData, "--out",        out.string(),
+                                   "--conv-dim", "4",        "--z-size", "8",           "--batch-size",
+                                   "4",          "--epochs", "1",        "--seed",      "1",
+                                   "--progress", "log",      "--no-plot", "--sample-size", "4"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+// One finished 1-epoch run, shared by the tests that need a real run folder or checkpoint.
+class Shared {
+ public:
+  static const Shared& get() {
+    static Shared shared;
+    return shared;
+  }
+  fs::path run() const { return dir_.path() / "run"; }
+  std::string checkpoint() const { return (run() / "checkpoints" / "last.pt").string(); }
+  bool ok() const { return ok_; }
+  const std::string& failure() const { return failure_; }
+
+ private:
+  Shared() {
+    const auto r = dcgan(tiny_train(run()), dir_.path());
+    ok_ = r.code == 0 && fs::exists(checkpoint());
+    if (!ok_) failure_ = describe(r);
+  }
+  TempDir dir_;
+  bool ok_ = false;
+  std::string failure_;
+};
+
+#define REQUIRE_SHARED_RUN() \
+  ASSERT_TRUE(Shared::get().ok()) << "the shared training run failed: " << Shared::get().failure()
+
+// A copy of the shared run folder to damage.
+fs::path copy_run(const TempDir& tmp) {
+  const auto copy = tmp.path() / "copy";
+  fs::copy(Shared::get().run(), copy, fs::copy_options::recursive);
+  return copy;
+}
+
+// --- (a) invalid `dcgan train` options: exit 2, one line, nothing written ---------------------
+
+struct BadTrain {
+  const char* name;
+  std::vector<std::string> extra;  // appended to tiny_train (later options win)
+  const char* needle;              // what the error line must mention
+};
+
+void PrintTo(const BadTrain& bad, std::ostream* os) { *os << bad.name; }
+
+class TrainRejects : public ::testing::TestWithParam<BadTrain> {};
+
+TEST_P(TrainRejects, ExitsTwoWithOneLineAndWritesNothing) {
+  TempDir tmp;
+  const auto out = tmp.path() / "run";
+  auto extra = GetParam().extra;
+  for (auto& arg : extra) arg = std::regex_replace(arg, std::regex("TMP"), tmp.path().string());
+  const auto r = dcgan(tiny_train(out, extra), tmp.path());
+  expect_input_error(r, GetParam().needle);
+  EXPECT_TRUE(missing_or_empty(out)) << out << " was written: " << ::testing::PrintToString(file_names(out));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cli, TrainRejects,
+    ::testing::Values(BadTrain{"BatchSizeZero", {"--batch-size", "0"}, "--batch-size"},
+                      BadTrain{"BatchSizeNegative", {"--batch-size=-4"}, "--batch-size"},
+                      BadTrain{"BatchLargerThanData", {"--batch-size", "13"}, "larger than the data (12 images)"},
+                      BadTrain{"BatchLargerThanLimit", {"--limit", "6", "--batch-size", "8"}, "larger than the data"},
+                      BadTrain{"EpochsZero", {"--epochs", "0"}, "--epochs"},
+                      BadTrain{"ConvDimZero", {"--conv-dim", "0"}, "--conv-dim"},
+                      BadTrain{"ZSizeZero", {"--z-size", "0"}, "--z-size"},
+                      BadTrain{"UnknownDevice", {"--device", "tpu"}, "tpu"},
+                      BadTrain{"LrZero", {"--lr", "0"}, "--lr"},
+                      BadTrain{"LrNegative", {"--lr=-0.001"}, "--lr"},
+                      BadTrain{"LrNotANumber", {"--lr", "fast"}, "fast"},
+                      BadTrain{"Beta1One", {"--beta1", "1"}, "--beta1"},
+                      BadTrain{"UnknownWeightsInit", {"--weights-init", "xavier"}, "xavier"},
+                      BadTrain{"UnknownOption", {"--bogus"}, "bogus"},
+                      BadTrain{"StrayArgument", {"stray"}, "stray"},
+                      BadTrain{"MissingData", {"--data", "TMP/missing.mat"}, "missing.mat"},
+                      BadTrain{"ResumeNonexistentFolder", {"--resume", "TMP/run"}, "no config.json"}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST(TrainRejects, DataFileThatIsNotMat) {
+  TempDir tmp;
+  write_bytes(tmp.file("text.mat"), "this is not a MAT file, just some text that is long enough to look like a header "
+                                    "of one hundred and twenty-eight bytes or so, padded out to be sure it is.\n");
+  std::string random(4096, '\0');
+  for (size_t i = 0; i < random.size(); ++i) random[i] = static_cast<char>((i * 2654435761u) >> 13);
+  write_bytes(tmp.file("random.mat"), random);
+  for (const auto* name : {"text.mat", "random.mat"}) {
+    const auto out = tmp.path() / "run";
+    const auto r = dcgan(tiny_train(out, {"--data", tmp.file(name)}), tmp.path());
+    expect_input_error(r, name);
+    EXPECT_NE(r.err.find("not a MAT file"), std::string::npos) << r.err;
+    EXPECT_TRUE(missing_or_empty(out));
+  }
+}
+
+TEST(TrainRejects, OutputFolderUnderARegularFile) {
+  TempDir tmp;
+  write_bytes(tmp.file("FILE"), "keep me");
+  const auto r = dcgan(tiny_train(tmp.path() / "FILE" / "sub"), tmp.path());
+  expect_input_error(r, "FILE/sub");
+  EXPECT_EQ(read_bytes(tmp.file("FILE")), "keep me");
+}
+
+TEST(TrainRejects, OutputFolderThatIsARegularFile) {
+  TempDir tmp;
+  write_bytes(tmp.file("FILE"), "keep me");
+  const auto r = dcgan(tiny_train(tmp.path() / "FILE"), tmp.path());
+  expect_input_error(r, "FILE");
+  EXPECT_EQ(read_bytes(tmp.file("FILE")), "keep me");
+}
+
+TEST(TrainRejects, CudaWhenUnavailable) {
+  if (torch::cuda::is_available()) GTEST_SKIP() << "CUDA is available here";
+  TempDir tmp;
+  const auto out = tmp.path() / "run";
+  const auto r = dcgan(tiny_train(out, {"--device", "cuda"}), tmp.path());
+  expect_input_error(r, "CUDA is not available");
+  EXPECT_TRUE(missing_or_empty(out));
+}
+
+TEST(TrainRejects, OutFolderThatAlreadyHoldsARun) {
+  REQUIRE_SHARED_RUN();
+  TempDir tmp;
+  const auto run = copy_run(tmp);
+  const auto before = snapshot(run);
+  const auto r = dcgan(tiny_train(run), tmp.path());
+  expect_input_error(r, "already holds a run");
+  EXPECT_EQ(snapshot(run), before);
+}
+
+// --- --resume on folders that cannot be resumed: exit 2, one line, the folder untouched ---------
+
+TEST(ResumeRejects, EmptyFolder) {
+  TempDir tmp;
+  fs::create_directory(tmp.path() / "run");
+  const auto r = dcgan({"train", "--resume", (tmp.path() / "run").string()}, tmp.path());
+  expect_input_error(r, "run");
+  EXPECT_TRUE(missing_or_empty(tmp.path() / "run"));
+}
+
+TEST(ResumeRejects, FolderWithoutCheckpoint) {
+  REQUIRE_SHARED_RUN();
+  TempDir tmp;
+  const auto run = copy_run(tmp);
+  fs::remove(run / "checkpoints" / "last.pt");
+  const auto before = snapshot(run);
+  const auto r = dcgan({"train", "--resume", run.string(), "--epochs", "2"}, tmp.path());
+  expect_input_error(r, "no checkpoint");
+  EXPECT_EQ(snapshot(run), before);
+}
+
+class DamagedCheckpoint : public ::testing::TestWithParam<const char*> {
+ protected:
+  // The shared checkpoint, damaged as the parameter says.
+  static std::string damaged(const std::string& how) {
+    const auto good = read_bytes(Shared::get().checkpoint());
+    if (how == "empty") return "";
+    if (how == "truncated_half") return good.substr(0, good.size() / 2);
+    if (how == "truncated_end") return good.substr(0, good.size() - 10);  // inside the zip's end record
+    std::string random(good.size(), '\0');
+    for (size_t i = 0; i < random.size(); ++i) random[i] = static_cast<char>((i * 2654435761u) >> 11);
+    return random;
+  }
+};
+
+TEST_P(DamagedCheckpoint, ResumeRefusesIt) {
+  REQUIRE_SHARED_RUN();
+  TempDir tmp;
+  const auto run = copy_run(tmp);
+  write_bytes((run / "checkpoints" / "last.pt").string(), damaged(GetParam()));
+  const auto before = snapshot(run);
+  const auto r = dcgan({"train", "--resume", run.string(), "--epochs", "2"}, tmp.path());
+  expect_input_error(r, "last.pt");
+  EXPECT_EQ(snapshot(run), before);
+}
+
+// --- (b) generate with a missing or damaged checkpoint -------------------------------------
+
+TEST_P(DamagedCheckpoint, GenerateRefusesIt) {
+  REQUIRE_SHARED_RUN();
+  TempDir tmp;
+  write_bytes(tmp.file("bad.pt"), damaged(GetParam()));
+  const auto r = dcgan({"generate", "--checkpoint", tmp.file("bad.pt"), "--out", tmp.file("grid.png")}, tmp.path());
+  expect_input_error(r, "bad.pt");
+  EXPECT_FALSE(fs::exists(tmp.file("grid.png")));
+}
+
+INSTANTIATE_TEST_SUITE_P(Cli, DamagedCheckpoint,
+                         ::testing::Values("empty", "truncated_half", "truncated_end", "random_bytes"),
+                         [](const auto& info) { return std::string(info.param); });
+
+TEST(GenerateRejects, MissingCheckpoint) {
+  TempDir tmp;
+  const auto r = dcgan({"generate", "--checkpoint", tmp.file("none.pt"), "--out", tmp.file("grid.png")}, tmp.path());
+  expect_input_error(r, "none.pt");
+  EXPECT_FALSE(fs::exists(tmp.file("grid.png")));
+}
+
+TEST(GenerateRejects, FolderInsteadOfCheckpoint) {
+  TempDir tmp;
+  const auto r = dcgan({"generate", "--checkpoint", tmp.path().string(), "--out", tmp.file("grid.png")}, tmp.path());
+  expect_input_error(r, tmp.path().string());
+  EXPECT_FALSE(fs::exists(tmp.file("grid.png")));
+}
+
+TEST(GenerateRejects, UnwritableOutput) {
+  REQUIRE_SHARED_RUN();
+  TempDir tmp;
+  write_bytes(tmp.file("FILE"), "keep me");
+  const auto out = tmp.file("FILE") + "/grid.png";
+  const auto r = dcgan({"generate", "--checkpoint", Shared::get().checkpoint(), "--count", "4", "--out", out},
+                       tmp.path());
+  expect_input_error(r, out);
+  EXPECT_EQ(read_bytes(tmp.file("FILE")), "keep me");
+}
+
+// --- (c) checkpoints of an unknown format version ------------------------------------------
+
+// A checkpoint that is well-formed except for its format version.
+void write_checkpoint_with_version(const std::string& path, int64_t version) {
+  torch::serialize::OutputArchive archive, g;
+  auto tensor = [](int64_t v) { return torch::tensor(v, torch::kInt64); };
+  archive.write("format_version", tensor(version));
+  archive.write("conv_dim", tensor(4));
+  archive.write("z_size", tensor(8));
+  archive.write("epochs_done", tensor(1));
+  dcgan::models::Generator generator(dcgan::models::GeneratorOptions(8, 4));
+  generator->save(g);
+  archive.write("generator", g);
+  archive.save_to(path);
+}
+
+TEST(CheckpointVersion, CraftedCurrentVersionLoads) {
+  // Guards the tests below: the crafted file differs from a real one only in what they change.
+  TempDir tmp;
+  write_checkpoint_with_version(tmp.file("v.pt"), dcgan::train::kCheckpointFormatVersion);
+  const auto r = dcgan({"generate", "--checkpoint", tmp.file("v.pt"), "--count", "4", "--seed", "1", "--out",
+                        tmp.file("grid.png")},
+                       tmp.path());
+  EXPECT_EQ(r.code, 0) << describe(r);
+}
+
+TEST(CheckpointVersion, NewerVersionIsRefusedByGenerate) {
+  TempDir tmp;
+  const auto newer = dcgan::train::kCheckpointFormatVersion + 1;
+  write_checkpoint_with_version(tmp.file("v.pt"), newer);
+  const auto r = dcgan({"generate", "--checkpoint", tmp.file("v.pt"), "--out", tmp.file("grid.png")}, tmp.path());
+  expect_input_error(r, "format version " + std::to_string(newer));
+  EXPECT_FALSE(fs::exists(tmp.file("grid.png")));
+}
+
+TEST(CheckpointVersion, VersionZeroIsRefused) {
+  TempDir tmp;
+  write_checkpoint_with_version(tmp.file("v.pt"), 0);
+  const auto r = dcgan({"generate", "--checkpoint", tmp.file("v.pt"), "--out", tmp.file("grid.png")}, tmp.path());
+  expect_input_error(r, "format version 0");
+}
+
+TEST(CheckpointVersion, NewerVersionIsRefusedByResume) {
+  REQUIRE_SHARED_RUN();
+  TempDir tmp;
+  const auto run = copy_run(tmp);
+  write_checkpoint_with_version((run / "checkpoints" / "last.pt").string(), dcgan::train::kCheckpointFormatVersion + 1);
+  const auto before = snapshot(run);
+  const auto r = dcgan({"train", "--resume", run.string(), "--epochs", "2"}, tmp.path());
+  expect_input_error(r, "not supported");
+  EXPECT_EQ(snapshot(run), before);
+}
+
+// --- (d) SIGINT / SIGTERM during training: checkpoint, exit 128+signal, exact resume ----------
+
+// 256 random images: 32 batches of 8 per epoch, so a signal lands well inside an epoch.
+std::vector<std::string> signal_train(const fs::path& out, const std::string& data, int64_t epochs) {
+  return {"train",         "--data",       data,  "--out",  out.string(),        "--conv-dim", "4",
+          "--z-size",      "8",            "--batch-size", "8", "--epochs", std::to_string(epochs), "--seed",
+          "5",             "--print-every", "1",  "--progress", "log",      "--no-plot",   "--sample-size",
+          "4"};
+}
+
+bool has_data_row(const fs::path& csv) { return lines_of(read_bytes(csv.string())).size() >= 2; }
+
+struct Interrupted {
+  Result result;
+  double seconds_to_exit = 0;
+};
+
+// Starts a long run, waits for its first losses.csv row, sends `sig` and waits for the exit.
+Interrupted interrupt_run(const TempDir& tmp, const fs::path& run, const std::string& data, int sig) {
+  Process p(signal_train(run, data, 1000), tmp.path());
+  const auto deadline = Clock::now() + std::chrono::seconds(60);
+  while (!has_data_row(run / "losses.csv") && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  Interrupted interrupted;
+  if (!has_data_row(run / "losses.csv")) {
+    interrupted.result = p.wait(std::chrono::milliseconds(1));
+    ADD_FAILURE() << "no losses.csv row within 60 s: " << describe(interrupted.result);
+    return interrupted;
+  }
+  const auto sent = Clock::now();
+  p.signal(sig);
+  interrupted.result = p.wait(std::chrono::seconds(30));
+  interrupted.seconds_to_exit = std::chrono::duration<double>(Clock::now() - sent).count();
+  return interrupted;
+}
+
+// The epoch the run stopped in, from "interrupted at epoch E, ..." or "interrupted after epoch E".
+int64_t interrupted_epoch(const std::string& log) {
+  std::smatch match;
+  if (std::regex_search(log, match, std::regex("interrupted (at|after) epoch ([0-9]+)"))) return std::stoll(match[2]);
+  return -1;
+}
+
+Result generate(const fs::path& checkpoint, const std::string& out, const TempDir& tmp) {
+  return dcgan({"generate", "--checkpoint", checkpoint.string(), "--count", "16", "--seed", "1", "--out", out},
+               tmp.path());
+}
+
+TEST(Signals, SigintSavesExitsWith130AndResumesExactly) {
+  TempDir tmp;
+  const auto data = tmp.file("data.mat");
+  torch::manual_seed(11);
+  dcgan::test::write_svhn(data, 256);
+  const auto run = tmp.path() / "run";
+  const auto interrupted = interrupt_run(tmp, run, data, SIGINT);
+  const auto& r = interrupted.result;
+  ASSERT_EQ(r.code, 130) << describe(r);
+  EXPECT_LT(interrupted.seconds_to_exit, 5.0);
+  EXPECT_NE(r.out.find("resume with: dcgan train --resume " + run.string()), std::string::npos) << describe(r);
+  const auto last = run / "checkpoints" / "last.pt";
+  ASSERT_EQ(generate(last, tmp.file("interrupted.png"), tmp).code, 0);
+
+  // Resume to one epoch past the interrupted one, then compare with an uninterrupted run.
+  const auto epoch = interrupted_epoch(r.out);
+  ASSERT_GE(epoch, 1) << describe(r);
+  const auto epochs = std::to_string(epoch + 1);
+  const auto resumed = dcgan({"train", "--resume", run.string(), "--epochs", epochs}, tmp.path());
+  ASSERT_EQ(resumed.code, 0) << describe(resumed);
+  EXPECT_TRUE(fs::exists(run / "summary.json"));
+  EXPECT_TRUE(fs::exists(run / "samples" / ("epoch_00" + epochs + ".png")));
+
+  const auto reference = tmp.path() / "reference";
+  const auto straight = dcgan(signal_train(reference, data, epoch + 1), tmp.path());
+  ASSERT_EQ(straight.code, 0) << describe(straight);
+  ASSERT_EQ(generate(last, tmp.file("resumed.png"), tmp).code, 0);
+  ASSERT_EQ(generate(reference / "checkpoints" / "last.pt", tmp.file("reference.png"), tmp).code, 0);
+  EXPECT_EQ(read_bytes(tmp.file("resumed.png")), read_bytes(tmp.file("reference.png")))
+      << "resuming after SIGINT is not bit-identical to the uninterrupted run";
+  EXPECT_EQ(read_bytes((run / "losses.csv").string()), read_bytes((reference / "losses.csv").string()));
+}
+
+TEST(Signals, SigtermSavesAndExitsWith143) {
+  TempDir tmp;
+  const auto data = tmp.file("data.mat");
+  dcgan::test::write_svhn(data, 256);
+  const auto run = tmp.path() / "run";
+  const auto interrupted = interrupt_run(tmp, run, data, SIGTERM);
+  const auto& r = interrupted.result;
+  ASSERT_EQ(r.code, 143) << describe(r);
+  EXPECT_LT(interrupted.seconds_to_exit, 5.0);
+  EXPECT_NE(r.out.find("resume with"), std::string::npos) << describe(r);
+  const auto g = generate(run / "checkpoints" / "last.pt", tmp.file("g.png"), tmp);
+  EXPECT_EQ(g.code, 0) << describe(g);
+}
+
+// --- (e) the user flow: train, then generate reproducibly -----------------------------------
+
+TEST(UserFlow, TrainThenGenerate) {
+  TempDir tmp;
+  const auto run = tmp.path() / "run";
+  const auto trained = dcgan(tiny_train(run, {"--epochs", "2", "--print-every", "1"}), tmp.path());
+  ASSERT_EQ(trained.code, 0) << describe(trained);
+  EXPECT_TRUE(trained.err.empty()) << trained.err;
+  for (const auto* file : {"config.json", "losses.csv", "samples/epoch_001.png", "samples/epoch_002.png",
+                           "samples/progress.png", "checkpoints/last.pt", "summary.json"}) {
+    EXPECT_TRUE(fs::is_regular_file(run / file)) << file << " missing; run folder: "
+                                                 << ::testing::PrintToString(file_names(run));
+  }
+  for (const auto& name : file_names(run)) EXPECT_EQ(name.find(".tmp."), std::string::npos) << name;
+
+  const auto rows = lines_of(read_bytes((run / "losses.csv").string()));
+  ASSERT_EQ(rows.size(), 1u + 2 * 3) << "one row per batch: 2 epochs of 3 batches";
+  EXPECT_EQ(rows[0], "epoch,batch,d_loss,g_loss,step");
+  EXPECT_EQ(rows.back().substr(0, 4), "2,3,");
+  EXPECT_EQ(rows.back().substr(rows.back().rfind(',') + 1), "6");
+
+  const auto summary = nlohmann::json::parse(read_bytes((run / "summary.json").string()));
+  EXPECT_EQ(summary.at("epochs"), 2);
+  EXPECT_EQ(summary.at("steps"), 6);
+  const auto config = nlohmann::json::parse(read_bytes((run / "config.json").string()));
+  EXPECT_EQ(config.at("seed"), 1);
+  EXPECT_EQ(config.at("conv_dim"), 4);
+
+  const auto checkpoint = (run / "checkpoints" / "last.pt").string();
+  auto generate_into = [&](const std::string& name, const std::string& seed) {
+    return dcgan({"generate", "--checkpoint", checkpoint, "--count", "16", "--nrow", "8", "--seed", seed, "--out",
+                  tmp.file(name + ".png"), "--individual", tmp.file(name)},
+                 tmp.path());
+  };
+  for (const auto* name : {"a", "b"}) {
+    const auto r = generate_into(name, "3");
+    ASSERT_EQ(r.code, 0) << describe(r);
+  }
+  const auto a = read_bytes(tmp.file("a.png"));
+  EXPECT_EQ(a, read_bytes(tmp.file("b.png"))) << "the same seed must give the same PNG bytes";
+  EXPECT_EQ(png_size(a), (std::pair<uint32_t, uint32_t>{274, 70})) << "8 x 2 tiles of 32 with padding 2";
+  const auto individual = file_names(tmp.path() / "a");
+  EXPECT_EQ(individual.size(), 16u) << ::testing::PrintToString(individual);
+  EXPECT_EQ(snapshot(tmp.path() / "a"), snapshot(tmp.path() / "b"));
+  for (const auto& name : individual) {
+    EXPECT_EQ(png_size(read_bytes((tmp.path() / "a" / name).string())), (std::pair<uint32_t, uint32_t>{32, 32}))
+        << name;
+  }
+
+  const auto other = generate_into("c", "4");
+  ASSERT_EQ(other.code, 0) << describe(other);
+  EXPECT_NE(read_bytes(tmp.file("c.png")), a) << "another seed must give other images";
+}
+
+}  // namespace
