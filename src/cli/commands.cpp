@@ -46,7 +46,7 @@ c10::optional<cxxopts::ParseResult> parse(cxxopts::Options& options, int argc, c
 int inspect_command(int argc, char** argv) {
   cxxopts::Options options("dcgan inspect", "Describe an SVHN-format .mat file or an image folder.");
   options.add_options()("data", "SVHN .mat file or image folder", cxxopts::value<std::string>())(
-      "json", "Print one JSON object instead of a table", cxxopts::value<bool>()->default_value("false"));
+      "json", "Print one JSON object instead of a table (default: off)", cxxopts::value<bool>()->default_value("false"));
   auto args = parse(options, argc, argv);
   if (!args) return 0;
   if (!args->count("data")) throw InputError("inspect: --data FILE is required");
@@ -66,7 +66,7 @@ int summary_command(int argc, char** argv) {
   options.add_options()("conv-dim", "Model width (32 is the notebook's model)",
                         cxxopts::value<int64_t>()->default_value("128"))(
       "z-size", "Latent vector length", cxxopts::value<int64_t>()->default_value("100"))(
-      "json", "Print one JSON object instead of tables", cxxopts::value<bool>()->default_value("false"));
+      "json", "Print one JSON object instead of tables (default: off)", cxxopts::value<bool>()->default_value("false"));
   auto args = parse(options, argc, argv);
   if (!args) return 0;
   const auto conv_dim = (*args)["conv-dim"].as<int64_t>();
@@ -104,7 +104,7 @@ int train_command(int argc, char** argv) {
     ("lr", "Adam learning rate", cxxopts::value<double>()->default_value("0.0002"))
     ("beta1", "Adam beta1", cxxopts::value<double>()->default_value("0.5"))
     ("beta2", "Adam beta2", cxxopts::value<double>()->default_value("0.999"))
-    ("smooth-labels", "Real labels 0.9 instead of 1 (the notebook's smooth=True)",
+    ("smooth-labels", "Real labels 0.9 instead of 1, the notebook's smooth=True (default: off)",
      cxxopts::value<bool>()->default_value("false"))
     ("weights-init", "default (PyTorch's, as the notebook) or normal (DCGAN paper: N(0,0.02) convs, N(1,0.02) BN)",
      cxxopts::value<std::string>()->default_value(d.weights_init))
@@ -118,7 +118,7 @@ int train_command(int argc, char** argv) {
     ("keep-checkpoints", "Epoch checkpoints kept (last.pt is always kept)", cxxopts::value<int64_t>()->default_value(std::to_string(d.keep_checkpoints)))
     ("limit", "Use only the first N images (0: all)", cxxopts::value<int64_t>()->default_value("0"))
     ("progress", "auto (bar on a terminal, log lines otherwise), bar or log", cxxopts::value<std::string>()->default_value(d.progress))
-    ("no-plot", "Do not draw losses.png", cxxopts::value<bool>()->default_value("false"));
+    ("no-plot", "Do not draw losses.png (default: off, i.e. plot with gnuplot)", cxxopts::value<bool>()->default_value("false"));
   auto parsed = parse(options, argc, argv);
   if (!parsed) return 0;
   const auto& args = *parsed;
