@@ -1,0 +1,234 @@
+// Benchmarks for dcgan_core: training-step throughput (images per second through
+// dcgan::train::train_step, batches drawn the way the trainer draws them) for each
+// batch size x conv_dim, and, with --load, the time and peak memory of load_svhn_mat.
+// Every result is one JSON line on stdout, so scripts/bench.sh can tabulate it.
+#include <cxxopts.hpp>
+#include <nlohmann/json.hpp>
+#include <torch/cuda.h>
+#include <torch/torch.h>
+
+#include <sys/resource.h>
+
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "dcgan/data/svhn.h"
+#include "dcgan/train/gan.h"
+#include "dcgan/util/errors.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::vector<int64_t> parse_list(const std::string& text, const char* option) {
+  std::vector<int64_t> values;
+  std::stringstream stream(text);
+  std::string item;
+  while (std::getline(stream, item, ',')) {
+    size_t used = 0;
+    int64_t value = 0;
+    try {
+      value = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != item.size() || value < 1) {
+      throw dcgan::InputError(std::string("--") + option + ": expected positive integers separated by commas, got '" +
+                              text + "'");
+    }
+    values.push_back(value);
+  }
+  if (values.empty()) throw dcgan::InputError(std::string("--") + option + " is empty");
+  return values;
+}
+
+// Peak resident set size of this process so far, in MiB (Linux reports ru_maxrss in KiB).
+double peak_rss_mib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;
+}
+
+// VmRSS split as /proc/self/status reports it: anonymous memory (heap, our tensors) versus pages of
+// mapped files (mostly the LibTorch shared libraries touched at start-up), in MiB.
+nlohmann::json rss_breakdown() {
+  nlohmann::json out = nlohmann::json::object();
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    for (const char* key : {"VmRSS", "RssAnon", "RssFile", "VmHWM"}) {
+      const std::string prefix = std::string(key) + ":";
+      if (line.rfind(prefix, 0) == 0) out[key] = std::stod(line.substr(prefix.size())) / 1024.0;
+    }
+  }
+  return out;
+}
+
+// CPU time (user + system) this process has used, in seconds: on a shared machine, images per CPU
+// second of a single-threaded run is steadier than images per wall second.
+double cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+void sync(const torch::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize();
+}
+
+int time_load(const std::string& file) {
+  const auto memory_before = rss_breakdown();
+  const double rss_before = peak_rss_mib();
+  const double cpu_start = cpu_seconds();
+  const auto start = Clock::now();
+  const auto set = dcgan::data::load_svhn_mat(file);
+  const double seconds = seconds_since(start);
+  const double cpu = cpu_seconds() - cpu_start;
+  const double rss_after = peak_rss_mib();
+  const auto memory_after = rss_breakdown();
+  nlohmann::json result = {{"impl", "cpp-load"},
+                           {"file", file},
+                           {"format", set.format},
+                           {"images", set.size()},
+                           {"seconds", seconds},
+                           {"cpu_seconds", cpu},
+                           {"peak_rss_mib_before", rss_before},
+                           {"peak_rss_mib_after", rss_after},
+                           {"images_mib", static_cast<double>(set.images.nbytes()) / (1024.0 * 1024.0)},
+                           {"status_mib_before", memory_before},
+                           {"status_mib_after", memory_after}};
+  std::cout << result.dump() << std::endl;
+  return 0;
+}
+
+// Times `steps` train_step calls after `warmup` untimed ones. Each step's batch is gathered from
+// a shuffled order with index_select, as the trainer does, so the gather and the uint8 -> float
+// scaling inside train_step are counted, like the notebook's DataLoader + scale().
+nlohmann::json time_training(const dcgan::data::ImageSet& set, const torch::Device& device,
+                             int64_t conv_dim, int64_t batch_size, int64_t warmup, int64_t steps,
+                             bool smooth) {
+  torch::manual_seed(0);
+  dcgan::train::GanOptions options;
+  options.conv_dim = conv_dim;
+  dcgan::train::Gan gan(options, device);
+  gan.generator->train();
+  gan.discriminator->train();
+
+  const auto images = set.images.to(device);
+  const int64_t n = images.size(0);
+  auto order = torch::randperm(n, torch::TensorOptions().dtype(torch::kInt64)).to(device);
+  int64_t cursor = 0;
+  auto next_batch = [&]() {
+    if (cursor + batch_size > n) {
+      order = torch::randperm(n, torch::TensorOptions().dtype(torch::kInt64)).to(device);
+      cursor = 0;
+    }
+    auto batch = images.index_select(0, order.narrow(0, cursor, batch_size));
+    cursor += batch_size;
+    return batch;
+  };
+
+  for (int64_t i = 0; i < warmup; ++i) dcgan::train::train_step(gan, next_batch(), smooth);
+  sync(device);
+  const double cpu_start = cpu_seconds();
+  const auto start = Clock::now();
+  dcgan::train::StepLosses losses;
+  for (int64_t i = 0; i < steps; ++i) losses = dcgan::train::train_step(gan, next_batch(), smooth);
+  sync(device);
+  const double seconds = seconds_since(start);
+  const double cpu = cpu_seconds() - cpu_start;
+  return {{"impl", "cpp-eager"},
+          {"device", device.str()},
+          {"threads", torch::get_num_threads()},
+          {"conv_dim", conv_dim},
+          {"batch_size", batch_size},
+          {"steps", steps},
+          {"seconds", seconds},
+          {"images_per_sec", static_cast<double>(steps * batch_size) / seconds},
+          {"cpu_seconds", cpu},
+          {"images_per_cpu_sec", static_cast<double>(steps * batch_size) / cpu},
+          {"d_loss", losses.d_loss.item<double>()},
+          {"g_loss", losses.g_loss.item<double>()}};
+}
+
+int run(int argc, char** argv) {
+  cxxopts::Options options("dcgan_bench", "Training-step throughput and MAT loading benchmarks for dcgan_core.");
+  options.add_options()("data", "SVHN-format .mat file to draw batches from",
+                        cxxopts::value<std::string>()->default_value("data/svhn_sample_32x32.mat"))(
+      "batch-sizes", "Comma-separated batch sizes", cxxopts::value<std::string>()->default_value("128,1024"))(
+      "conv-dims", "Comma-separated model widths", cxxopts::value<std::string>()->default_value("32,128"))(
+      "steps", "Timed training steps per configuration", cxxopts::value<int64_t>()->default_value("20"))(
+      "warmup", "Untimed training steps before timing", cxxopts::value<int64_t>()->default_value("3"))(
+      "device", "cpu or cuda (cuda runs the same eager step on the GPU)",
+      cxxopts::value<std::string>()->default_value("cpu"))(
+      "threads", "Intra-op threads (0 keeps LibTorch's default)", cxxopts::value<int>()->default_value("0"))(
+      "smooth", "Smooth real labels to 0.9", cxxopts::value<bool>()->default_value("false"))(
+      "load", "Only time load_svhn_mat on FILE (seconds and peak RSS) and exit",
+      cxxopts::value<std::string>())("h,help", "Show this help");
+  const auto args = options.parse(argc, argv);
+  if (args.count("help")) {
+    std::cout << options.help() << std::endl;
+    return 0;
+  }
+  if (!args.unmatched().empty()) {
+    throw dcgan::InputError("unexpected argument '" + args.unmatched().front() + "' (see --help)");
+  }
+  if (args.count("load")) return time_load(args["load"].as<std::string>());
+
+  const int threads = args["threads"].as<int>();
+  if (threads < 0) throw dcgan::InputError("--threads must be 0 or more");
+  if (threads > 0) torch::set_num_threads(threads);
+  const auto steps = args["steps"].as<int64_t>();
+  const auto warmup = args["warmup"].as<int64_t>();
+  if (steps < 1 || warmup < 0) throw dcgan::InputError("--steps must be at least 1 and --warmup at least 0");
+  const auto device_name = args["device"].as<std::string>();
+  if (device_name != "cpu" && device_name != "cuda") {
+    throw dcgan::InputError("--device must be cpu or cuda, got '" + device_name + "'");
+  }
+  if (device_name == "cuda" && !torch::cuda::is_available()) {
+    throw dcgan::InputError("--device cuda: this LibTorch build sees no CUDA device");
+  }
+  const torch::Device device(device_name == "cuda" ? torch::kCUDA : torch::kCPU);
+  const auto batch_sizes = parse_list(args["batch-sizes"].as<std::string>(), "batch-sizes");
+  const auto conv_dims = parse_list(args["conv-dims"].as<std::string>(), "conv-dims");
+
+  const auto set = dcgan::data::load_svhn_mat(args["data"].as<std::string>());
+  for (const auto conv_dim : conv_dims) {
+    for (const auto batch_size : batch_sizes) {
+      if (batch_size > set.size()) {
+        throw dcgan::InputError("--batch-sizes: " + std::to_string(batch_size) + " is more than the " +
+                                std::to_string(set.size()) + " images in --data");
+      }
+      const auto result = time_training(set, device, conv_dim, batch_size, warmup, steps,
+                                        args["smooth"].as<bool>());
+      std::cout << result.dump() << std::endl;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const dcgan::InputError& e) {
+    std::cerr << "dcgan_bench: " << e.what() << std::endl;
+    return 2;
+  } catch (const cxxopts::exceptions::exception& e) {
+    std::cerr << "dcgan_bench: " << e.what() << std::endl;
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "dcgan_bench: internal error: " << e.what() << std::endl;
+    return 1;
+  }
+}
