@@ -409,7 +409,9 @@ void write_checkpoint_with_version(const std::string& path, int64_t version) {
   dcgan::models::Generator generator(dcgan::models::GeneratorOptions(8, 4));
   generator->save(g);
   archive.write("generator", g);
-  archive.save_to(path);
+  std::ostringstream payload;
+  archive.save_to(payload);
+  write_bytes(path, dcgan::train::seal_checkpoint(payload.str(), version));
 }
 
 TEST(CheckpointVersion, CraftedCurrentVersionLoads) {

@@ -256,6 +256,12 @@ TEST_F(TrainTest, RefusesCheckpointOfAnotherArchitectureOrCorrupt) {
   EXPECT_THROW(dcgan::train::load_generator(cut, torch::kCPU), InputError);
   dcgan::test::write_bytes(cut, "not a checkpoint at all");
   EXPECT_THROW(dcgan::train::load_generator(cut, torch::kCPU), InputError);
+  // One flipped byte in the middle of the tensor data: LibTorch would load it; the checksum must not.
+  auto flipped = bytes;
+  flipped[flipped.size() / 2] = static_cast<char>(flipped[flipped.size() / 2] ^ 0x10);
+  dcgan::test::write_bytes(cut, flipped);
+  EXPECT_THROW(dcgan::train::load_generator(cut, torch::kCPU), InputError);
+  EXPECT_THROW(dcgan::train::load_checkpoint(cut, other), InputError);
 }
 
 TEST_F(TrainTest, GenerateIsReproducibleBySeed) {

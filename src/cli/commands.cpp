@@ -3,6 +3,9 @@
 #include <cxxopts.hpp>
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <random>
@@ -19,6 +22,7 @@
 #include "dcgan/train/generate.h"
 #include "dcgan/train/trainer.h"
 #include "dcgan/util/errors.h"
+#include "dcgan/util/files.h"
 #include "dcgan/util/version.h"
 
 namespace dcgan::cli {
@@ -195,6 +199,17 @@ int64_t positive_option(const cxxopts::ParseResult& args, const std::string& nam
   return value;
 }
 
+// Refuses an output PNG path whose folder does not exist or is not writable, before any work.
+void check_output_file(const std::string& path) {
+  const auto parent = std::filesystem::absolute(path).parent_path();
+  std::error_code ec;
+  if (!std::filesystem::is_directory(parent, ec)) {
+    throw InputError(path + ": cannot write, folder " + parent.string() + " does not exist");
+  }
+  if (::access(parent.c_str(), W_OK) != 0) throw InputError(path + ": cannot write, folder is not writable");
+  if (std::filesystem::is_directory(path, ec)) throw InputError(path + ": is a folder, expected a PNG file name");
+}
+
 int generate_command(int argc, char** argv) {
   cxxopts::Options options("dcgan generate", "Generate new images from a checkpoint.");
   options.add_options()
@@ -212,6 +227,8 @@ int generate_command(int argc, char** argv) {
   const auto count = positive_option(args, "count", 1000000);
   const auto nrow = positive_option(args, "nrow", 4096);
   const auto out = args["out"].as<std::string>();
+  check_output_file(out);
+  if (args.count("individual")) ensure_writable_dir(args["individual"].as<std::string>());
   const auto device = train::resolve_device(args["device"].as<std::string>());
   auto generator = train::load_generator(args["checkpoint"].as<std::string>(), device);
   const auto seed = seed_option(args);
@@ -249,6 +266,7 @@ int interpolate_command(int argc, char** argv) {
   const auto rows = positive_option(args, "rows", 256);
   const auto steps = positive_option(args, "steps", 256);
   const auto out = args["out"].as<std::string>();
+  check_output_file(out);
   const auto device = train::resolve_device(args["device"].as<std::string>());
   auto generator = train::load_generator(args["checkpoint"].as<std::string>(), device);
   const auto z = train::latent_walk(rows, steps, generator->options().z_size(), seed_option(args));

@@ -30,7 +30,21 @@ thread_local std::string matio_last_error;
 
 void matio_log(int level, char* message) {
   if (level & (MATIO_LOG_LEVEL_ERROR | MATIO_LOG_LEVEL_CRITICAL)) {
-    matio_last_error = message ? message : "unknown matio error";
+    // HDF5 errors come as an indented multi-line stack; our messages are one line (found by fuzzing).
+    std::string flat;
+    bool newline = false;
+    for (const char* c = message ? message : "unknown matio error"; *c; ++c) {
+      if (*c == '\n' || *c == '\r') {
+        newline = true;
+      } else if (newline && (*c == ' ' || *c == '\t')) {
+        continue;
+      } else {
+        if (newline && !flat.empty()) flat += "; ";
+        newline = false;
+        flat += *c;
+      }
+    }
+    matio_last_error = flat;
   }
 }
 

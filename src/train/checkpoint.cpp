@@ -28,19 +28,48 @@ int64_t read_int(torch::serialize::InputArchive& archive, const char* key) {
   return t.item<int64_t>();
 }
 
+uint64_t fnv1a64(const std::string& bytes) {
+  uint64_t hash = 14695981039346656037ULL;
+  for (unsigned char c : bytes) hash = (hash ^ c) * 1099511628211ULL;
+  return hash;
+}
+
 // The first line of a LibTorch error, without its C++ backtrace.
 std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
 
-// Tensors are mapped straight to `device`, optimizer state included, so a CPU checkpoint resumes on a GPU.
+// Opens the envelope, checks version and checksum, and returns the payload archive with its
+// tensors mapped straight to `device` (optimizer state included), so a CPU checkpoint resumes on a GPU.
 torch::serialize::InputArchive open_archive(const std::string& path, torch::Device device = torch::kCPU) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) throw InputError(path + ": no such checkpoint file");
-  torch::serialize::InputArchive archive;
+  torch::serialize::InputArchive envelope, archive;
+  torch::Tensor payload;
   try {
-    archive.load_from(path, device);
+    envelope.load_from(path, torch::kCPU);
   } catch (const c10::Error& e) {
     throw InputError(path + ": not a readable dcgan checkpoint (truncated or corrupt: " +
                      first_line(e.what_without_backtrace()) + ")");
+  }
+  int64_t version = 0;
+  try {
+    version = read_int(envelope, "format_version");
+  } catch (const c10::Error&) {
+    throw InputError(path + ": not a dcgan checkpoint (no format version)");
+  }
+  if (version > kCheckpointFormatVersion || version < 1) {
+    throw InputError(path + ": checkpoint format version " + std::to_string(version) +
+                     " is not supported by this dcgan (reads version " + std::to_string(kCheckpointFormatVersion) +
+                     "); use the dcgan that wrote it");
+  }
+  try {
+    envelope.read("payload", payload);
+    const std::string bytes = tensor_string(payload);
+    if (static_cast<uint64_t>(read_int(envelope, "payload_checksum")) != fnv1a64(bytes)) {
+      throw InputError(path + ": checkpoint is corrupt (checksum mismatch)");
+    }
+    archive.load_from(bytes.data(), bytes.size(), device);
+  } catch (const c10::Error& e) {
+    throw InputError(path + ": checkpoint is incomplete or corrupt (" + first_line(e.what_without_backtrace()) + ")");
   }
   return archive;
 }
@@ -53,12 +82,7 @@ CheckpointInfo read_info(torch::serialize::InputArchive& archive, const std::str
     info.z_size = read_int(archive, "z_size");
     info.epochs_done = read_int(archive, "epochs_done");
   } catch (const c10::Error&) {
-    throw InputError(path + ": not a dcgan checkpoint (no format version or model sizes)");
-  }
-  if (info.format_version > kCheckpointFormatVersion || info.format_version < 1) {
-    throw InputError(path + ": checkpoint format version " + std::to_string(info.format_version) +
-                     " is not supported by this dcgan (reads version " + std::to_string(kCheckpointFormatVersion) +
-                     "); use the dcgan that wrote it");
+    throw InputError(path + ": not a dcgan checkpoint (no model sizes)");
   }
   if (info.conv_dim < 1 || info.z_size < 1) throw InputError(path + ": checkpoint has invalid model sizes");
   return info;
@@ -96,6 +120,16 @@ std::string serialize_checkpoint(Gan& gan, const TrainingProgress& progress) {
   archive.write("d_optimizer", d_opt);
   std::ostringstream bytes;
   archive.save_to(bytes);
+  return seal_checkpoint(bytes.str());
+}
+
+std::string seal_checkpoint(const std::string& payload, int64_t format_version) {
+  torch::serialize::OutputArchive envelope;
+  envelope.write("format_version", int_tensor(format_version));
+  envelope.write("payload", string_tensor(payload));
+  envelope.write("payload_checksum", int_tensor(static_cast<int64_t>(fnv1a64(payload))));
+  std::ostringstream bytes;
+  envelope.save_to(bytes);
   return bytes.str();
 }
 

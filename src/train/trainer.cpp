@@ -70,21 +70,23 @@ uint64_t estimated_checkpoint_bytes(Gan& gan) {
   return static_cast<uint64_t>(params) * 4 * 3 + (1 << 20);
 }
 
-// Drops losses.csv rows newer than the checkpoint being resumed, so a run killed after its last
-// checkpoint does not log the same steps twice.
+// Keeps the header and the well-formed rows of losses.csv up to `last_step`: a run killed after
+// its last checkpoint must not log the same steps twice, and a torn last row (disk full, power
+// loss) must not survive.
 void trim_loss_rows(const std::string& path, int64_t last_step) {
   std::ifstream in(path);
   if (!in) return;
+  static const std::regex row(R"(\d+,\d+,[^,]+,[^,]+,(\d{1,18}))");
   std::string line, kept;
+  std::smatch match;
   bool header = true;
   while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    if (!header) {
-      const auto comma = line.rfind(',');
-      if (comma == std::string::npos || std::stoll(line.substr(comma + 1)) > last_step) continue;
+    if (header) {
+      kept += line + "\n";
+      header = false;
+    } else if (std::regex_match(line, match, row) && std::stoll(match[1].str()) <= last_step) {
+      kept += line + "\n";
     }
-    kept += line + "\n";
-    header = false;
   }
   write_file_atomically(path, kept);
 }
@@ -176,8 +178,9 @@ void Trainer::prepare_output_folder() {
   config_json["dataset_format"] = data_.format;
   write_file_atomically(dir("config.json"), config_json.dump(2) + "\n");
   progress_.config_json = to_json(config_).dump();
+  // Leftovers of writes cut short by a kill; safe to remove since this process holds the folder lock.
+  for (const char* folder : {"", "checkpoints", "samples"}) remove_stale_temp_files(dir(folder));
   if (resuming_) {
-    for (const char* folder : {"", "checkpoints", "samples"}) remove_stale_temp_files(dir(folder));
     trim_loss_rows(dir("losses.csv"), progress_.global_step);
   } else {
     write_file_atomically(dir("losses.csv"), "epoch,batch,d_loss,g_loss,step\n");

@@ -12,6 +12,12 @@ namespace dcgan::train {
 // Bumped whenever the checkpoint layout changes; files with a newer version are refused.
 constexpr int64_t kCheckpointFormatVersion = 1;
 
+// A checkpoint file is a LibTorch archive holding `format_version`, `payload` (the serialized
+// archive with models, optimizers and progress) and `payload_checksum` (FNV-1a 64 of the payload).
+// LibTorch's zip reader does not verify CRCs, so without the checksum a flipped byte would load as
+// silently different weights. seal_checkpoint wraps archive bytes in that envelope.
+std::string seal_checkpoint(const std::string& payload, int64_t format_version = kCheckpointFormatVersion);
+
 // Where a run stands, saved with the models so that resuming continues bit for bit.
 struct TrainingProgress {
   int64_t epochs_done = 0;     // completed epochs
