@@ -49,6 +49,7 @@ class TrainTest : public ::testing::Test {
     c.print_every = 1;
     c.progress = "log";
     c.plot = false;
+    c.threads = 1;
     return c;
   }
 

@@ -121,6 +121,7 @@ int train_command(int argc, char** argv) {
     ("checkpoint-every", "Epochs between checkpoints/epoch_NNN.pt", cxxopts::value<int64_t>()->default_value(std::to_string(d.checkpoint_every)))
     ("keep-checkpoints", "Epoch checkpoints kept (last.pt is always kept)", cxxopts::value<int64_t>()->default_value(std::to_string(d.keep_checkpoints)))
     ("limit", "Use only the first N images (0: all)", cxxopts::value<int64_t>()->default_value("0"))
+    ("threads", "CPU threads (0: OMP_NUM_THREADS if set, else every core)", cxxopts::value<int64_t>()->default_value("0"))
     ("progress", "auto (bar on a terminal, log lines otherwise), bar or log", cxxopts::value<std::string>()->default_value(d.progress))
     ("no-plot", "Do not draw losses.png (default: off, i.e. plot with gnuplot)", cxxopts::value<bool>()->default_value("false"));
   auto parsed = parse(options, argc, argv);
@@ -150,6 +151,7 @@ int train_command(int argc, char** argv) {
   config.checkpoint_every = args["checkpoint-every"].as<int64_t>();
   config.keep_checkpoints = args["keep-checkpoints"].as<int64_t>();
   config.limit = args["limit"].as<int64_t>();
+  config.threads = args["threads"].as<int64_t>();
   config.progress = args["progress"].as<std::string>();
   config.plot = !args["no-plot"].as<bool>();
 

@@ -31,6 +31,7 @@ void validate(const TrainConfig& c) {
   require(c.checkpoint_every >= 1, "--checkpoint-every must be at least 1, got " + std::to_string(c.checkpoint_every));
   require(c.keep_checkpoints >= 0, "--keep-checkpoints must be 0 or more, got " + std::to_string(c.keep_checkpoints));
   require(c.limit >= 0, "--limit must be 0 (all images) or more, got " + std::to_string(c.limit));
+  require(c.threads >= 0 && c.threads <= 1024, "--threads must be in 0-1024, got " + std::to_string(c.threads));
   require(c.progress == "auto" || c.progress == "bar" || c.progress == "log",
           "--progress must be auto, bar or log, got '" + c.progress + "'");
   static const std::regex device_pattern("auto|cpu|cuda(:[0-9]+)?");
@@ -58,6 +59,7 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"checkpoint_every", c.checkpoint_every},
           {"keep_checkpoints", c.keep_checkpoints},
           {"limit", c.limit},
+          {"threads", c.threads},
           {"progress", c.progress},
           {"plot", c.plot}};
 }
@@ -84,6 +86,7 @@ TrainConfig config_from_json(const nlohmann::json& j) {
   c.checkpoint_every = j.at("checkpoint_every");
   c.keep_checkpoints = j.value("keep_checkpoints", int64_t{3});
   c.limit = j.at("limit");
+  c.threads = j.value("threads", int64_t{0});
   c.progress = j.value("progress", std::string("auto"));
   c.plot = j.value("plot", true);
   return c;
@@ -92,7 +95,7 @@ TrainConfig config_from_json(const nlohmann::json& j) {
 TrainConfig merge_for_resume(const TrainConfig& saved, const TrainConfig& given,
                              const std::set<std::string>& given_names) {
   // Options that change how the rest of the run is carried out, not what it computes.
-  static const std::set<std::string> may_change = {"epochs", "device", "print-every", "progress", "plot",
+  static const std::set<std::string> may_change = {"epochs", "device", "threads", "print-every", "progress", "plot",
                                                    "resume", "keep-checkpoints", "checkpoint-every", "out"};
   const auto saved_json = to_json(saved), given_json = to_json(given);
   for (const auto& name : given_names) {
@@ -108,6 +111,7 @@ TrainConfig merge_for_resume(const TrainConfig& saved, const TrainConfig& given,
   TrainConfig merged = saved;
   if (given_names.count("epochs")) merged.epochs = given.epochs;
   if (given_names.count("device")) merged.device = given.device;
+  if (given_names.count("threads")) merged.threads = given.threads;
   if (given_names.count("print-every")) merged.print_every = given.print_every;
   if (given_names.count("progress")) merged.progress = given.progress;
   if (given_names.count("plot")) merged.plot = given.plot;

@@ -33,6 +33,7 @@ struct TrainConfig {
   int64_t checkpoint_every = 1;  // epochs between epoch_NNN.pt checkpoints
   int64_t keep_checkpoints = 3;  // epoch_NNN.pt files kept; last.pt is always kept
   int64_t limit = 0;             // > 0: train on the first `limit` images only
+  int64_t threads = 0;            // CPU threads; 0: OMP_NUM_THREADS when set, else every core
   std::string progress = "auto";  // auto | bar | log
   bool plot = true;               // losses.png through gnuplot, when installed
 };
@@ -43,8 +44,8 @@ void validate(const TrainConfig& config);
 nlohmann::json to_json(const TrainConfig& config);
 TrainConfig config_from_json(const nlohmann::json& json);
 
-// For --resume: the saved run's config, with `epochs` (and `device`, `print_every`, `progress`,
-// `plot`) taken from `given`. Any other option in `given_names` (the options the user typed) must
+// For --resume: the saved run's config, with `epochs` (and `device`, `threads`, `print_every`,
+// `progress`, `plot`, checkpoint options) taken from `given`. Any other option in `given_names` (the options the user typed) must
 // equal the saved value, else InputError naming the option and both values.
 TrainConfig merge_for_resume(const TrainConfig& saved, const TrainConfig& given,
                              const std::set<std::string>& given_names);

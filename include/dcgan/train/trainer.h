@@ -21,6 +21,9 @@ struct TrainOutcome {
   std::string checkpoint;  // the newest good checkpoint
 };
 
+// CPU threads for --threads: the number given, else OMP_NUM_THREADS, else every core.
+int64_t cpu_threads(int64_t requested);
+
 // Device from --device: auto (CUDA when available), cpu, cuda, cuda:N. InputError when CUDA is
 // asked for but not available.
 torch::Device resolve_device(const std::string& name);
