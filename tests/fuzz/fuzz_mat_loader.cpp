@@ -48,6 +48,14 @@ void check_contract(const dcgan::data::ImageSet& set) {
 
 }  // namespace
 
+// Removes the temp file when libFuzzer exits (fork mode starts a process per job).
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  static char name[64];
+  std::snprintf(name, sizeof(name), "%s", temp_path().c_str());
+  std::atexit([] { unlink(name); });
+  return 0;
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string& path = temp_path();
   std::FILE* f = std::fopen(path.c_str(), "wb");
