@@ -3,8 +3,15 @@
 #include <matio.h>
 
 #include <ATen/Parallel.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -243,29 +250,9 @@ void check_mat5_sizes(const std::string& path, int64_t file_bytes) {
   }
 }
 
-}  // namespace
 
-ImageSet load_svhn_mat(const std::string& path) {
-  install_matio_logger();
-  check_regular_file(path);
-  const auto file_bytes = static_cast<int64_t>(fs::file_size(path));
-  if (file_bytes < 128) {
-    fail(path, "not a MAT file (" + std::to_string(file_bytes) + " bytes, shorter than a MAT header)");
-  }
-
-  // Without a v5/v7.3 header Mat_Open falls back to MAT v4, whose reader trusts the name length:
-  // a 185-byte file made it allocate and touch 2.4 GB (found by fuzzing). We never read v4 anyway.
-  {
-    unsigned char header[4] = {};
-    std::ifstream in(path, std::ios::binary);
-    in.seekg(124);
-    in.read(reinterpret_cast<char*>(header), 4);
-    const bool little = header[2] == 'I' && header[3] == 'M', big = header[2] == 'M' && header[3] == 'I';
-    const int version = little ? header[0] | header[1] << 8 : header[0] << 8 | header[1];
-    if (!in || !(little || big) || (version != 0x0100 && version != 0x0200)) {
-      fail(path, "not a MAT file (no MAT v5 or v7.3 header; MAT v4 is not supported)");
-    }
-  }
+// Reads X and y through matio in this process; `path` has passed the header checks.
+ImageSet read_mat(const std::string& path, int64_t file_bytes) {
   matio_last_error.clear();
   MatFile mat(Mat_Open(path.c_str(), MAT_ACC_RDONLY));
   if (!mat) fail(path, "not a MAT file (no MAT v5 or v7.3 header)");
@@ -340,6 +327,141 @@ ImageSet load_svhn_mat(const std::string& path) {
   labels = labels.to(torch::kInt64);
   set.labels = labels.masked_fill(labels == 10, 0);  // SVHN writes digit 0 as label 10
   return set;
+}
+
+// Pipe I/O for read_mat_isolated. Reads give up when the child sends nothing for a minute.
+bool write_exact(int fd, const void* data, size_t size) {
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    const ssize_t n = ::write(fd, p, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    p += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+bool read_exact(int fd, void* data, size_t size) {
+  char* p = static_cast<char*>(data);
+  while (size > 0) {
+    pollfd waiting{fd, POLLIN, 0};
+    const int ready = ::poll(&waiting, 1, /*timeout_ms=*/60000);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) return false;
+    const ssize_t n = ::read(fd, p, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    p += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// HDF5 1.10 can crash (out-of-bounds reads, found by fuzzing) or print to stderr on a corrupt
+// v7.3 file, and no pre-check rules that out. So v7.3 files are read in a child process: a crash
+// there becomes a one-line error here. The child sends 'E' + message, or 'K' + N + images + labels.
+ImageSet read_mat_isolated(const std::string& path, int64_t file_bytes) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error(path + ": cannot create a pipe for the reader");
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error(path + ": cannot start the reader process");
+  if (pid == 0) {
+    ::close(fds[0]);
+    const int null = ::open("/dev/null", O_WRONLY);
+    if (null >= 0) ::dup2(null, STDERR_FILENO);  // HDF5's own diagnostics
+    at::set_num_threads(1);  // OpenMP's thread pool does not survive fork
+    char tag = 'E';
+    std::string message;
+    try {
+      const ImageSet set = read_mat(path, file_bytes);
+      tag = 'K';
+      const int64_t n = set.size();
+      const bool sent = write_exact(fds[1], &tag, 1) && write_exact(fds[1], &n, sizeof(n)) &&
+                        write_exact(fds[1], set.images.data_ptr(), static_cast<size_t>(n * kImageBytes)) &&
+                        write_exact(fds[1], set.labels.data_ptr(), static_cast<size_t>(n) * sizeof(int64_t));
+      ::_exit(sent ? 0 : 1);
+    } catch (const std::exception& e) {
+      message = e.what();
+    }
+    const uint64_t length = message.size();
+    const bool sent = write_exact(fds[1], &tag, 1) && write_exact(fds[1], &length, sizeof(length)) &&
+                      write_exact(fds[1], message.data(), message.size());
+    ::_exit(sent ? 0 : 1);
+  }
+  ::close(fds[1]);
+  struct Reaper {  // never leave the child running or unreaped, whatever happens below
+    pid_t pid;
+    int fd;
+    int status = 0;
+    bool reaped = false;
+    int wait() {
+      if (!reaped) {
+        ::close(fd);
+        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        reaped = true;
+      }
+      return status;
+    }
+    ~Reaper() {
+      if (!reaped) ::kill(pid, SIGKILL);
+      wait();
+    }
+  } child{pid, fds[0]};
+
+  char tag = 0;
+  int64_t count = 0;
+  if (read_exact(fds[0], &tag, 1) && tag == 'E') {
+    uint64_t length = 0;
+    std::string message(1024, '\0');
+    if (read_exact(fds[0], &length, sizeof(length)) && length <= (1 << 20)) {
+      message.resize(length);
+      if (read_exact(fds[0], message.data(), length)) throw InputError(message);
+    }
+  } else if (tag == 'K' && read_exact(fds[0], &count, sizeof(count)) && count > 0 &&
+             count * kImageBytes / 1100 <= file_bytes) {
+    ImageSet set;
+    set.images = torch::empty({count, kChannels, kSide, kSide}, torch::kUInt8);
+    set.labels = torch::empty({count}, torch::kInt64);
+    set.format = "MAT v7.3";
+    if (read_exact(fds[0], set.images.data_ptr(), static_cast<size_t>(count * kImageBytes)) &&
+        read_exact(fds[0], set.labels.data_ptr(), static_cast<size_t>(count) * sizeof(int64_t))) {
+      return set;
+    }
+  }
+  ::kill(pid, SIGKILL);
+  const int status = child.wait();
+  if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL) {
+    fail(path, std::string("corrupt MAT v7.3 file (the HDF5 reader crashed: ") + strsignal(WTERMSIG(status)) + ")");
+  }
+  fail(path, "corrupt MAT v7.3 file (the HDF5 reader failed or stopped responding)");
+}
+
+}  // namespace
+
+ImageSet load_svhn_mat(const std::string& path) {
+  install_matio_logger();
+  check_regular_file(path);
+  const auto file_bytes = static_cast<int64_t>(fs::file_size(path));
+  if (file_bytes < 128) {
+    fail(path, "not a MAT file (" + std::to_string(file_bytes) + " bytes, shorter than a MAT header)");
+  }
+
+  // Without a v5/v7.3 header Mat_Open falls back to MAT v4, whose reader trusts the name length:
+  // a 185-byte file made it allocate and touch 2.4 GB (found by fuzzing). We never read v4 anyway.
+  unsigned char header[4] = {};
+  std::ifstream in(path, std::ios::binary);
+  in.seekg(124);
+  in.read(reinterpret_cast<char*>(header), 4);
+  const bool little = header[2] == 'I' && header[3] == 'M', big = header[2] == 'M' && header[3] == 'I';
+  const int version = little ? header[0] | header[1] << 8 : header[0] << 8 | header[1];
+  if (!in || !(little || big) || (version != 0x0100 && version != 0x0200)) {
+    fail(path, "not a MAT file (no MAT v5 or v7.3 header; MAT v4 is not supported)");
+  }
+  if (version == 0x0200) return read_mat_isolated(path, file_bytes);
+  return read_mat(path, file_bytes);
 }
 
 }  // namespace dcgan::data
