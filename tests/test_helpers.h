@@ -1,5 +1,6 @@
 #pragma once
 
+#include <gtest/gtest.h>
 #include <matio.h>
 #include <torch/torch.h>
 
@@ -8,6 +9,9 @@
 #include <fstream>
 #include <string>
 #include <vector>
+
+#include "dcgan/data/svhn.h"
+#include "dcgan/util/errors.h"
 
 namespace dcgan::test {
 
@@ -80,6 +84,19 @@ inline void write_svhn(const std::string& path, int64_t n, mat_ft version = MAT_
   auto y = (torch::arange(n, torch::kFloat64).remainder(10) + 1);
   write_mat(path, {{"X", {32, 32, 3, static_cast<size_t>(n)}, x}, {"y", {static_cast<size_t>(n), 1}, y}},
             version, compression);
+}
+
+// Loads `path` expecting an InputError that names the file, contains `problem` and is one line.
+inline void expect_load_refused(const std::string& path, const std::string& problem) {
+  try {
+    dcgan::data::load_svhn_mat(path);
+    FAIL() << "accepted " << path << ", expected an error containing '" << problem << "'";
+  } catch (const dcgan::InputError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find(path), std::string::npos) << message;
+    EXPECT_NE(message.find(problem), std::string::npos) << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << "not one line: " << message;
+  }
 }
 
 }  // namespace dcgan::test

@@ -212,27 +212,38 @@ void check_output_file(const std::string& path) {
   if (std::filesystem::is_directory(path, ec)) throw InputError(path + ": is a folder, expected a PNG file name");
 }
 
-int generate_command(int argc, char** argv) {
-  cxxopts::Options options("dcgan generate", "Generate new images from a checkpoint.");
+// The options of the commands that sample a checkpoint's generator.
+void add_sampling_options(cxxopts::Options& options, const std::string& out_default) {
   options.add_options()
     ("checkpoint", "A checkpoint (run/checkpoints/last.pt or epoch_NNN.pt)", cxxopts::value<std::string>())
+    ("seed", "Random seed (default: random, printed)", cxxopts::value<uint64_t>())
+    ("out", "PNG to write", cxxopts::value<std::string>()->default_value(out_default))
+    ("device", "auto, cpu, cuda or cuda:N", cxxopts::value<std::string>()->default_value("auto"));
+}
+
+// --checkpoint's generator on --device, once --out is known to be writable.
+models::Generator load_sampling_generator(const cxxopts::ParseResult& args) {
+  if (!args.count("checkpoint")) throw InputError("--checkpoint FILE is required");
+  check_output_file(args["out"].as<std::string>());
+  const auto device = train::resolve_device(args["device"].as<std::string>());
+  return train::load_generator(args["checkpoint"].as<std::string>(), device);
+}
+
+int generate_command(int argc, char** argv) {
+  cxxopts::Options options("dcgan generate", "Generate new images from a checkpoint.");
+  add_sampling_options(options, "grid.png");
+  options.add_options()
     ("count", "Number of images", cxxopts::value<int64_t>()->default_value("64"))
     ("nrow", "Images per row of the grid", cxxopts::value<int64_t>()->default_value("8"))
-    ("seed", "Random seed (default: random, printed)", cxxopts::value<uint64_t>())
-    ("out", "Grid PNG to write", cxxopts::value<std::string>()->default_value("grid.png"))
-    ("individual", "Also write one 32x32 PNG per image into this folder (for FID tools)", cxxopts::value<std::string>())
-    ("device", "auto, cpu, cuda or cuda:N", cxxopts::value<std::string>()->default_value("auto"));
+    ("individual", "Also write one 32x32 PNG per image into this folder (for FID tools)", cxxopts::value<std::string>());
   auto parsed = parse(options, argc, argv);
   if (!parsed) return 0;
   const auto& args = *parsed;
-  if (!args.count("checkpoint")) throw InputError("--checkpoint FILE is required");
   const auto count = positive_option(args, "count", 1000000);
   const auto nrow = positive_option(args, "nrow", 4096);
   const auto out = args["out"].as<std::string>();
-  check_output_file(out);
   if (args.count("individual")) ensure_writable_dir(args["individual"].as<std::string>());
-  const auto device = train::resolve_device(args["device"].as<std::string>());
-  auto generator = train::load_generator(args["checkpoint"].as<std::string>(), device);
+  auto generator = load_sampling_generator(args);
   const auto seed = seed_option(args);
   const auto z = train::seeded_z(count, generator->options().z_size(), seed);
   // Render in chunks: a million images at once would not fit in memory as floats.
@@ -254,23 +265,17 @@ int generate_command(int argc, char** argv) {
 int interpolate_command(int argc, char** argv) {
   cxxopts::Options options("dcgan interpolate",
                            "Walk the latent space: rows of images along straight lines between random z pairs.");
+  add_sampling_options(options, "walk.png");
   options.add_options()
-    ("checkpoint", "A checkpoint (run/checkpoints/last.pt or epoch_NNN.pt)", cxxopts::value<std::string>())
     ("rows", "Number of z pairs (rows)", cxxopts::value<int64_t>()->default_value("8"))
-    ("steps", "Images per row, both ends included", cxxopts::value<int64_t>()->default_value("10"))
-    ("seed", "Random seed (default: random, printed)", cxxopts::value<uint64_t>())
-    ("out", "PNG to write", cxxopts::value<std::string>()->default_value("walk.png"))
-    ("device", "auto, cpu, cuda or cuda:N", cxxopts::value<std::string>()->default_value("auto"));
+    ("steps", "Images per row, both ends included", cxxopts::value<int64_t>()->default_value("10"));
   auto parsed = parse(options, argc, argv);
   if (!parsed) return 0;
   const auto& args = *parsed;
-  if (!args.count("checkpoint")) throw InputError("--checkpoint FILE is required");
   const auto rows = positive_option(args, "rows", 256);
   const auto steps = positive_option(args, "steps", 256);
   const auto out = args["out"].as<std::string>();
-  check_output_file(out);
-  const auto device = train::resolve_device(args["device"].as<std::string>());
-  auto generator = train::load_generator(args["checkpoint"].as<std::string>(), device);
+  auto generator = load_sampling_generator(args);
   const auto z = train::latent_walk(rows, steps, generator->options().z_size(), seed_option(args));
   image::write_png(out, image::make_grid(train::render(generator, z), steps));
   spdlog::info("wrote {} ({} rows x {} steps)", out, rows, steps);
