@@ -182,6 +182,9 @@ TrainingProgress load_checkpoint(const std::string& path, Gan& gan) {
   gan.generator->to(gan.device);
   gan.discriminator->to(gan.device);
   progress.fixed_z = progress.fixed_z.to(gan.device);
+  // Bookkeeping tensors live on the CPU whatever the training device (the archive mapped all to it).
+  if (progress.epoch_order.defined()) progress.epoch_order = progress.epoch_order.cpu();
+  if (progress.sample_history.defined()) progress.sample_history = progress.sample_history.cpu();
   return progress;
 }
 
