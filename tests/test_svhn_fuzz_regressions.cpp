@@ -142,3 +142,17 @@ TEST(SvhnFuzzRegressions, ValidFilesStillLoad) {
     }
   }
 }
+
+namespace {
+
+// Fuzzer finds (matio 1.5.23): compressed v5 variables whose inflated header claims huge dims or
+// name tags made matio allocate 2.9-4.9 GB from files of a few hundred bytes. The loader now
+// inflates each compressed variable's header and checks it before matio reads anything.
+TEST(SvhnFuzzRegressions, CompressedHeaderSizesAreCheckedBeforeMatio) {
+  for (const char* name : {"fuzz/matio_v5_compressed_3gb_alloc.mat", "fuzz/matio_v5_compressed_dims_2900mb.mat",
+                           "fuzz/matio_v5_compressed_dims_4900mb.mat"}) {
+    expect_refused_quickly(data_path(name), "(compressed) has a dims or name size larger than the variable");
+  }
+}
+
+}  // namespace

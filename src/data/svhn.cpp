@@ -1,6 +1,7 @@
 #include "dcgan/data/svhn.h"
 
 #include <matio.h>
+#include <zlib.h>
 
 #include <ATen/Parallel.h>
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -190,26 +192,100 @@ void check_regular_file(const std::string& path) {
 // gigabytes makes Mat_VarReadInfo malloc that much and then read it 4 bytes at a time (seconds per
 // file; found by fuzzing). So walk the top-level elements first and refuse any size that cannot fit
 // in the file or in its variable.
-void check_mat5_sizes(const std::string& path, int64_t file_bytes) {
+using ReadU32 = std::function<uint32_t(int64_t)>;
+
+// Checks one miMATRIX element spanning [pos, end): its dims and name tags must end inside it, and a
+// cell array must have room for a tag per cell. `at` names the element in messages.
+void check_matrix_element(const std::string& path, const ReadU32& read_u32, int64_t pos, int64_t end,
+                          const std::string& at) {
+  // A tag is (type, byte count) in 8 bytes, or (count << 16 | type, up to 4 data bytes) when small.
+  auto tag_bytes = [&](int64_t tag) -> int64_t {
+    const uint32_t first = read_u32(tag);
+    return (first >> 16) ? int64_t{8} : 8 + int64_t{read_u32(tag + 4)};
+  };
+  // Array flags (16 bytes), then the dims and name tags; each must end inside this element.
+  const int64_t dims_at = pos + 8 + 16;
+  const int64_t name_at = dims_at + 8 <= end ? dims_at + (tag_bytes(dims_at) + 7) / 8 * 8 : end;
+  if (name_at + 8 > end || name_at + tag_bytes(name_at) > end) {
+    fail(path, "MAT v5 variable " + at + " has a dims or name size larger than the variable (corrupt)");
+  }
+  // Cell arrays: matio callocs a pointer per cell before reading any, so a 32x32x4e6 cell in a
+  // 3 KB file asked for 32 GB. Each cell needs at least an 8-byte tag. (Structs are not checked:
+  // a valid struct with no fields holds no bytes per element.)
+  constexpr uint32_t kMxCell = 1;
+  if ((read_u32(pos + 16) & 0xFF) == kMxCell && read_u32(dims_at) >> 16 == 0) {
+    const int64_t limit = end - pos;
+    int64_t elements = 1;
+    for (int64_t dim_at = dims_at + 8; dim_at + 4 <= dims_at + tag_bytes(dims_at); dim_at += 4) {
+      const int64_t dim = read_u32(dim_at);
+      elements = dim && elements > limit / dim ? limit + 1 : elements * dim;  // no overflow
+    }
+    if (elements * 8 > limit) fail(path, "MAT v5 variable " + at + " claims more cells than it can hold (corrupt)");
+  }
+}
+
+uint32_t to_u32(const unsigned char* b, bool swap) {
+  return swap ? uint32_t(b[0]) << 24 | uint32_t(b[1]) << 16 | uint32_t(b[2]) << 8 | b[3]
+              : uint32_t(b[3]) << 24 | uint32_t(b[2]) << 16 | uint32_t(b[1]) << 8 | b[0];
+}
+
+// A compressed variable's header is only visible after inflating: inflate its first few KB and
+// check the miMATRIX inside like an uncompressed one. zlib cannot expand more than ~1032x, so the
+// inner element may not claim more than that of its compressed size either. (Found by fuzzing: a
+// 276-byte file made matio allocate 2.9 GB, a 499-byte one 4.9 GB.)
+void check_compressed_element(const std::string& path, std::ifstream& in, bool swap, int64_t pos, int64_t end) {
   constexpr uint32_t kMiMatrix = 14;
+  constexpr int64_t kHeaderBytes = 4096;  // flags, dims and name of any sane variable fit easily
+  const int64_t compressed = end - pos - 8;
+  std::string input(static_cast<size_t>(std::min<int64_t>(compressed, 64 * 1024)), '\0');
+  in.clear();
+  in.seekg(pos + 8);
+  in.read(input.data(), static_cast<std::streamsize>(input.size()));
+  unsigned char header[kHeaderBytes];
+  z_stream z{};
+  if (inflateInit(&z) != Z_OK) throw std::runtime_error("zlib: inflateInit failed");
+  z.next_in = reinterpret_cast<Bytef*>(input.data());
+  z.avail_in = static_cast<uInt>(in.gcount());
+  z.next_out = header;
+  z.avail_out = kHeaderBytes;
+  const int status = inflate(&z, Z_SYNC_FLUSH);
+  const int64_t have = kHeaderBytes - z.avail_out;
+  inflateEnd(&z);
+  const std::string at = "at byte " + std::to_string(pos) + " (compressed)";
+  if ((status != Z_OK && status != Z_STREAM_END && status != Z_BUF_ERROR) || have < 8) {
+    fail(path, "MAT v5 variable " + at + " does not decompress (corrupt)");
+  }
+  if (to_u32(header, swap) != kMiMatrix) return;  // matio refuses anything else itself
+  const int64_t inner_end = 8 + int64_t{to_u32(header + 4, swap)};
+  if (inner_end > compressed * 1100 + 1024) {
+    fail(path, "MAT v5 variable " + at + " claims " + std::to_string(inner_end) + " bytes, more than " +
+                   std::to_string(compressed) + " compressed bytes can hold (corrupt)");
+  }
+  const ReadU32 read_u32 = [&](int64_t offset) {
+    if (offset < 0 || offset + 4 > have) fail(path, "MAT v5 variable " + at + " has an oversized header (corrupt)");
+    return to_u32(header + offset, swap);
+  };
+  check_matrix_element(path, read_u32, 0, inner_end, at);
+}
+
+// matio 1.5.23 trusts the size fields of a MAT v5 file: a variable whose dims or name tag claims
+// gigabytes makes Mat_VarReadInfo malloc that much and then read it 4 bytes at a time (seconds per
+// file; found by fuzzing). So walk the top-level elements first and refuse any size that cannot fit
+// in the file or in its variable.
+void check_mat5_sizes(const std::string& path, int64_t file_bytes) {
+  constexpr uint32_t kMiMatrix = 14, kMiCompressed = 15;
   constexpr int64_t kFirstElement = 128;  // after the text header, subsystem offset, version, endian
   std::ifstream in(path, std::ios::binary);
   char endian[2] = {};
   in.seekg(126);
   in.read(endian, 2);
   const bool swap = endian[0] == 'M' && endian[1] == 'I';  // written on a big-endian machine
-  auto read_u32 = [&](int64_t at) {
+  const ReadU32 read_u32 = [&](int64_t at) {
     unsigned char b[4] = {};
     in.seekg(at);
     in.read(reinterpret_cast<char*>(b), 4);
     if (!in) fail(path, "MAT v5 element header at byte " + std::to_string(at) + " is cut off (file truncated)");
-    return swap ? uint32_t(b[0]) << 24 | uint32_t(b[1]) << 16 | uint32_t(b[2]) << 8 | b[3]
-                : uint32_t(b[3]) << 24 | uint32_t(b[2]) << 16 | uint32_t(b[1]) << 8 | b[0];
-  };
-  // A tag is (type, byte count) in 8 bytes, or (count << 16 | type, up to 4 data bytes) when small.
-  auto tag_bytes = [&](int64_t at) -> int64_t {
-    const uint32_t first = read_u32(at);
-    return (first >> 16) ? int64_t{8} : 8 + int64_t{read_u32(at + 4)};
+    return to_u32(b, swap);
   };
   for (int64_t pos = kFirstElement; pos + 8 <= file_bytes;) {
     const uint32_t type = read_u32(pos);
@@ -223,28 +299,9 @@ void check_mat5_sizes(const std::string& path, int64_t file_bytes) {
                      " bytes past the end of the file (truncated or corrupt)");
     }
     if (type == kMiMatrix && end > pos + 8) {
-      // Array flags (16 bytes), then the dims and name tags; each must end inside this element.
-      const int64_t dims_at = pos + 8 + 16;
-      const int64_t name_at = dims_at + 8 <= end ? dims_at + (tag_bytes(dims_at) + 7) / 8 * 8 : end;
-      if (name_at + 8 > end || name_at + tag_bytes(name_at) > end) {
-        fail(path, "MAT v5 variable at byte " + std::to_string(pos) +
-                       " has a dims or name size larger than the variable (corrupt)");
-      }
-      // Cell arrays: matio callocs a pointer per cell before reading any, so a 32x32x4e6 cell in a
-      // 3 KB file asked for 32 GB. Each cell needs at least an 8-byte tag. (Structs are not checked:
-      // a valid struct with no fields holds no bytes per element.)
-      constexpr uint32_t kMxCell = 1;
-      if ((read_u32(pos + 16) & 0xFF) == kMxCell && read_u32(dims_at) >> 16 == 0) {
-        int64_t elements = 1;
-        for (int64_t at = dims_at + 8; at + 4 <= dims_at + tag_bytes(dims_at); at += 4) {
-          const int64_t dim = read_u32(at);
-          elements = dim && elements > file_bytes / dim ? file_bytes + 1 : elements * dim;  // no overflow
-        }
-        if (elements * 8 > end - pos) {
-          fail(path, "MAT v5 variable at byte " + std::to_string(pos) +
-                         " claims more cells than it can hold (corrupt)");
-        }
-      }
+      check_matrix_element(path, read_u32, pos, end, "at byte " + std::to_string(pos));
+    } else if (type == kMiCompressed && end > pos + 8) {
+      check_compressed_element(path, in, swap, pos, end);
     }
     pos = end;
   }
