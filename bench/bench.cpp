@@ -2,16 +2,15 @@
 // dcgan::train::train_step, batches drawn the way the trainer draws them) for each
 // batch size x conv_dim, and, with --load, the time and peak memory of load_svhn_mat.
 // Every result is one JSON line on stdout, so scripts/bench.sh can tabulate it.
-#include <cxxopts.hpp>
-#include <nlohmann/json.hpp>
+#include <sys/resource.h>
 #include <torch/cuda.h>
 #include <torch/torch.h>
 
-#include <sys/resource.h>
-
 #include <chrono>
+#include <cxxopts.hpp>
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -37,8 +36,9 @@ std::vector<int64_t> parse_list(const std::string& text, const char* option) {
       used = 0;
     }
     if (used == 0 || used != item.size() || value < 1) {
-      throw dcgan::InputError(std::string("--") + option + ": expected positive integers separated by commas, got '" +
-                              text + "'");
+      throw dcgan::InputError(std::string("--") + option +
+                              ": expected positive integers separated by commas, got '" + text +
+                              "'");
     }
     values.push_back(value);
   }
@@ -95,17 +95,18 @@ int time_load(const std::string& file) {
   const double cpu = cpu_seconds() - cpu_start;
   const double rss_after = peak_rss_mib();
   const auto memory_after = rss_breakdown();
-  nlohmann::json result = {{"impl", "cpp-load"},
-                           {"file", file},
-                           {"format", set.format},
-                           {"images", set.size()},
-                           {"seconds", seconds},
-                           {"cpu_seconds", cpu},
-                           {"peak_rss_mib_before", rss_before},
-                           {"peak_rss_mib_after", rss_after},
-                           {"images_mib", static_cast<double>(set.images.nbytes()) / (1024.0 * 1024.0)},
-                           {"status_mib_before", memory_before},
-                           {"status_mib_after", memory_after}};
+  nlohmann::json result = {
+      {"impl", "cpp-load"},
+      {"file", file},
+      {"format", set.format},
+      {"images", set.size()},
+      {"seconds", seconds},
+      {"cpu_seconds", cpu},
+      {"peak_rss_mib_before", rss_before},
+      {"peak_rss_mib_after", rss_after},
+      {"images_mib", static_cast<double>(set.images.nbytes()) / (1024.0 * 1024.0)},
+      {"status_mib_before", memory_before},
+      {"status_mib_after", memory_after}};
   std::cout << result.dump() << std::endl;
   return 0;
 }
@@ -161,17 +162,23 @@ nlohmann::json time_training(const dcgan::data::ImageSet& set, const torch::Devi
 }
 
 int run(int argc, char** argv) {
-  cxxopts::Options options("dcgan_bench", "Training-step throughput and MAT loading benchmarks for dcgan_core.");
+  cxxopts::Options options("dcgan_bench",
+                           "Training-step throughput and MAT loading benchmarks for dcgan_core.");
   options.add_options()("data", "SVHN-format .mat file to draw batches from",
                         cxxopts::value<std::string>()->default_value("data/svhn_sample_32x32.mat"))(
-      "batch-sizes", "Comma-separated batch sizes", cxxopts::value<std::string>()->default_value("128,1024"))(
-      "conv-dims", "Comma-separated model widths", cxxopts::value<std::string>()->default_value("32,128"))(
-      "steps", "Timed training steps per configuration", cxxopts::value<int64_t>()->default_value("20"))(
-      "warmup", "Untimed training steps before timing", cxxopts::value<int64_t>()->default_value("3"))(
+      "batch-sizes", "Comma-separated batch sizes",
+      cxxopts::value<std::string>()->default_value("128,1024"))(
+      "conv-dims", "Comma-separated model widths",
+      cxxopts::value<std::string>()->default_value("32,128"))(
+      "steps", "Timed training steps per configuration",
+      cxxopts::value<int64_t>()->default_value("20"))(
+      "warmup", "Untimed training steps before timing",
+      cxxopts::value<int64_t>()->default_value("3"))(
       "device", "cpu or cuda (cuda runs the same eager step on the GPU)",
       cxxopts::value<std::string>()->default_value("cpu"))(
-      "threads", "Intra-op threads (0 keeps LibTorch's default)", cxxopts::value<int>()->default_value("0"))(
-      "smooth", "Smooth real labels to 0.9", cxxopts::value<bool>()->default_value("false"))(
+      "threads", "Intra-op threads (0 keeps LibTorch's default)",
+      cxxopts::value<int>()->default_value("0"))("smooth", "Smooth real labels to 0.9",
+                                                 cxxopts::value<bool>()->default_value("false"))(
       "load", "Only time load_svhn_mat on FILE (seconds and peak RSS) and exit",
       cxxopts::value<std::string>())("h,help", "Show this help");
   const auto args = options.parse(argc, argv);
@@ -189,7 +196,8 @@ int run(int argc, char** argv) {
   if (threads > 0) torch::set_num_threads(threads);
   const auto steps = args["steps"].as<int64_t>();
   const auto warmup = args["warmup"].as<int64_t>();
-  if (steps < 1 || warmup < 0) throw dcgan::InputError("--steps must be at least 1 and --warmup at least 0");
+  if (steps < 1 || warmup < 0)
+    throw dcgan::InputError("--steps must be at least 1 and --warmup at least 0");
   const auto device_name = args["device"].as<std::string>();
   if (device_name != "cpu" && device_name != "cuda") {
     throw dcgan::InputError("--device must be cpu or cuda, got '" + device_name + "'");
@@ -205,8 +213,9 @@ int run(int argc, char** argv) {
   for (const auto conv_dim : conv_dims) {
     for (const auto batch_size : batch_sizes) {
       if (batch_size > set.size()) {
-        throw dcgan::InputError("--batch-sizes: " + std::to_string(batch_size) + " is more than the " +
-                                std::to_string(set.size()) + " images in --data");
+        throw dcgan::InputError("--batch-sizes: " + std::to_string(batch_size) +
+                                " is more than the " + std::to_string(set.size()) +
+                                " images in --data");
       }
       const auto result = time_training(set, device, conv_dim, batch_size, warmup, steps,
                                         args["smooth"].as<bool>());

@@ -1,3 +1,5 @@
 #include "dcgan/cli/commands.h"
 
-int main(int argc, char** argv) { return dcgan::cli::run(argc, argv); }
+int main(int argc, char** argv) {
+  return dcgan::cli::run(argc, argv);
+}

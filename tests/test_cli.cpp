@@ -1,20 +1,20 @@
 // End-to-end tests of the dcgan binary: exit codes, one-line errors that write nothing, signals
 // with resume, and the train -> generate user flow. Every test runs DCGAN_BINARY as a child
 // process with its stdout and stderr captured to files; models are tiny (conv_dim 4).
+#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
-#include <algorithm>
-#include <fcntl.h>
 #include <map>
-#include <sstream>
+#include <nlohmann/json.hpp>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -64,8 +64,10 @@ class Process {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, 2, err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, 1, out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0644);
+    posix_spawn_file_actions_addopen(&actions, 2, err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0644);
     const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) throw std::runtime_error(std::string("cannot start ") + DCGAN_BINARY);
@@ -112,7 +114,9 @@ class Process {
   std::string out_path_, err_path_;
 };
 
-Result dcgan(const std::vector<std::string>& args, const fs::path& logs) { return Process(args, logs).wait(); }
+Result dcgan(const std::vector<std::string>& args, const fs::path& logs) {
+  return Process(args, logs).wait();
+}
 
 std::string describe(const Result& r) {
   return "exit " + std::to_string(r.code) + "\n--- stderr:\n" + r.err + "--- stdout (tail):\n" +
@@ -128,10 +132,13 @@ bool one_line(const std::string& text) {
 void expect_input_error(const Result& r, const std::string& needle) {
   EXPECT_EQ(r.code, 2) << describe(r);
   EXPECT_TRUE(one_line(r.err)) << "stderr is not exactly one line:\n" << r.err;
-  EXPECT_NE(r.err.find(needle), std::string::npos) << "stderr does not name '" << needle << "':\n" << r.err;
+  EXPECT_NE(r.err.find(needle), std::string::npos) << "stderr does not name '" << needle << "':\n"
+                                                   << r.err;
 }
 
-bool missing_or_empty(const fs::path& dir) { return !fs::exists(dir) || (fs::is_directory(dir) && fs::is_empty(dir)); }
+bool missing_or_empty(const fs::path& dir) {
+  return !fs::exists(dir) || (fs::is_directory(dir) && fs::is_empty(dir));
+}
 
 // Every file under `dir` with its bytes: equal snapshots mean nothing was written.
 std::map<std::string, std::string> snapshot(const fs::path& dir) {
@@ -145,7 +152,8 @@ std::map<std::string, std::string> snapshot(const fs::path& dir) {
 
 std::vector<std::string> file_names(const fs::path& dir) {
   std::vector<std::string> names;
-  for (const auto& entry : fs::recursive_directory_iterator(dir)) names.push_back(fs::relative(entry.path(), dir));
+  for (const auto& entry : fs::recursive_directory_iterator(dir))
+    names.push_back(fs::relative(entry.path(), dir));
   std::sort(names.begin(), names.end());
   return names;
 }
@@ -159,7 +167,8 @@ std::vector<std::string> lines_of(const std::string& text) {
 
 // PNG width and height from the IHDR chunk (big-endian at bytes 16 and 20).
 std::pair<uint32_t, uint32_t> png_size(const std::string& bytes) {
-  if (bytes.size() < 24 || bytes.compare(0, 8, "\x89PNG\r\n\x1a\n") != 0 || bytes.compare(12, 4, "IHDR") != 0) {
+  if (bytes.size() < 24 || bytes.compare(0, 8, "\x89PNG\r\n\x1a\n") != 0 ||
+      bytes.compare(12, 4, "IHDR") != 0) {
     return {0, 0};
   }
   auto be32 = [&](size_t at) {
@@ -174,11 +183,28 @@ std::pair<uint32_t, uint32_t> png_size(const std::string& bytes) {
 const std::string kTinyData = data_path("tiny_v5_compressed.mat");  // 12 images
 
 // Tiny, fast training options on the 12-image fixture (3 batches of 4 per epoch).
-std::vector<std::string> tiny_train(const fs::path& out, const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> args = {"train",      "--data",   kTinyData, "--out",        out.string(),
-                                   "--conv-dim", "4",        "--z-size", "8",           "--batch-size",
-                                   "4",          "--epochs", "1",        "--seed",      "1",
-                                   "--progress", "log",      "--no-plot", "--sample-size", "4"};
+std::vector<std::string> tiny_train(const fs::path& out,
+                                    const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> args = {"train",
+                                   "--data",
+                                   kTinyData,
+                                   "--out",
+                                   out.string(),
+                                   "--conv-dim",
+                                   "4",
+                                   "--z-size",
+                                   "8",
+                                   "--batch-size",
+                                   "4",
+                                   "--epochs",
+                                   "1",
+                                   "--seed",
+                                   "1",
+                                   "--progress",
+                                   "log",
+                                   "--no-plot",
+                                   "--sample-size",
+                                   "4"};
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
 }
@@ -224,7 +250,9 @@ struct BadTrain {
   const char* needle;              // what the error line must mention
 };
 
-void PrintTo(const BadTrain& bad, std::ostream* os) { *os << bad.name; }
+void PrintTo(const BadTrain& bad, std::ostream* os) {
+  *os << bad.name;
+}
 
 class TrainRejects : public ::testing::TestWithParam<BadTrain> {};
 
@@ -235,34 +263,37 @@ TEST_P(TrainRejects, ExitsTwoWithOneLineAndWritesNothing) {
   for (auto& arg : extra) arg = std::regex_replace(arg, std::regex("TMP"), tmp.path().string());
   const auto r = dcgan(tiny_train(out, extra), tmp.path());
   expect_input_error(r, GetParam().needle);
-  EXPECT_TRUE(missing_or_empty(out)) << out << " was written: " << ::testing::PrintToString(file_names(out));
+  EXPECT_TRUE(missing_or_empty(out))
+      << out << " was written: " << ::testing::PrintToString(file_names(out));
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Cli, TrainRejects,
-    ::testing::Values(BadTrain{"BatchSizeZero", {"--batch-size", "0"}, "--batch-size"},
-                      BadTrain{"BatchSizeNegative", {"--batch-size=-4"}, "--batch-size"},
-                      BadTrain{"BatchLargerThanData", {"--batch-size", "13"}, "larger than the data (12 images)"},
-                      BadTrain{"BatchLargerThanLimit", {"--limit", "6", "--batch-size", "8"}, "larger than the data"},
-                      BadTrain{"EpochsZero", {"--epochs", "0"}, "--epochs"},
-                      BadTrain{"ConvDimZero", {"--conv-dim", "0"}, "--conv-dim"},
-                      BadTrain{"ZSizeZero", {"--z-size", "0"}, "--z-size"},
-                      BadTrain{"UnknownDevice", {"--device", "tpu"}, "tpu"},
-                      BadTrain{"LrZero", {"--lr", "0"}, "--lr"},
-                      BadTrain{"LrNegative", {"--lr=-0.001"}, "--lr"},
-                      BadTrain{"LrNotANumber", {"--lr", "fast"}, "fast"},
-                      BadTrain{"Beta1One", {"--beta1", "1"}, "--beta1"},
-                      BadTrain{"UnknownWeightsInit", {"--weights-init", "xavier"}, "xavier"},
-                      BadTrain{"UnknownOption", {"--bogus"}, "bogus"},
-                      BadTrain{"StrayArgument", {"stray"}, "stray"},
-                      BadTrain{"MissingData", {"--data", "TMP/missing.mat"}, "missing.mat"},
-                      BadTrain{"ResumeNonexistentFolder", {"--resume", "TMP/run"}, "no config.json"}),
+    ::testing::Values(
+        BadTrain{"BatchSizeZero", {"--batch-size", "0"}, "--batch-size"},
+        BadTrain{"BatchSizeNegative", {"--batch-size=-4"}, "--batch-size"},
+        BadTrain{"BatchLargerThanData", {"--batch-size", "13"}, "larger than the data (12 images)"},
+        BadTrain{
+            "BatchLargerThanLimit", {"--limit", "6", "--batch-size", "8"}, "larger than the data"},
+        BadTrain{"EpochsZero", {"--epochs", "0"}, "--epochs"},
+        BadTrain{"ConvDimZero", {"--conv-dim", "0"}, "--conv-dim"},
+        BadTrain{"ZSizeZero", {"--z-size", "0"}, "--z-size"},
+        BadTrain{"UnknownDevice", {"--device", "tpu"}, "tpu"},
+        BadTrain{"LrZero", {"--lr", "0"}, "--lr"}, BadTrain{"LrNegative", {"--lr=-0.001"}, "--lr"},
+        BadTrain{"LrNotANumber", {"--lr", "fast"}, "fast"},
+        BadTrain{"Beta1One", {"--beta1", "1"}, "--beta1"},
+        BadTrain{"UnknownWeightsInit", {"--weights-init", "xavier"}, "xavier"},
+        BadTrain{"UnknownOption", {"--bogus"}, "bogus"},
+        BadTrain{"StrayArgument", {"stray"}, "stray"},
+        BadTrain{"MissingData", {"--data", "TMP/missing.mat"}, "missing.mat"},
+        BadTrain{"ResumeNonexistentFolder", {"--resume", "TMP/run"}, "no config.json"}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(TrainRejects, DataFileThatIsNotMat) {
   TempDir tmp;
-  write_bytes(tmp.file("text.mat"), "this is not a MAT file, just some text that is long enough to look like a header "
-                                    "of one hundred and twenty-eight bytes or so, padded out to be sure it is.\n");
+  write_bytes(tmp.file("text.mat"),
+              "this is not a MAT file, just some text that is long enough to look like a header "
+              "of one hundred and twenty-eight bytes or so, padded out to be sure it is.\n");
   std::string random(4096, '\0');
   for (size_t i = 0; i < random.size(); ++i) random[i] = static_cast<char>((i * 2654435761u) >> 13);
   write_bytes(tmp.file("random.mat"), random);
@@ -338,9 +369,11 @@ class DamagedCheckpoint : public ::testing::TestWithParam<const char*> {
     const auto good = read_bytes(Shared::get().checkpoint());
     if (how == "empty") return "";
     if (how == "truncated_half") return good.substr(0, good.size() / 2);
-    if (how == "truncated_end") return good.substr(0, good.size() - 10);  // inside the zip's end record
+    if (how == "truncated_end")
+      return good.substr(0, good.size() - 10);  // inside the zip's end record
     std::string random(good.size(), '\0');
-    for (size_t i = 0; i < random.size(); ++i) random[i] = static_cast<char>((i * 2654435761u) >> 11);
+    for (size_t i = 0; i < random.size(); ++i)
+      random[i] = static_cast<char>((i * 2654435761u) >> 11);
     return random;
   }
 };
@@ -362,25 +395,29 @@ TEST_P(DamagedCheckpoint, GenerateRefusesIt) {
   REQUIRE_SHARED_RUN();
   TempDir tmp;
   write_bytes(tmp.file("bad.pt"), damaged(GetParam()));
-  const auto r = dcgan({"generate", "--checkpoint", tmp.file("bad.pt"), "--out", tmp.file("grid.png")}, tmp.path());
+  const auto r = dcgan(
+      {"generate", "--checkpoint", tmp.file("bad.pt"), "--out", tmp.file("grid.png")}, tmp.path());
   expect_input_error(r, "bad.pt");
   EXPECT_FALSE(fs::exists(tmp.file("grid.png")));
 }
 
 INSTANTIATE_TEST_SUITE_P(Cli, DamagedCheckpoint,
-                         ::testing::Values("empty", "truncated_half", "truncated_end", "random_bytes"),
+                         ::testing::Values("empty", "truncated_half", "truncated_end",
+                                           "random_bytes"),
                          [](const auto& info) { return std::string(info.param); });
 
 TEST(GenerateRejects, MissingCheckpoint) {
   TempDir tmp;
-  const auto r = dcgan({"generate", "--checkpoint", tmp.file("none.pt"), "--out", tmp.file("grid.png")}, tmp.path());
+  const auto r = dcgan(
+      {"generate", "--checkpoint", tmp.file("none.pt"), "--out", tmp.file("grid.png")}, tmp.path());
   expect_input_error(r, "none.pt");
   EXPECT_FALSE(fs::exists(tmp.file("grid.png")));
 }
 
 TEST(GenerateRejects, FolderInsteadOfCheckpoint) {
   TempDir tmp;
-  const auto r = dcgan({"generate", "--checkpoint", tmp.path().string(), "--out", tmp.file("grid.png")}, tmp.path());
+  const auto r = dcgan(
+      {"generate", "--checkpoint", tmp.path().string(), "--out", tmp.file("grid.png")}, tmp.path());
   expect_input_error(r, tmp.path().string());
   EXPECT_FALSE(fs::exists(tmp.file("grid.png")));
 }
@@ -390,8 +427,9 @@ TEST(GenerateRejects, UnwritableOutput) {
   TempDir tmp;
   write_bytes(tmp.file("FILE"), "keep me");
   const auto out = tmp.file("FILE") + "/grid.png";
-  const auto r = dcgan({"generate", "--checkpoint", Shared::get().checkpoint(), "--count", "4", "--out", out},
-                       tmp.path());
+  const auto r =
+      dcgan({"generate", "--checkpoint", Shared::get().checkpoint(), "--count", "4", "--out", out},
+            tmp.path());
   expect_input_error(r, out);
   EXPECT_EQ(read_bytes(tmp.file("FILE")), "keep me");
 }
@@ -418,8 +456,8 @@ TEST(CheckpointVersion, CraftedCurrentVersionLoads) {
   // Guards the tests below: the crafted file differs from a real one only in what they change.
   TempDir tmp;
   write_checkpoint_with_version(tmp.file("v.pt"), dcgan::train::kCheckpointFormatVersion);
-  const auto r = dcgan({"generate", "--checkpoint", tmp.file("v.pt"), "--count", "4", "--seed", "1", "--out",
-                        tmp.file("grid.png")},
+  const auto r = dcgan({"generate", "--checkpoint", tmp.file("v.pt"), "--count", "4", "--seed", "1",
+                        "--out", tmp.file("grid.png")},
                        tmp.path());
   EXPECT_EQ(r.code, 0) << describe(r);
 }
@@ -428,7 +466,8 @@ TEST(CheckpointVersion, NewerVersionIsRefusedByGenerate) {
   TempDir tmp;
   const auto newer = dcgan::train::kCheckpointFormatVersion + 1;
   write_checkpoint_with_version(tmp.file("v.pt"), newer);
-  const auto r = dcgan({"generate", "--checkpoint", tmp.file("v.pt"), "--out", tmp.file("grid.png")}, tmp.path());
+  const auto r = dcgan(
+      {"generate", "--checkpoint", tmp.file("v.pt"), "--out", tmp.file("grid.png")}, tmp.path());
   expect_input_error(r, "format version " + std::to_string(newer));
   EXPECT_FALSE(fs::exists(tmp.file("grid.png")));
 }
@@ -436,7 +475,8 @@ TEST(CheckpointVersion, NewerVersionIsRefusedByGenerate) {
 TEST(CheckpointVersion, VersionZeroIsRefused) {
   TempDir tmp;
   write_checkpoint_with_version(tmp.file("v.pt"), 0);
-  const auto r = dcgan({"generate", "--checkpoint", tmp.file("v.pt"), "--out", tmp.file("grid.png")}, tmp.path());
+  const auto r = dcgan(
+      {"generate", "--checkpoint", tmp.file("v.pt"), "--out", tmp.file("grid.png")}, tmp.path());
   expect_input_error(r, "format version 0");
 }
 
@@ -444,7 +484,8 @@ TEST(CheckpointVersion, NewerVersionIsRefusedByResume) {
   REQUIRE_SHARED_RUN();
   TempDir tmp;
   const auto run = copy_run(tmp);
-  write_checkpoint_with_version((run / "checkpoints" / "last.pt").string(), dcgan::train::kCheckpointFormatVersion + 1);
+  write_checkpoint_with_version((run / "checkpoints" / "last.pt").string(),
+                                dcgan::train::kCheckpointFormatVersion + 1);
   const auto before = snapshot(run);
   const auto r = dcgan({"train", "--resume", run.string(), "--epochs", "2"}, tmp.path());
   expect_input_error(r, "not supported");
@@ -454,14 +495,35 @@ TEST(CheckpointVersion, NewerVersionIsRefusedByResume) {
 // --- (d) SIGINT / SIGTERM during training: checkpoint, exit 128+signal, exact resume ----------
 
 // 256 random images: 32 batches of 8 per epoch, so a signal lands well inside an epoch.
-std::vector<std::string> signal_train(const fs::path& out, const std::string& data, int64_t epochs) {
-  return {"train",         "--data",       data,  "--out",  out.string(),        "--conv-dim", "4",
-          "--z-size",      "8",            "--batch-size", "8", "--epochs", std::to_string(epochs), "--seed",
-          "5",             "--print-every", "1",  "--progress", "log",      "--no-plot",   "--sample-size",
+std::vector<std::string> signal_train(const fs::path& out, const std::string& data,
+                                      int64_t epochs) {
+  return {"train",
+          "--data",
+          data,
+          "--out",
+          out.string(),
+          "--conv-dim",
+          "4",
+          "--z-size",
+          "8",
+          "--batch-size",
+          "8",
+          "--epochs",
+          std::to_string(epochs),
+          "--seed",
+          "5",
+          "--print-every",
+          "1",
+          "--progress",
+          "log",
+          "--no-plot",
+          "--sample-size",
           "4"};
 }
 
-bool has_data_row(const fs::path& csv) { return lines_of(read_bytes(csv.string())).size() >= 2; }
+bool has_data_row(const fs::path& csv) {
+  return lines_of(read_bytes(csv.string())).size() >= 2;
+}
 
 struct Interrupted {
   Result result;
@@ -469,7 +531,8 @@ struct Interrupted {
 };
 
 // Starts a long run, waits for its first losses.csv row, sends `sig` and waits for the exit.
-Interrupted interrupt_run(const TempDir& tmp, const fs::path& run, const std::string& data, int sig) {
+Interrupted interrupt_run(const TempDir& tmp, const fs::path& run, const std::string& data,
+                          int sig) {
   Process p(signal_train(run, data, 1000), tmp.path());
   const auto deadline = Clock::now() + std::chrono::seconds(60);
   while (!has_data_row(run / "losses.csv") && Clock::now() < deadline) {
@@ -491,12 +554,14 @@ Interrupted interrupt_run(const TempDir& tmp, const fs::path& run, const std::st
 // The epoch the run stopped in, from "interrupted at epoch E, ..." or "interrupted after epoch E".
 int64_t interrupted_epoch(const std::string& log) {
   std::smatch match;
-  if (std::regex_search(log, match, std::regex("interrupted (at|after) epoch ([0-9]+)"))) return std::stoll(match[2]);
+  if (std::regex_search(log, match, std::regex("interrupted (at|after) epoch ([0-9]+)")))
+    return std::stoll(match[2]);
   return -1;
 }
 
 Result generate(const fs::path& checkpoint, const std::string& out, const TempDir& tmp) {
-  return dcgan({"generate", "--checkpoint", checkpoint.string(), "--count", "16", "--seed", "1", "--out", out},
+  return dcgan({"generate", "--checkpoint", checkpoint.string(), "--count", "16", "--seed", "1",
+                "--out", out},
                tmp.path());
 }
 
@@ -510,7 +575,8 @@ TEST(Signals, SigintSavesExitsWith130AndResumesExactly) {
   const auto& r = interrupted.result;
   ASSERT_EQ(r.code, 130) << describe(r);
   EXPECT_LT(interrupted.seconds_to_exit, 5.0);
-  EXPECT_NE(r.out.find("resume with: dcgan train --resume " + run.string()), std::string::npos) << describe(r);
+  EXPECT_NE(r.out.find("resume with: dcgan train --resume " + run.string()), std::string::npos)
+      << describe(r);
   const auto last = run / "checkpoints" / "last.pt";
   ASSERT_EQ(generate(last, tmp.file("interrupted.png"), tmp).code, 0);
 
@@ -527,10 +593,12 @@ TEST(Signals, SigintSavesExitsWith130AndResumesExactly) {
   const auto straight = dcgan(signal_train(reference, data, epoch + 1), tmp.path());
   ASSERT_EQ(straight.code, 0) << describe(straight);
   ASSERT_EQ(generate(last, tmp.file("resumed.png"), tmp).code, 0);
-  ASSERT_EQ(generate(reference / "checkpoints" / "last.pt", tmp.file("reference.png"), tmp).code, 0);
+  ASSERT_EQ(generate(reference / "checkpoints" / "last.pt", tmp.file("reference.png"), tmp).code,
+            0);
   EXPECT_EQ(read_bytes(tmp.file("resumed.png")), read_bytes(tmp.file("reference.png")))
       << "resuming after SIGINT is not bit-identical to the uninterrupted run";
-  EXPECT_EQ(read_bytes((run / "losses.csv").string()), read_bytes((reference / "losses.csv").string()));
+  EXPECT_EQ(read_bytes((run / "losses.csv").string()),
+            read_bytes((reference / "losses.csv").string()));
 }
 
 TEST(Signals, SigtermSavesAndExitsWith143) {
@@ -555,10 +623,11 @@ TEST(UserFlow, TrainThenGenerate) {
   const auto trained = dcgan(tiny_train(run, {"--epochs", "2", "--print-every", "1"}), tmp.path());
   ASSERT_EQ(trained.code, 0) << describe(trained);
   EXPECT_TRUE(trained.err.empty()) << trained.err;
-  for (const auto* file : {"config.json", "losses.csv", "samples/epoch_001.png", "samples/epoch_002.png",
-                           "samples/progress.png", "checkpoints/last.pt", "summary.json"}) {
-    EXPECT_TRUE(fs::is_regular_file(run / file)) << file << " missing; run folder: "
-                                                 << ::testing::PrintToString(file_names(run));
+  for (const auto* file :
+       {"config.json", "losses.csv", "samples/epoch_001.png", "samples/epoch_002.png",
+        "samples/progress.png", "checkpoints/last.pt", "summary.json"}) {
+    EXPECT_TRUE(fs::is_regular_file(run / file))
+        << file << " missing; run folder: " << ::testing::PrintToString(file_names(run));
   }
   for (const auto& name : file_names(run)) EXPECT_EQ(name.find(".tmp."), std::string::npos) << name;
 
@@ -577,8 +646,8 @@ TEST(UserFlow, TrainThenGenerate) {
 
   const auto checkpoint = (run / "checkpoints" / "last.pt").string();
   auto generate_into = [&](const std::string& name, const std::string& seed) {
-    return dcgan({"generate", "--checkpoint", checkpoint, "--count", "16", "--nrow", "8", "--seed", seed, "--out",
-                  tmp.file(name + ".png"), "--individual", tmp.file(name)},
+    return dcgan({"generate", "--checkpoint", checkpoint, "--count", "16", "--nrow", "8", "--seed",
+                  seed, "--out", tmp.file(name + ".png"), "--individual", tmp.file(name)},
                  tmp.path());
   };
   for (const auto* name : {"a", "b"}) {
@@ -587,12 +656,14 @@ TEST(UserFlow, TrainThenGenerate) {
   }
   const auto a = read_bytes(tmp.file("a.png"));
   EXPECT_EQ(a, read_bytes(tmp.file("b.png"))) << "the same seed must give the same PNG bytes";
-  EXPECT_EQ(png_size(a), (std::pair<uint32_t, uint32_t>{274, 70})) << "8 x 2 tiles of 32 with padding 2";
+  EXPECT_EQ(png_size(a), (std::pair<uint32_t, uint32_t>{274, 70}))
+      << "8 x 2 tiles of 32 with padding 2";
   const auto individual = file_names(tmp.path() / "a");
   EXPECT_EQ(individual.size(), 16u) << ::testing::PrintToString(individual);
   EXPECT_EQ(snapshot(tmp.path() / "a"), snapshot(tmp.path() / "b"));
   for (const auto& name : individual) {
-    EXPECT_EQ(png_size(read_bytes((tmp.path() / "a" / name).string())), (std::pair<uint32_t, uint32_t>{32, 32}))
+    EXPECT_EQ(png_size(read_bytes((tmp.path() / "a" / name).string())),
+              (std::pair<uint32_t, uint32_t>{32, 32}))
         << name;
   }
 

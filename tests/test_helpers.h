@@ -15,7 +15,9 @@
 
 namespace dcgan::test {
 
-inline std::string data_path(const std::string& name) { return std::string(DCGAN_TEST_DATA_DIR) + "/" + name; }
+inline std::string data_path(const std::string& name) {
+  return std::string(DCGAN_TEST_DATA_DIR) + "/" + name;
+}
 
 // A fresh, empty folder under the system temp dir, removed with the object.
 class TempDir {
@@ -54,7 +56,8 @@ struct MatVariable {
 };
 
 inline void write_mat(const std::string& path, const std::vector<MatVariable>& vars,
-                      mat_ft version = MAT_FT_MAT5, matio_compression compression = MAT_COMPRESSION_ZLIB) {
+                      mat_ft version = MAT_FT_MAT5,
+                      matio_compression compression = MAT_COMPRESSION_ZLIB) {
   mat_t* mat = Mat_CreateVer(path.c_str(), nullptr, version);
   if (!mat) throw std::runtime_error("cannot create " + path);
   for (const auto& v : vars) {
@@ -69,8 +72,8 @@ inline void write_mat(const std::string& path, const std::vector<MatVariable>& v
       type = MAT_T_DOUBLE;
     }
     std::vector<size_t> dims = v.dims;
-    matvar_t* var = Mat_VarCreate(v.name.c_str(), cls, type, static_cast<int>(dims.size()), dims.data(),
-                                  data.data_ptr(), MAT_F_DONT_COPY_DATA);
+    matvar_t* var = Mat_VarCreate(v.name.c_str(), cls, type, static_cast<int>(dims.size()),
+                                  dims.data(), data.data_ptr(), MAT_F_DONT_COPY_DATA);
     Mat_VarWrite(mat, var, compression);
     Mat_VarFree(var);
   }
@@ -82,7 +85,8 @@ inline void write_svhn(const std::string& path, int64_t n, mat_ft version = MAT_
                        matio_compression compression = MAT_COMPRESSION_ZLIB) {
   auto x = torch::randint(0, 256, {n * 3072}, torch::kUInt8);
   auto y = (torch::arange(n, torch::kFloat64).remainder(10) + 1);
-  write_mat(path, {{"X", {32, 32, 3, static_cast<size_t>(n)}, x}, {"y", {static_cast<size_t>(n), 1}, y}},
+  write_mat(path,
+            {{"X", {32, 32, 3, static_cast<size_t>(n)}, x}, {"y", {static_cast<size_t>(n), 1}, y}},
             version, compression);
 }
 

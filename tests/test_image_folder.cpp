@@ -42,7 +42,8 @@ TEST(ImageFolder, NamesTheUnreadableImage) {
     dcgan::data::load_image_folder(dir.path().string());
     FAIL() << "accepted a broken image";
   } catch (const dcgan::InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("broken.png: cannot decode image"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("broken.png: cannot decode image"), std::string::npos)
+        << e.what();
   }
 }
 

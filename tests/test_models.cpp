@@ -17,16 +17,19 @@ namespace {
 
 std::map<std::string, Shape> layer_shapes_of_discriminator(Discriminator& d, int64_t batch) {
   std::map<std::string, Shape> shapes;
-  d->forward(torch::randn({batch, 3, 32, 32}), [&](const std::string& layer, const torch::Tensor& out) {
-    shapes[layer] = out.sizes().vec();
-  });
+  d->forward(torch::randn({batch, 3, 32, 32}),
+             [&](const std::string& layer, const torch::Tensor& out) {
+               shapes[layer] = out.sizes().vec();
+             });
   return shapes;
 }
 
 std::map<std::string, Shape> layer_shapes_of_generator(Generator& g, int64_t batch) {
   std::map<std::string, Shape> shapes;
   g->forward(torch::rand({batch, g->options().z_size()}) * 2 - 1,
-             [&](const std::string& layer, const torch::Tensor& out) { shapes[layer] = out.sizes().vec(); });
+             [&](const std::string& layer, const torch::Tensor& out) {
+               shapes[layer] = out.sizes().vec();
+             });
   return shapes;
 }
 
@@ -70,8 +73,8 @@ TEST_P(LayerShapes, Generator) {
 }
 
 INSTANTIATE_TEST_SUITE_P(BatchesAndWidths, LayerShapes,
-                         ::testing::Values(ShapeCase{2, 4, 8}, ShapeCase{5, 8, 100}, ShapeCase{16, 32, 100},
-                                           ShapeCase{3, 128, 100}));
+                         ::testing::Values(ShapeCase{2, 4, 8}, ShapeCase{5, 8, 100},
+                                           ShapeCase{16, 32, 100}, ShapeCase{3, 128, 100}));
 
 TEST(Generator, OutputWithinTanhRange) {
   torch::manual_seed(1);
@@ -103,7 +106,8 @@ TEST(Discriminator, ProbabilityIsSigmoidOfLogit) {
 TEST(Architecture, NoBiasInConvsAndBatchNormWhereSpecified) {
   Discriminator d(DiscriminatorOptions(32));
   Generator g(GeneratorOptions(100, 32));
-  for (auto* module : {static_cast<torch::nn::Module*>(d.get()), static_cast<torch::nn::Module*>(g.get())}) {
+  for (auto* module :
+       {static_cast<torch::nn::Module*>(d.get()), static_cast<torch::nn::Module*>(g.get())}) {
     for (const auto& child : module->named_children()) {
       if (auto* conv = child.value()->as<torch::nn::Conv2d>()) {
         EXPECT_FALSE(conv->options.bias()) << child.key();
@@ -164,7 +168,8 @@ TEST(Backward, EveryParameterGetsAGradient) {
   Generator g(GeneratorOptions(10, 8));
   auto logits = d->forward(g->forward(torch::rand({6, 10}) * 2 - 1));
   torch::binary_cross_entropy_with_logits(logits, torch::ones_like(logits)).backward();
-  for (auto* module : {static_cast<torch::nn::Module*>(d.get()), static_cast<torch::nn::Module*>(g.get())}) {
+  for (auto* module :
+       {static_cast<torch::nn::Module*>(d.get()), static_cast<torch::nn::Module*>(g.get())}) {
     for (const auto& p : module->named_parameters()) {
       ASSERT_TRUE(p.value().grad().defined()) << p.key();
       EXPECT_GT(p.value().grad().abs().sum().item<double>(), 0.0) << p.key();

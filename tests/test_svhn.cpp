@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "dcgan/data/dataset.h"
 #include "dcgan/data/scale.h"
@@ -35,7 +35,8 @@ TEST_P(FixtureTest, MatchesIndependentWriters) {
   const int64_t n = expected["count"];
   ASSERT_EQ(set.images.sizes(), (std::vector<int64_t>{n, 3, 32, 32}));
   EXPECT_EQ(to_vector(set.labels), expected["digits"].get<std::vector<int64_t>>());
-  EXPECT_EQ(to_vector(set.images[0][0][0]), expected["image0_channel0_row0"].get<std::vector<int64_t>>());
+  EXPECT_EQ(to_vector(set.images[0][0][0]),
+            expected["image0_channel0_row0"].get<std::vector<int64_t>>());
   EXPECT_EQ(to_vector(set.images[0][2].select(1, 5)),
             expected["image0_channel2_column5"].get<std::vector<int64_t>>());
   EXPECT_EQ(to_vector(set.images[11].select(1, 3).select(1, 7)),
@@ -48,7 +49,8 @@ TEST_P(FixtureTest, MatchesIndependentWriters) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllWriters, FixtureTest,
-                         ::testing::Values("tiny_v5_compressed.mat", "tiny_v5_uncompressed.mat", "tiny_v73.mat"));
+                         ::testing::Values("tiny_v5_compressed.mat", "tiny_v5_uncompressed.mat",
+                                           "tiny_v73.mat"));
 
 TEST(SvhnLoader, ReportsFormat) {
   EXPECT_EQ(load_svhn_mat(data_path("tiny_v5_compressed.mat")).format, "MAT v5");
@@ -57,9 +59,9 @@ TEST(SvhnLoader, ReportsFormat) {
 
 TEST(SvhnLoader, RoundTripsItsOwnWriterInEveryFormat) {
   TempDir dir;
-  for (auto [version, compression] : {std::pair{MAT_FT_MAT5, MAT_COMPRESSION_ZLIB},
-                                      std::pair{MAT_FT_MAT5, MAT_COMPRESSION_NONE},
-                                      std::pair{MAT_FT_MAT73, MAT_COMPRESSION_NONE}}) {
+  for (auto [version, compression] :
+       {std::pair{MAT_FT_MAT5, MAT_COMPRESSION_ZLIB}, std::pair{MAT_FT_MAT5, MAT_COMPRESSION_NONE},
+        std::pair{MAT_FT_MAT73, MAT_COMPRESSION_NONE}}) {
     torch::manual_seed(3);
     const auto path = dir.file("set.mat");
     std::filesystem::remove(path);
@@ -67,7 +69,8 @@ TEST(SvhnLoader, RoundTripsItsOwnWriterInEveryFormat) {
     torch::manual_seed(3);
     const auto raw = torch::randint(0, 256, {25 * 3072}, torch::kUInt8);
     const auto set = load_svhn_mat(path);
-    // MATLAB order is (row, col, channel, image) column-major, i.e. image-major (image, channel, col, row).
+    // MATLAB order is (row, col, channel, image) column-major, i.e. image-major (image, channel,
+    // col, row).
     EXPECT_TRUE(torch::equal(set.images, raw.view({25, 3, 32, 32}).transpose(2, 3)));
     EXPECT_EQ(set.labels[9].item<int64_t>(), 0);  // label 10 is digit 0
     EXPECT_EQ(set.labels[3].item<int64_t>(), 4);
@@ -77,7 +80,8 @@ TEST(SvhnLoader, RoundTripsItsOwnWriterInEveryFormat) {
 TEST(SvhnLoader, ConvertsWholeNumberDoublePixels) {
   TempDir dir;
   auto x = torch::randint(0, 256, {2 * 3072}, torch::kFloat64);
-  write_mat(dir.file("d.mat"), {{"X", {32, 32, 3, 2}, x}, {"y", {2, 1}, torch::tensor({1.0, 10.0}, torch::kFloat64)}});
+  write_mat(dir.file("d.mat"),
+            {{"X", {32, 32, 3, 2}, x}, {"y", {2, 1}, torch::tensor({1.0, 10.0}, torch::kFloat64)}});
   const auto set = load_svhn_mat(dir.file("d.mat"));
   EXPECT_EQ(set.images.scalar_type(), torch::kUInt8);
   EXPECT_TRUE(torch::equal(set.images, x.to(torch::kUInt8).view({2, 3, 32, 32}).transpose(2, 3)));
@@ -97,7 +101,9 @@ void expect_refused(const std::string& path, const std::string& problem) {
   dcgan::test::expect_load_refused(path, problem);
 }
 
-TEST(SvhnLoaderRefuses, MissingPath) { expect_refused("/nonexistent/train_32x32.mat", "no such file"); }
+TEST(SvhnLoaderRefuses, MissingPath) {
+  expect_refused("/nonexistent/train_32x32.mat", "no such file");
+}
 
 TEST(SvhnLoaderRefuses, Directory) {
   TempDir dir;
@@ -112,13 +118,16 @@ TEST(SvhnLoaderRefuses, EmptyFile) {
 
 TEST(SvhnLoaderRefuses, TextPngAndRandomBytes) {
   TempDir dir;
-  dcgan::test::write_bytes(dir.file("text.mat"), std::string(400, 'a') + "\nthis is not a MAT file\n");
+  dcgan::test::write_bytes(dir.file("text.mat"),
+                           std::string(400, 'a') + "\nthis is not a MAT file\n");
   expect_refused(dir.file("text.mat"), "not a MAT file");
-  dcgan::test::write_bytes(dir.file("image.mat"), std::string("\x89PNG\r\n\x1a\n", 8) + std::string(300, '\0'));
+  dcgan::test::write_bytes(dir.file("image.mat"),
+                           std::string("\x89PNG\r\n\x1a\n", 8) + std::string(300, '\0'));
   expect_refused(dir.file("image.mat"), "not a MAT file");
   torch::manual_seed(0);
   auto noise = torch::randint(0, 256, {4096}, torch::kUInt8);
-  dcgan::test::write_bytes(dir.file("noise.mat"), std::string(reinterpret_cast<const char*>(noise.data_ptr()), 4096));
+  dcgan::test::write_bytes(dir.file("noise.mat"),
+                           std::string(reinterpret_cast<const char*>(noise.data_ptr()), 4096));
   expect_refused(dir.file("noise.mat"), "not a MAT file");
   dcgan::test::write_bytes(dir.file("short.mat"), "MATLAB 5.0");
   expect_refused(dir.file("short.mat"), "not a MAT file");
@@ -129,7 +138,8 @@ TEST(SvhnLoaderRefuses, TruncatedFiles) {
   for (const char* name : {"tiny_v5_compressed.mat", "tiny_v5_uncompressed.mat", "tiny_v73.mat"}) {
     const auto bytes = dcgan::test::read_bytes(data_path(name));
     for (double keep : {0.9, 0.5, 0.1}) {
-      const auto path = dir.file(std::string("cut_") + std::to_string(static_cast<int>(keep * 100)) + name);
+      const auto path =
+          dir.file(std::string("cut_") + std::to_string(static_cast<int>(keep * 100)) + name);
       dcgan::test::write_bytes(path, bytes.substr(0, static_cast<size_t>(bytes.size() * keep)));
       EXPECT_THROW(load_svhn_mat(path), InputError) << path;
     }
@@ -145,13 +155,19 @@ TEST(SvhnLoaderRefuses, NoVariableX) {
 TEST(SvhnLoaderRefuses, XOfWrongShape) {
   TempDir dir;
   const auto y = torch::ones({2}, torch::kFloat64);
-  write_mat(dir.file("a.mat"), {{"X", {28, 28, 3, 2}, torch::zeros({28 * 28 * 3 * 2}, torch::kUInt8)}, {"y", {2, 1}, y}});
+  write_mat(
+      dir.file("a.mat"),
+      {{"X", {28, 28, 3, 2}, torch::zeros({28 * 28 * 3 * 2}, torch::kUInt8)}, {"y", {2, 1}, y}});
   expect_refused(dir.file("a.mat"), "is 28x28x3x2, expected 32x32x3xN");
-  write_mat(dir.file("b.mat"), {{"X", {32, 32, 4, 2}, torch::zeros({32 * 32 * 4 * 2}, torch::kUInt8)}, {"y", {2, 1}, y}});
+  write_mat(
+      dir.file("b.mat"),
+      {{"X", {32, 32, 4, 2}, torch::zeros({32 * 32 * 4 * 2}, torch::kUInt8)}, {"y", {2, 1}, y}});
   expect_refused(dir.file("b.mat"), "expected 32x32x3xN");
-  write_mat(dir.file("c.mat"), {{"X", {3072, 2}, torch::zeros({3072 * 2}, torch::kUInt8)}, {"y", {2, 1}, y}});
+  write_mat(dir.file("c.mat"),
+            {{"X", {3072, 2}, torch::zeros({3072 * 2}, torch::kUInt8)}, {"y", {2, 1}, y}});
   expect_refused(dir.file("c.mat"), "is 3072x2");
-  write_mat(dir.file("d.mat"), {{"X", {32, 32, 3, 2, 2}, torch::zeros({3072 * 4}, torch::kUInt8)}, {"y", {2, 1}, y}});
+  write_mat(dir.file("d.mat"),
+            {{"X", {32, 32, 3, 2, 2}, torch::zeros({3072 * 4}, torch::kUInt8)}, {"y", {2, 1}, y}});
   expect_refused(dir.file("d.mat"), "expected 32x32x3xN");
 }
 
@@ -164,7 +180,8 @@ TEST(SvhnLoaderRefuses, XNotPixels) {
   auto big = torch::full({3072}, 300.0, torch::kFloat64);
   write_mat(dir.file("big.mat"), {{"X", {32, 32, 3, 1}, big}, {"y", {1, 1}, y}});
   expect_refused(dir.file("big.mat"), "outside whole numbers 0-255");
-  write_mat(dir.file("char.mat"), {{"X", {32, 32, 3, 1}, torch::zeros({3072}, torch::kUInt8), true}, {"y", {1, 1}, y}});
+  write_mat(dir.file("char.mat"),
+            {{"X", {32, 32, 3, 1}, torch::zeros({3072}, torch::kUInt8), true}, {"y", {1, 1}, y}});
   expect_refused(dir.file("char.mat"), "variable 'X' is char");
 }
 
@@ -180,20 +197,26 @@ TEST(SvhnLoaderRefuses, LabelsMissingOrWrongLength) {
   const auto x = torch::zeros({3 * 3072}, torch::kUInt8);
   write_mat(dir.file("noy.mat"), {{"X", {32, 32, 3, 3}, x}});
   expect_refused(dir.file("noy.mat"), "no variable 'y'");
-  write_mat(dir.file("shorty.mat"), {{"X", {32, 32, 3, 3}, x}, {"y", {2, 1}, torch::ones({2}, torch::kFloat64)}});
+  write_mat(dir.file("shorty.mat"),
+            {{"X", {32, 32, 3, 3}, x}, {"y", {2, 1}, torch::ones({2}, torch::kFloat64)}});
   expect_refused(dir.file("shorty.mat"), "variable 'y' is 2x1, expected 3x1");
-  write_mat(dir.file("matrixy.mat"), {{"X", {32, 32, 3, 3}, x}, {"y", {3, 3}, torch::ones({9}, torch::kFloat64)}});
+  write_mat(dir.file("matrixy.mat"),
+            {{"X", {32, 32, 3, 3}, x}, {"y", {3, 3}, torch::ones({9}, torch::kFloat64)}});
   expect_refused(dir.file("matrixy.mat"), "variable 'y' is 3x3");
 }
 
 TEST(SvhnLoaderRefuses, LabelsOutside1To10) {
   TempDir dir;
   const auto x = torch::zeros({3 * 3072}, torch::kUInt8);
-  write_mat(dir.file("zero.mat"), {{"X", {32, 32, 3, 3}, x}, {"y", {3, 1}, torch::tensor({1.0, 0.0, 2.0}, torch::kFloat64)}});
+  write_mat(dir.file("zero.mat"), {{"X", {32, 32, 3, 3}, x},
+                                   {"y", {3, 1}, torch::tensor({1.0, 0.0, 2.0}, torch::kFloat64)}});
   expect_refused(dir.file("zero.mat"), "labels outside 1-10");
-  write_mat(dir.file("eleven.mat"), {{"X", {32, 32, 3, 3}, x}, {"y", {3, 1}, torch::tensor({1.0, 11.0, 2.0}, torch::kFloat64)}});
+  write_mat(
+      dir.file("eleven.mat"),
+      {{"X", {32, 32, 3, 3}, x}, {"y", {3, 1}, torch::tensor({1.0, 11.0, 2.0}, torch::kFloat64)}});
   expect_refused(dir.file("eleven.mat"), "labels outside 1-10");
-  write_mat(dir.file("half.mat"), {{"X", {32, 32, 3, 3}, x}, {"y", {3, 1}, torch::tensor({1.0, 2.5, 2.0}, torch::kFloat64)}});
+  write_mat(dir.file("half.mat"), {{"X", {32, 32, 3, 3}, x},
+                                   {"y", {3, 1}, torch::tensor({1.0, 2.5, 2.0}, torch::kFloat64)}});
   expect_refused(dir.file("half.mat"), "labels outside 1-10");
 }
 
@@ -208,7 +231,8 @@ TEST(Scale, MapsPixelsToFeatureRangeAndBack) {
   EXPECT_FLOAT_EQ(unit[5].item<float>(), 1.0f);
   EXPECT_TRUE(torch::equal(dcgan::data::unscale(unit, 0.0, 1.0), pixels));
   // Out-of-range values clamp rather than wrap.
-  EXPECT_TRUE(torch::equal(dcgan::data::unscale(torch::tensor({-3.0f, 3.0f})), torch::tensor({0, 255}, torch::kUInt8)));
+  EXPECT_TRUE(torch::equal(dcgan::data::unscale(torch::tensor({-3.0f, 3.0f})),
+                           torch::tensor({0, 255}, torch::kUInt8)));
 }
 
 TEST(Describe, CountsDigitsAndMeans) {

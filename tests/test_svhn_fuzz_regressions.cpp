@@ -24,7 +24,8 @@ namespace {
 void expect_refused_quickly(const std::string& path, const std::string& problem) {
   const auto start = std::chrono::steady_clock::now();
   dcgan::test::expect_load_refused(path, problem);
-  const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const auto seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_LT(seconds, 2.0) << path;  // generous: well under a second even under ASan
 }
 
@@ -73,7 +74,8 @@ TEST(SvhnFuzzRegressions, NameSizeLargerThanVariable) {
 // Fuzzer find (OOM): array flags changed to "cell" on a 32x32x3 variable whose third dim became
 // 3997699; matio 1.5.23 calloc'd 32 GB of cell pointers for a 3 KB file.
 TEST(SvhnFuzzRegressions, CellCountLargerThanVariable) {
-  expect_refused_quickly(data_path("fuzz/oom_v5_cell_count.mat"), "claims more cells than it can hold");
+  expect_refused_quickly(data_path("fuzz/oom_v5_cell_count.mat"),
+                         "claims more cells than it can hold");
 }
 
 // Fuzzer find (OOM): a 185-byte file without a v5/v7.3 header. Mat_Open fell back to its MAT v4
@@ -103,7 +105,8 @@ TEST(SvhnFuzzRegressions, CorruptV73LayoutIsRefused) {
 // come back as a one-line error, with this process alive.
 TEST(SvhnFuzzRegressions, HdfCrashesBecomeErrors) {
   // No time limit: under ASan the child's crash report takes a while.
-  dcgan::test::expect_load_refused(data_path("fuzz/hdf5_read_segv_v73.mat"), "corrupt MAT v7.3 file");
+  dcgan::test::expect_load_refused(data_path("fuzz/hdf5_read_segv_v73.mat"),
+                                   "corrupt MAT v7.3 file");
   // HDF5 reports these two as read errors in a normal build; under ASan the child aborts instead.
   // Either way: a one-line InputError naming the file.
   dcgan::test::expect_load_refused(data_path("fuzz/hdf5_attr_strdup_overflow_v73.mat"), "");
@@ -136,7 +139,8 @@ TEST(SvhnFuzzRegressions, ValidFilesStillLoad) {
   TempDir dir;
   for (int64_t n : {1, 3}) {
     for (auto compression : {MAT_COMPRESSION_NONE, MAT_COMPRESSION_ZLIB}) {
-      const auto path = dir.file("n" + std::to_string(n) + "_" + std::to_string(compression) + ".mat");
+      const auto path =
+          dir.file("n" + std::to_string(n) + "_" + std::to_string(compression) + ".mat");
       dcgan::test::write_svhn(path, n, MAT_FT_MAT5, compression);
       EXPECT_EQ(load_svhn_mat(path).size(), n) << path;
     }
@@ -149,9 +153,11 @@ namespace {
 // name tags made matio allocate 2.9-4.9 GB from files of a few hundred bytes. The loader now
 // inflates each compressed variable's header and checks it before matio reads anything.
 TEST(SvhnFuzzRegressions, CompressedHeaderSizesAreCheckedBeforeMatio) {
-  for (const char* name : {"fuzz/matio_v5_compressed_3gb_alloc.mat", "fuzz/matio_v5_compressed_dims_2900mb.mat",
-                           "fuzz/matio_v5_compressed_dims_4900mb.mat"}) {
-    expect_refused_quickly(data_path(name), "(compressed) has a dims or name size larger than the variable");
+  for (const char* name :
+       {"fuzz/matio_v5_compressed_3gb_alloc.mat", "fuzz/matio_v5_compressed_dims_2900mb.mat",
+        "fuzz/matio_v5_compressed_dims_4900mb.mat"}) {
+    expect_refused_quickly(data_path(name),
+                           "(compressed) has a dims or name size larger than the variable");
   }
 }
 

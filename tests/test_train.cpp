@@ -70,7 +70,8 @@ void expect_same_state(torch::nn::Module& a, torch::nn::Module& b) {
   for (const auto& p : pa) EXPECT_TRUE(torch::equal(p.value(), pb[p.key()])) << p.key();
   const auto ba = a.named_buffers(), bb = b.named_buffers();
   ASSERT_EQ(ba.size(), bb.size());
-  for (const auto& buffer : ba) EXPECT_TRUE(torch::equal(buffer.value(), bb[buffer.key()])) << buffer.key();
+  for (const auto& buffer : ba)
+    EXPECT_TRUE(torch::equal(buffer.value(), bb[buffer.key()])) << buffer.key();
 }
 
 TEST_F(TrainTest, WritesEveryOutputWithFiniteLosses) {
@@ -79,9 +80,9 @@ TEST_F(TrainTest, WritesEveryOutputWithFiniteLosses) {
   const auto outcome = trainer.run();
   ASSERT_EQ(outcome.status, dcgan::train::TrainOutcome::Status::kCompleted);
   const fs::path run = config.out_dir;
-  for (const char* file : {"config.json", "losses.csv", "summary.json", "samples/epoch_001.png", "samples/epoch_002.png",
-                           "samples/progress.png", "checkpoints/last.pt", "checkpoints/epoch_001.pt",
-                           "checkpoints/epoch_002.pt"}) {
+  for (const char* file : {"config.json", "losses.csv", "summary.json", "samples/epoch_001.png",
+                           "samples/epoch_002.png", "samples/progress.png", "checkpoints/last.pt",
+                           "checkpoints/epoch_001.pt", "checkpoints/epoch_002.pt"}) {
     EXPECT_TRUE(fs::exists(run / file)) << file;
   }
   const auto lines = csv_lines((run / "losses.csv").string());
@@ -130,7 +131,8 @@ TEST_F(TrainTest, CheckpointRoundTripRestoresEveryTensor) {
   trainer.run();
   dcgan::train::GanOptions options{4, 8};
   dcgan::train::Gan restored(options, torch::kCPU);
-  const auto progress = dcgan::train::load_checkpoint(config.out_dir + "/checkpoints/last.pt", restored);
+  const auto progress =
+      dcgan::train::load_checkpoint(config.out_dir + "/checkpoints/last.pt", restored);
   expect_same_state(*trainer.gan().generator, *restored.generator);
   expect_same_state(*trainer.gan().discriminator, *restored.discriminator);
   EXPECT_EQ(progress.epochs_done, 1);
@@ -235,7 +237,8 @@ TEST_F(TrainTest, ResumeRefusesChangedOptionsButAllowsMoreEpochs) {
   given.epochs = 5;
   given.conv_dim = 8;
   given.resume = saved.out_dir;
-  EXPECT_THROW(dcgan::train::merge_for_resume(saved, given, {"resume", "epochs", "conv-dim"}), InputError);
+  EXPECT_THROW(dcgan::train::merge_for_resume(saved, given, {"resume", "epochs", "conv-dim"}),
+               InputError);
   const auto merged = dcgan::train::merge_for_resume(saved, given, {"resume", "epochs"});
   EXPECT_EQ(merged.epochs, 5);
   EXPECT_EQ(merged.conv_dim, 4);
@@ -257,7 +260,8 @@ TEST_F(TrainTest, RefusesCheckpointOfAnotherArchitectureOrCorrupt) {
   EXPECT_THROW(dcgan::train::load_generator(cut, torch::kCPU), InputError);
   dcgan::test::write_bytes(cut, "not a checkpoint at all");
   EXPECT_THROW(dcgan::train::load_generator(cut, torch::kCPU), InputError);
-  // One flipped byte in the middle of the tensor data: LibTorch would load it; the checksum must not.
+  // One flipped byte in the middle of the tensor data: LibTorch would load it; the checksum must
+  // not.
   auto flipped = bytes;
   flipped[flipped.size() / 2] = static_cast<char>(flipped[flipped.size() / 2] ^ 0x10);
   dcgan::test::write_bytes(cut, flipped);
@@ -268,7 +272,8 @@ TEST_F(TrainTest, RefusesCheckpointOfAnotherArchitectureOrCorrupt) {
 TEST_F(TrainTest, GenerateIsReproducibleBySeed) {
   auto config = tiny("gen", 1);
   Trainer(config).run();
-  auto generator = dcgan::train::load_generator(config.out_dir + "/checkpoints/last.pt", torch::kCPU);
+  auto generator =
+      dcgan::train::load_generator(config.out_dir + "/checkpoints/last.pt", torch::kCPU);
   EXPECT_EQ(generator->options().conv_dim(), 4);
   const auto a = dcgan::train::render(generator, dcgan::train::seeded_z(6, 8, 42));
   const auto b = dcgan::train::render(generator, dcgan::train::seeded_z(6, 8, 42));
@@ -331,8 +336,8 @@ TEST_P(SubpixelTest, EqualsConvTranspose2dWithGradients) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Layers, SubpixelTest,
-                         ::testing::Values(std::make_tuple(8, 4, 4), std::make_tuple(4, 3, 8), std::make_tuple(5, 2, 1),
-                                           std::make_tuple(2, 6, 16)));
+                         ::testing::Values(std::make_tuple(8, 4, 4), std::make_tuple(4, 3, 8),
+                                           std::make_tuple(5, 2, 1), std::make_tuple(2, 6, 16)));
 
 }  // namespace
 

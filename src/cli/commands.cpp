@@ -1,17 +1,16 @@
 #include "dcgan/cli/commands.h"
 
-#include <cxxopts.hpp>
 #include <spdlog/spdlog.h>
-
 #include <unistd.h>
 
+#include <cxxopts.hpp>
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <random>
-#include <set>
 #include <iostream>
 #include <map>
+#include <random>
+#include <set>
 #include <string>
 
 #include "dcgan/data/dataset.h"
@@ -48,9 +47,13 @@ c10::optional<cxxopts::ParseResult> parse(cxxopts::Options& options, int argc, c
 }
 
 int inspect_command(int argc, char** argv) {
-  cxxopts::Options options("dcgan inspect", "Describe an SVHN-format .mat file or an image folder.");
+  cxxopts::Options options("dcgan inspect",
+                           "Describe an SVHN-format .mat file or an image folder.");
+  // clang-format off: one option per line reads as a table
   options.add_options()("data", "SVHN .mat file or image folder", cxxopts::value<std::string>())(
-      "json", "Print one JSON object instead of a table (default: off)", cxxopts::value<bool>()->default_value("false"));
+      "json", "Print one JSON object instead of a table (default: off)",
+      cxxopts::value<bool>()->default_value("false"));
+  // clang-format on
   auto args = parse(options, argc, argv);
   if (!args) return 0;
   if (!args->count("data")) throw InputError("inspect: --data FILE is required");
@@ -66,23 +69,30 @@ int inspect_command(int argc, char** argv) {
 }
 
 int summary_command(int argc, char** argv) {
-  cxxopts::Options options("dcgan summary", "Both models layer by layer, with output shapes and parameters.");
+  cxxopts::Options options("dcgan summary",
+                           "Both models layer by layer, with output shapes and parameters.");
+  // clang-format off: one option per line reads as a table
   options.add_options()("conv-dim", "Model width (32 is the notebook's model)",
                         cxxopts::value<int64_t>()->default_value("128"))(
       "z-size", "Latent vector length", cxxopts::value<int64_t>()->default_value("100"))(
-      "json", "Print one JSON object instead of tables (default: off)", cxxopts::value<bool>()->default_value("false"));
+      "json", "Print one JSON object instead of tables (default: off)",
+      cxxopts::value<bool>()->default_value("false"));
+  // clang-format on
   auto args = parse(options, argc, argv);
   if (!args) return 0;
   const auto conv_dim = (*args)["conv-dim"].as<int64_t>();
   const auto z_size = (*args)["z-size"].as<int64_t>();
-  if (conv_dim < 1) throw InputError("--conv-dim must be at least 1, got " + std::to_string(conv_dim));
+  if (conv_dim < 1)
+    throw InputError("--conv-dim must be at least 1, got " + std::to_string(conv_dim));
   if (z_size < 1) throw InputError("--z-size must be at least 1, got " + std::to_string(z_size));
   models::Generator generator(models::GeneratorOptions(z_size, conv_dim));
   models::Discriminator discriminator{models::DiscriminatorOptions(conv_dim)};
   const auto g = models::summarize(generator);
   const auto d = models::summarize(discriminator);
   if ((*args)["json"].as<bool>()) {
-    std::cout << nlohmann::json{{"generator", models::to_json(g)}, {"discriminator", models::to_json(d)}}.dump()
+    std::cout << nlohmann::json{{"generator", models::to_json(g)},
+                                {"discriminator", models::to_json(d)}}
+                     .dump()
               << std::endl;
   } else {
     std::cout << models::to_table("Generator (z_size " + std::to_string(z_size) + ", conv_dim " +
@@ -96,34 +106,54 @@ int summary_command(int argc, char** argv) {
 
 int train_command(int argc, char** argv) {
   const train::TrainConfig d;  // defaults shown by --help
-  cxxopts::Options options("dcgan train", "Train the DCGAN (the notebook's training loop) and write a run folder.");
-  options.add_options()
-    ("data", "SVHN .mat file(s) or image folder(s), comma-separated; default falls back to the bundled sample",
-     cxxopts::value<std::vector<std::string>>()->default_value(d.data.front()))
-    ("out", "Run folder (default runs/<timestamp>)", cxxopts::value<std::string>())
-    ("epochs", "Total epochs (when resuming: the new total)", cxxopts::value<int64_t>()->default_value(std::to_string(d.epochs)))
-    ("batch-size", "Images per step", cxxopts::value<int64_t>()->default_value(std::to_string(d.batch_size)))
-    ("conv-dim", "Model width (32 is the notebook's model)", cxxopts::value<int64_t>()->default_value(std::to_string(d.conv_dim)))
-    ("z-size", "Latent vector length", cxxopts::value<int64_t>()->default_value(std::to_string(d.z_size)))
-    ("lr", "Adam learning rate", cxxopts::value<double>()->default_value("0.0002"))
-    ("beta1", "Adam beta1", cxxopts::value<double>()->default_value("0.5"))
-    ("beta2", "Adam beta2", cxxopts::value<double>()->default_value("0.999"))
-    ("smooth-labels", "Real labels 0.9 instead of 1, the notebook's smooth=True (default: off)",
-     cxxopts::value<bool>()->default_value("false"))
-    ("weights-init", "default (PyTorch's, as the notebook) or normal (DCGAN paper: N(0,0.02) convs, N(1,0.02) BN)",
-     cxxopts::value<std::string>()->default_value(d.weights_init))
-    ("sample-size", "Fixed-z samples in each epoch's grid", cxxopts::value<int64_t>()->default_value(std::to_string(d.sample_size)))
-    ("nrow", "Images per row of the sample grids", cxxopts::value<int64_t>()->default_value(std::to_string(d.nrow)))
-    ("print-every", "Log losses every N batches", cxxopts::value<int64_t>()->default_value(std::to_string(d.print_every)))
-    ("seed", "Random seed (default: drawn at random and recorded in config.json)", cxxopts::value<uint64_t>())
-    ("device", "auto, cpu, cuda or cuda:N", cxxopts::value<std::string>()->default_value(d.device))
-    ("resume", "Continue the run in DIR from DIR/checkpoints/last.pt", cxxopts::value<std::string>())
-    ("checkpoint-every", "Epochs between checkpoints/epoch_NNN.pt", cxxopts::value<int64_t>()->default_value(std::to_string(d.checkpoint_every)))
-    ("keep-checkpoints", "Epoch checkpoints kept (last.pt is always kept)", cxxopts::value<int64_t>()->default_value(std::to_string(d.keep_checkpoints)))
-    ("limit", "Use only the first N images (0: all)", cxxopts::value<int64_t>()->default_value("0"))
-    ("threads", "CPU threads (0: OMP_NUM_THREADS if set, else every core)", cxxopts::value<int64_t>()->default_value("0"))
-    ("progress", "auto (bar on a terminal, log lines otherwise), bar or log", cxxopts::value<std::string>()->default_value(d.progress))
-    ("no-plot", "Do not draw losses.png (default: off, i.e. plot with gnuplot)", cxxopts::value<bool>()->default_value("false"));
+  cxxopts::Options options(
+      "dcgan train", "Train the DCGAN (the notebook's training loop) and write a run folder.");
+  // clang-format off: one option per line reads as a table
+  options.add_options()("data",
+                        "SVHN .mat file(s) or image folder(s), comma-separated; default falls back "
+                        "to the bundled sample",
+                        cxxopts::value<std::vector<std::string>>()->default_value(d.data.front()))(
+      "out", "Run folder (default runs/<timestamp>)", cxxopts::value<std::string>())(
+      "epochs", "Total epochs (when resuming: the new total)",
+      cxxopts::value<int64_t>()->default_value(std::to_string(d.epochs)))(
+      "batch-size", "Images per step",
+      cxxopts::value<int64_t>()->default_value(std::to_string(d.batch_size)))(
+      "conv-dim", "Model width (32 is the notebook's model)",
+      cxxopts::value<int64_t>()->default_value(std::to_string(d.conv_dim)))(
+      "z-size", "Latent vector length",
+      cxxopts::value<int64_t>()->default_value(std::to_string(d.z_size)))(
+      "lr", "Adam learning rate", cxxopts::value<double>()->default_value("0.0002"))(
+      "beta1", "Adam beta1", cxxopts::value<double>()->default_value("0.5"))(
+      "beta2", "Adam beta2", cxxopts::value<double>()->default_value("0.999"))(
+      "smooth-labels", "Real labels 0.9 instead of 1, the notebook's smooth=True (default: off)",
+      cxxopts::value<bool>()->default_value("false"))(
+      "weights-init",
+      "default (PyTorch's, as the notebook) or normal (DCGAN paper: N(0,0.02) convs, N(1,0.02) BN)",
+      cxxopts::value<std::string>()->default_value(d.weights_init))(
+      "sample-size", "Fixed-z samples in each epoch's grid",
+      cxxopts::value<int64_t>()->default_value(std::to_string(d.sample_size)))(
+      "nrow", "Images per row of the sample grids",
+      cxxopts::value<int64_t>()->default_value(std::to_string(d.nrow)))(
+      "print-every", "Log losses every N batches",
+      cxxopts::value<int64_t>()->default_value(std::to_string(d.print_every)))(
+      "seed", "Random seed (default: drawn at random and recorded in config.json)",
+      cxxopts::value<uint64_t>())("device", "auto, cpu, cuda or cuda:N",
+                                  cxxopts::value<std::string>()->default_value(d.device))(
+      "resume", "Continue the run in DIR from DIR/checkpoints/last.pt",
+      cxxopts::value<std::string>())(
+      "checkpoint-every", "Epochs between checkpoints/epoch_NNN.pt",
+      cxxopts::value<int64_t>()->default_value(std::to_string(d.checkpoint_every)))(
+      "keep-checkpoints", "Epoch checkpoints kept (last.pt is always kept)",
+      cxxopts::value<int64_t>()->default_value(std::to_string(d.keep_checkpoints)))(
+      "limit", "Use only the first N images (0: all)",
+      cxxopts::value<int64_t>()->default_value("0"))(
+      "threads", "CPU threads (0: OMP_NUM_THREADS if set, else every core)",
+      cxxopts::value<int64_t>()->default_value("0"))(
+      "progress", "auto (bar on a terminal, log lines otherwise), bar or log",
+      cxxopts::value<std::string>()->default_value(d.progress))(
+      "no-plot", "Do not draw losses.png (default: off, i.e. plot with gnuplot)",
+      cxxopts::value<bool>()->default_value("false"));
+  // clang-format on
   auto parsed = parse(options, argc, argv);
   if (!parsed) return 0;
   const auto& args = *parsed;
@@ -158,7 +188,8 @@ int train_command(int argc, char** argv) {
   if (args.count("resume")) {
     config.resume = args["resume"].as<std::string>();
     if (args.count("out") && config.out_dir != config.resume) {
-      throw InputError("--out and --resume name different folders; --resume continues in its own folder");
+      throw InputError(
+          "--out and --resume name different folders; --resume continues in its own folder");
     }
     std::set<std::string> given;
     for (const auto& kv : args.arguments()) given.insert(kv.key());
@@ -178,9 +209,12 @@ int train_command(int argc, char** argv) {
   train::Trainer trainer(config);
   const auto outcome = trainer.run();
   switch (outcome.status) {
-    case train::TrainOutcome::Status::kCompleted: return 0;
-    case train::TrainOutcome::Status::kInterrupted: return 128 + outcome.signal;
-    case train::TrainOutcome::Status::kDiverged: return 3;
+    case train::TrainOutcome::Status::kCompleted:
+      return 0;
+    case train::TrainOutcome::Status::kInterrupted:
+      return 128 + outcome.signal;
+    case train::TrainOutcome::Status::kDiverged:
+      return 3;
   }
   return 1;
 }
@@ -196,7 +230,8 @@ uint64_t seed_option(const cxxopts::ParseResult& args) {
 int64_t positive_option(const cxxopts::ParseResult& args, const std::string& name, int64_t max) {
   const auto value = args[name].as<int64_t>();
   if (value < 1 || value > max) {
-    throw InputError("--" + name + " must be in 1-" + std::to_string(max) + ", got " + std::to_string(value));
+    throw InputError("--" + name + " must be in 1-" + std::to_string(max) + ", got " +
+                     std::to_string(value));
   }
   return value;
 }
@@ -208,17 +243,21 @@ void check_output_file(const std::string& path) {
   if (!std::filesystem::is_directory(parent, ec)) {
     throw InputError(path + ": cannot write, folder " + parent.string() + " does not exist");
   }
-  if (::access(parent.c_str(), W_OK) != 0) throw InputError(path + ": cannot write, folder is not writable");
-  if (std::filesystem::is_directory(path, ec)) throw InputError(path + ": is a folder, expected a PNG file name");
+  if (::access(parent.c_str(), W_OK) != 0)
+    throw InputError(path + ": cannot write, folder is not writable");
+  if (std::filesystem::is_directory(path, ec))
+    throw InputError(path + ": is a folder, expected a PNG file name");
 }
 
 // The options of the commands that sample a checkpoint's generator.
 void add_sampling_options(cxxopts::Options& options, const std::string& out_default) {
-  options.add_options()
-    ("checkpoint", "A checkpoint (run/checkpoints/last.pt or epoch_NNN.pt)", cxxopts::value<std::string>())
-    ("seed", "Random seed (default: random, printed)", cxxopts::value<uint64_t>())
-    ("out", "PNG to write", cxxopts::value<std::string>()->default_value(out_default))
-    ("device", "auto, cpu, cuda or cuda:N", cxxopts::value<std::string>()->default_value("auto"));
+  // clang-format off: one option per line reads as a table
+  options.add_options()("checkpoint", "A checkpoint (run/checkpoints/last.pt or epoch_NNN.pt)",
+                        cxxopts::value<std::string>())(
+      "seed", "Random seed (default: random, printed)", cxxopts::value<uint64_t>())(
+      "out", "PNG to write", cxxopts::value<std::string>()->default_value(out_default))(
+      "device", "auto, cpu, cuda or cuda:N", cxxopts::value<std::string>()->default_value("auto"));
+  // clang-format on
 }
 
 // --checkpoint's generator on --device, once --out is known to be writable.
@@ -232,10 +271,13 @@ models::Generator load_sampling_generator(const cxxopts::ParseResult& args) {
 int generate_command(int argc, char** argv) {
   cxxopts::Options options("dcgan generate", "Generate new images from a checkpoint.");
   add_sampling_options(options, "grid.png");
-  options.add_options()
-    ("count", "Number of images", cxxopts::value<int64_t>()->default_value("64"))
-    ("nrow", "Images per row of the grid", cxxopts::value<int64_t>()->default_value("8"))
-    ("individual", "Also write one 32x32 PNG per image into this folder (for FID tools)", cxxopts::value<std::string>());
+  // clang-format off: one option per line reads as a table
+  options.add_options()("count", "Number of images",
+                        cxxopts::value<int64_t>()->default_value("64"))(
+      "nrow", "Images per row of the grid", cxxopts::value<int64_t>()->default_value("8"))(
+      "individual", "Also write one 32x32 PNG per image into this folder (for FID tools)",
+      cxxopts::value<std::string>());
+  // clang-format on
   auto parsed = parse(options, argc, argv);
   if (!parsed) return 0;
   const auto& args = *parsed;
@@ -249,7 +291,8 @@ int generate_command(int argc, char** argv) {
   // Render in chunks: a million images at once would not fit in memory as floats.
   std::vector<torch::Tensor> chunks;
   for (int64_t start = 0; start < count; start += 1024) {
-    chunks.push_back(train::render(generator, z.narrow(0, start, std::min<int64_t>(1024, count - start))));
+    chunks.push_back(
+        train::render(generator, z.narrow(0, start, std::min<int64_t>(1024, count - start))));
   }
   const auto images = torch::cat(chunks);
   image::write_png(out, image::make_grid(images, nrow));
@@ -263,12 +306,16 @@ int generate_command(int argc, char** argv) {
 }
 
 int interpolate_command(int argc, char** argv) {
-  cxxopts::Options options("dcgan interpolate",
-                           "Walk the latent space: rows of images along straight lines between random z pairs.");
+  cxxopts::Options options(
+      "dcgan interpolate",
+      "Walk the latent space: rows of images along straight lines between random z pairs.");
   add_sampling_options(options, "walk.png");
-  options.add_options()
-    ("rows", "Number of z pairs (rows)", cxxopts::value<int64_t>()->default_value("8"))
-    ("steps", "Images per row, both ends included", cxxopts::value<int64_t>()->default_value("10"));
+  // clang-format off: one option per line reads as a table
+  options.add_options()("rows", "Number of z pairs (rows)",
+                        cxxopts::value<int64_t>()->default_value("8"))(
+      "steps", "Images per row, both ends included",
+      cxxopts::value<int64_t>()->default_value("10"));
+  // clang-format on
   auto parsed = parse(options, argc, argv);
   if (!parsed) return 0;
   const auto& args = *parsed;
@@ -300,7 +347,8 @@ void print_usage(std::ostream& out) {
     out << "  " << name << std::string(14 - name.size(), ' ') << command.summary << "\n";
   }
   out << "\nRun 'dcgan <command> --help' for a command's options and their defaults.\n"
-      << "Options: -h, --help  this help;  --version  versions of dcgan and LibTorch, CUDA availability\n";
+      << "Options: -h, --help  this help;  --version  versions of dcgan and LibTorch, CUDA "
+         "availability\n";
 }
 
 }  // namespace
@@ -323,7 +371,8 @@ int run(int argc, char** argv) {
   if (it == commands().end()) {
     std::cerr << "dcgan: unknown command '" << name << "' (commands: ";
     bool first = true;
-    for (const auto& entry : commands()) std::cerr << (first ? "" : ", ") << entry.first, first = false;
+    for (const auto& entry : commands())
+      std::cerr << (first ? "" : ", ") << entry.first, first = false;
     std::cerr << ")" << std::endl;
     return 2;
   }
@@ -337,7 +386,8 @@ int run(int argc, char** argv) {
     return 2;
   } catch (const c10::Error& e) {
     const std::string what = e.what_without_backtrace();
-    std::cerr << "dcgan " << name << ": internal error: " << what.substr(0, what.find('\n')) << std::endl;
+    std::cerr << "dcgan " << name << ": internal error: " << what.substr(0, what.find('\n'))
+              << std::endl;
     return 1;
   } catch (const std::exception& e) {
     std::cerr << "dcgan " << name << ": error: " << e.what() << std::endl;

@@ -56,7 +56,8 @@ ImageSetStats describe(const ImageSet& set) {
     const auto block = set.images.narrow(0, start, std::min(chunk, stats.images - start));
     sums += block.sum({0, 2, 3}, /*keepdim=*/false, torch::kInt64);
   }
-  const double pixels_per_channel = static_cast<double>(stats.images) * set.images.size(2) * set.images.size(3);
+  const double pixels_per_channel =
+      static_cast<double>(stats.images) * set.images.size(2) * set.images.size(3);
   for (int c = 0; c < 3; ++c) stats.pixel_mean[c] = sums[c].item<int64_t>() / pixels_per_channel;
   return stats;
 }

@@ -18,7 +18,8 @@ constexpr int64_t kSide = 32;
 
 bool is_image_name(const fs::path& path) {
   std::string ext = path.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp";
 }
 
@@ -30,7 +31,8 @@ torch::Tensor load_square_rgb(const fs::path& path) {
       stbi_load(path.c_str(), &width, &height, &channels, /*desired_channels=*/3), stbi_image_free);
   if (!pixels) {
     const char* reason = stbi_failure_reason();
-    throw InputError(path.string() + ": cannot decode image (" + (reason ? reason : "unknown error") + ")");
+    throw InputError(path.string() + ": cannot decode image (" +
+                     (reason ? reason : "unknown error") + ")");
   }
   auto hwc = torch::from_blob(pixels.get(), {height, width, 3}, torch::kUInt8);
   const int64_t side = std::min(width, height);

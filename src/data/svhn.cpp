@@ -1,13 +1,12 @@
 #include "dcgan/data/svhn.h"
 
-#include <matio.h>
-#include <zlib.h>
-
 #include <ATen/Parallel.h>
 #include <fcntl.h>
+#include <matio.h>
 #include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -39,7 +38,8 @@ thread_local std::string matio_last_error;
 
 void matio_log(int level, char* message) {
   if (level & (MATIO_LOG_LEVEL_ERROR | MATIO_LOG_LEVEL_CRITICAL)) {
-    // HDF5 errors come as an indented multi-line stack; our messages are one line (found by fuzzing).
+    // HDF5 errors come as an indented multi-line stack; our messages are one line (found by
+    // fuzzing).
     std::string flat;
     bool newline = false;
     for (const char* c = message ? message : "unknown matio error"; *c; ++c) {
@@ -83,39 +83,65 @@ std::string dims_string(const matvar_t* var) {
 
 const char* class_name(matio_classes c) {
   switch (c) {
-    case MAT_C_DOUBLE: return "double";
-    case MAT_C_SINGLE: return "single";
-    case MAT_C_INT8: return "int8";
-    case MAT_C_UINT8: return "uint8";
-    case MAT_C_INT16: return "int16";
-    case MAT_C_UINT16: return "uint16";
-    case MAT_C_INT32: return "int32";
-    case MAT_C_UINT32: return "uint32";
-    case MAT_C_INT64: return "int64";
-    case MAT_C_UINT64: return "uint64";
-    case MAT_C_CELL: return "cell";
-    case MAT_C_STRUCT: return "struct";
-    case MAT_C_CHAR: return "char";
-    case MAT_C_SPARSE: return "sparse";
-    default: return "non-numeric";
+    case MAT_C_DOUBLE:
+      return "double";
+    case MAT_C_SINGLE:
+      return "single";
+    case MAT_C_INT8:
+      return "int8";
+    case MAT_C_UINT8:
+      return "uint8";
+    case MAT_C_INT16:
+      return "int16";
+    case MAT_C_UINT16:
+      return "uint16";
+    case MAT_C_INT32:
+      return "int32";
+    case MAT_C_UINT32:
+      return "uint32";
+    case MAT_C_INT64:
+      return "int64";
+    case MAT_C_UINT64:
+      return "uint64";
+    case MAT_C_CELL:
+      return "cell";
+    case MAT_C_STRUCT:
+      return "struct";
+    case MAT_C_CHAR:
+      return "char";
+    case MAT_C_SPARSE:
+      return "sparse";
+    default:
+      return "non-numeric";
   }
 }
 
 // The torch dtype that holds a matio numeric class without loss; nullopt for non-numeric classes.
 c10::optional<torch::ScalarType> torch_type(matio_classes c) {
   switch (c) {
-    case MAT_C_DOUBLE: return torch::kFloat64;
-    case MAT_C_SINGLE: return torch::kFloat32;
-    case MAT_C_INT8: return torch::kInt8;
-    case MAT_C_UINT8: return torch::kUInt8;
-    case MAT_C_INT16: return torch::kInt16;
-    case MAT_C_INT32: return torch::kInt32;
-    case MAT_C_INT64: return torch::kInt64;
+    case MAT_C_DOUBLE:
+      return torch::kFloat64;
+    case MAT_C_SINGLE:
+      return torch::kFloat32;
+    case MAT_C_INT8:
+      return torch::kInt8;
+    case MAT_C_UINT8:
+      return torch::kUInt8;
+    case MAT_C_INT16:
+      return torch::kInt16;
+    case MAT_C_INT32:
+      return torch::kInt32;
+    case MAT_C_INT64:
+      return torch::kInt64;
     // torch has no uint16/32/64: matio stores them in the same width, which we widen below.
-    case MAT_C_UINT16: return torch::kInt16;
-    case MAT_C_UINT32: return torch::kInt32;
-    case MAT_C_UINT64: return torch::kInt64;
-    default: return c10::nullopt;
+    case MAT_C_UINT16:
+      return torch::kInt16;
+    case MAT_C_UINT32:
+      return torch::kInt32;
+    case MAT_C_UINT64:
+      return torch::kInt64;
+    default:
+      return c10::nullopt;
   }
 }
 
@@ -143,12 +169,15 @@ torch::Tensor read_numeric(mat_t* mat, const std::string& path, const char* name
   }
   void* buffer = var->data;
   var->data = nullptr;  // the tensor owns it from here; matio allocated it with malloc
-  auto tensor = torch::from_blob(buffer, {n}, [](void* p) { std::free(p); },
-                                 torch::TensorOptions().dtype(*dtype));
+  auto tensor = torch::from_blob(
+      buffer, {n}, [](void* p) { std::free(p); }, torch::TensorOptions().dtype(*dtype));
   switch (var->class_type) {
-    case MAT_C_UINT16: return tensor.to(torch::kInt32).bitwise_and_(0xFFFF);
-    case MAT_C_UINT32: return tensor.to(torch::kInt64).bitwise_and_(static_cast<int64_t>(0xFFFFFFFF));
-    default: return tensor;
+    case MAT_C_UINT16:
+      return tensor.to(torch::kInt32).bitwise_and_(0xFFFF);
+    case MAT_C_UINT32:
+      return tensor.to(torch::kInt64).bitwise_and_(static_cast<int64_t>(0xFFFFFFFF));
+    default:
+      return tensor;
   }
 }
 
@@ -172,7 +201,8 @@ void matlab_planes_to_row_major(uint8_t* data, int64_t images) {
       uint8_t* base = data + p * kSide * kSide;
       std::memcpy(plane, base, sizeof(plane));
       for (int64_t col = 0; col < kSide; ++col)
-        for (int64_t row = 0; row < kSide; ++row) base[row * kSide + col] = plane[col * kSide + row];
+        for (int64_t row = 0; row < kSide; ++row)
+          base[row * kSide + col] = plane[col * kSide + row];
     }
   });
 }
@@ -196,8 +226,8 @@ using ReadU32 = std::function<uint32_t(int64_t)>;
 
 // Checks one miMATRIX element spanning [pos, end): its dims and name tags must end inside it, and a
 // cell array must have room for a tag per cell. `at` names the element in messages.
-void check_matrix_element(const std::string& path, const ReadU32& read_u32, int64_t pos, int64_t end,
-                          const std::string& at) {
+void check_matrix_element(const std::string& path, const ReadU32& read_u32, int64_t pos,
+                          int64_t end, const std::string& at) {
   // A tag is (type, byte count) in 8 bytes, or (count << 16 | type, up to 4 data bytes) when small.
   auto tag_bytes = [&](int64_t tag) -> int64_t {
     const uint32_t first = read_u32(tag);
@@ -207,7 +237,8 @@ void check_matrix_element(const std::string& path, const ReadU32& read_u32, int6
   const int64_t dims_at = pos + 8 + 16;
   const int64_t name_at = dims_at + 8 <= end ? dims_at + (tag_bytes(dims_at) + 7) / 8 * 8 : end;
   if (name_at + 8 > end || name_at + tag_bytes(name_at) > end) {
-    fail(path, "MAT v5 variable " + at + " has a dims or name size larger than the variable (corrupt)");
+    fail(path,
+         "MAT v5 variable " + at + " has a dims or name size larger than the variable (corrupt)");
   }
   // Cell arrays: matio callocs a pointer per cell before reading any, so a 32x32x4e6 cell in a
   // 3 KB file asked for 32 GB. Each cell needs at least an 8-byte tag. (Structs are not checked:
@@ -220,7 +251,8 @@ void check_matrix_element(const std::string& path, const ReadU32& read_u32, int6
       const int64_t dim = read_u32(dim_at);
       elements = dim && elements > limit / dim ? limit + 1 : elements * dim;  // no overflow
     }
-    if (elements * 8 > limit) fail(path, "MAT v5 variable " + at + " claims more cells than it can hold (corrupt)");
+    if (elements * 8 > limit)
+      fail(path, "MAT v5 variable " + at + " claims more cells than it can hold (corrupt)");
   }
 }
 
@@ -233,7 +265,8 @@ uint32_t to_u32(const unsigned char* b, bool swap) {
 // check the miMATRIX inside like an uncompressed one. zlib cannot expand more than ~1032x, so the
 // inner element may not claim more than that of its compressed size either. (Found by fuzzing: a
 // 276-byte file made matio allocate 2.9 GB, a 499-byte one 4.9 GB.)
-void check_compressed_element(const std::string& path, std::ifstream& in, bool swap, int64_t pos, int64_t end) {
+void check_compressed_element(const std::string& path, std::ifstream& in, bool swap, int64_t pos,
+                              int64_t end) {
   constexpr uint32_t kMiMatrix = 14;
   constexpr int64_t kHeaderBytes = 4096;  // flags, dims and name of any sane variable fit easily
   const int64_t compressed = end - pos - 8;
@@ -258,11 +291,13 @@ void check_compressed_element(const std::string& path, std::ifstream& in, bool s
   if (to_u32(header, swap) != kMiMatrix) return;  // matio refuses anything else itself
   const int64_t inner_end = 8 + int64_t{to_u32(header + 4, swap)};
   if (inner_end > compressed * 1100 + 1024) {
-    fail(path, "MAT v5 variable " + at + " claims " + std::to_string(inner_end) + " bytes, more than " +
-                   std::to_string(compressed) + " compressed bytes can hold (corrupt)");
+    fail(path, "MAT v5 variable " + at + " claims " + std::to_string(inner_end) +
+                   " bytes, more than " + std::to_string(compressed) +
+                   " compressed bytes can hold (corrupt)");
   }
   const ReadU32 read_u32 = [&](int64_t offset) {
-    if (offset < 0 || offset + 4 > have) fail(path, "MAT v5 variable " + at + " has an oversized header (corrupt)");
+    if (offset < 0 || offset + 4 > have)
+      fail(path, "MAT v5 variable " + at + " has an oversized header (corrupt)");
     return to_u32(header + offset, swap);
   };
   check_matrix_element(path, read_u32, 0, inner_end, at);
@@ -274,7 +309,8 @@ void check_compressed_element(const std::string& path, std::ifstream& in, bool s
 // in the file or in its variable.
 void check_mat5_sizes(const std::string& path, int64_t file_bytes) {
   constexpr uint32_t kMiMatrix = 14, kMiCompressed = 15;
-  constexpr int64_t kFirstElement = 128;  // after the text header, subsystem offset, version, endian
+  constexpr int64_t kFirstElement =
+      128;  // after the text header, subsystem offset, version, endian
   std::ifstream in(path, std::ios::binary);
   char endian[2] = {};
   in.seekg(126);
@@ -284,7 +320,9 @@ void check_mat5_sizes(const std::string& path, int64_t file_bytes) {
     unsigned char b[4] = {};
     in.seekg(at);
     in.read(reinterpret_cast<char*>(b), 4);
-    if (!in) fail(path, "MAT v5 element header at byte " + std::to_string(at) + " is cut off (file truncated)");
+    if (!in)
+      fail(path,
+           "MAT v5 element header at byte " + std::to_string(at) + " is cut off (file truncated)");
     return to_u32(b, swap);
   };
   for (int64_t pos = kFirstElement; pos + 8 <= file_bytes;) {
@@ -295,7 +333,8 @@ void check_mat5_sizes(const std::string& path, int64_t file_bytes) {
     }
     const int64_t end = pos + 8 + read_u32(pos + 4);
     if (end > file_bytes) {
-      fail(path, "MAT v5 element at byte " + std::to_string(pos) + " runs " + std::to_string(end - file_bytes) +
+      fail(path, "MAT v5 element at byte " + std::to_string(pos) + " runs " +
+                     std::to_string(end - file_bytes) +
                      " bytes past the end of the file (truncated or corrupt)");
     }
     if (type == kMiMatrix && end > pos + 8) {
@@ -306,7 +345,6 @@ void check_mat5_sizes(const std::string& path, int64_t file_bytes) {
     pos = end;
   }
 }
-
 
 // Reads X and y through matio in this process; `path` has passed the header checks.
 ImageSet read_mat(const std::string& path, int64_t file_bytes) {
@@ -332,7 +370,8 @@ ImageSet read_mat(const std::string& path, int64_t file_bytes) {
                                         : "cannot read variable 'X' (file truncated or corrupt)");
   }
   if (info->isComplex || !torch_type(info->class_type)) {
-    fail(path, std::string("variable 'X' is ") + (info->isComplex ? "complex" : class_name(info->class_type)) +
+    fail(path, std::string("variable 'X' is ") +
+                   (info->isComplex ? "complex" : class_name(info->class_type)) +
                    ", expected uint8 images");
   }
   // A single image drops MATLAB's trailing singleton dimension: 32x32x3 is one image.
@@ -342,9 +381,11 @@ ImageSet read_mat(const std::string& path, int64_t file_bytes) {
   const int64_t count = info->rank == 4 ? static_cast<int64_t>(info->dims[3]) : 1;
   if (count == 0) fail(path, "variable 'X' holds zero images");
   // zlib cannot expand data more than ~1032x; a header claiming more is corrupt.
-  const int64_t claimed = count * kImageBytes * static_cast<int64_t>(Mat_SizeOfClass(info->class_type));
+  const int64_t claimed =
+      count * kImageBytes * static_cast<int64_t>(Mat_SizeOfClass(info->class_type));
   if (claimed / 1100 > file_bytes) {
-    fail(path, "variable 'X' claims " + std::to_string(count) + " images, more than the file can hold");
+    fail(path,
+         "variable 'X' claims " + std::to_string(count) + " images, more than the file can hold");
   }
   const matio_classes x_class = info->class_type;
   info.reset();
@@ -367,12 +408,13 @@ ImageSet read_mat(const std::string& path, int64_t file_bytes) {
   MatVar y_info(Mat_VarReadInfo(mat.get(), "y"));
   if (!y_info) fail(path, "no variable 'y' (expected N labels in 1-10)");
   if (y_info->isComplex || !torch_type(y_info->class_type)) {
-    fail(path, std::string("variable 'y' is ") + class_name(y_info->class_type) + ", expected numeric labels");
+    fail(path, std::string("variable 'y' is ") + class_name(y_info->class_type) +
+                   ", expected numeric labels");
   }
   const bool y_vector = y_info->rank == 2 && (y_info->dims[0] == 1 || y_info->dims[1] == 1);
   if (!y_vector || element_count(y_info.get()) != count) {
-    fail(path, "variable 'y' is " + dims_string(y_info.get()) + ", expected " + std::to_string(count) +
-                   "x1 (one label per image)");
+    fail(path, "variable 'y' is " + dims_string(y_info.get()) + ", expected " +
+                   std::to_string(count) + "x1 (one label per image)");
   }
   y_info.reset();
   torch::Tensor labels = read_numeric(mat.get(), path, "y");
@@ -424,7 +466,8 @@ bool read_exact(int fd, void* data, size_t size) {
 // there becomes a one-line error here. The child sends 'E' + message, or 'K' + N + images + labels.
 ImageSet read_mat_isolated(const std::string& path, int64_t file_bytes) {
   int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error(path + ": cannot create a pipe for the reader");
+  if (::pipe2(fds, O_CLOEXEC) != 0)
+    throw std::runtime_error(path + ": cannot create a pipe for the reader");
   std::fflush(nullptr);
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error(path + ": cannot start the reader process");
@@ -432,7 +475,7 @@ ImageSet read_mat_isolated(const std::string& path, int64_t file_bytes) {
     ::close(fds[0]);
     const int null = ::open("/dev/null", O_WRONLY);
     if (null >= 0) ::dup2(null, STDERR_FILENO);  // HDF5's own diagnostics
-    at::set_num_threads(1);  // OpenMP's thread pool does not survive fork
+    at::set_num_threads(1);                      // OpenMP's thread pool does not survive fork
     if (__sanitizer_set_death_callback) __sanitizer_set_death_callback(nullptr);
     char tag = 'E';
     std::string message;
@@ -440,15 +483,17 @@ ImageSet read_mat_isolated(const std::string& path, int64_t file_bytes) {
       const ImageSet set = read_mat(path, file_bytes);
       tag = 'K';
       const int64_t n = set.size();
-      const bool sent = write_exact(fds[1], &tag, 1) && write_exact(fds[1], &n, sizeof(n)) &&
-                        write_exact(fds[1], set.images.data_ptr(), static_cast<size_t>(n * kImageBytes)) &&
-                        write_exact(fds[1], set.labels.data_ptr(), static_cast<size_t>(n) * sizeof(int64_t));
+      const bool sent =
+          write_exact(fds[1], &tag, 1) && write_exact(fds[1], &n, sizeof(n)) &&
+          write_exact(fds[1], set.images.data_ptr(), static_cast<size_t>(n * kImageBytes)) &&
+          write_exact(fds[1], set.labels.data_ptr(), static_cast<size_t>(n) * sizeof(int64_t));
       ::_exit(sent ? 0 : 1);
     } catch (const std::exception& e) {
       message = e.what();
     }
     const uint64_t length = message.size();
-    const bool sent = write_exact(fds[1], &tag, 1) && write_exact(fds[1], &length, sizeof(length)) &&
+    const bool sent = write_exact(fds[1], &tag, 1) &&
+                      write_exact(fds[1], &length, sizeof(length)) &&
                       write_exact(fds[1], message.data(), message.size());
     ::_exit(sent ? 0 : 1);
   }
@@ -496,7 +541,8 @@ ImageSet read_mat_isolated(const std::string& path, int64_t file_bytes) {
   ::kill(pid, SIGKILL);
   const int status = child.wait();
   if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL) {
-    fail(path, std::string("corrupt MAT v7.3 file (the HDF5 reader crashed: ") + strsignal(WTERMSIG(status)) + ")");
+    fail(path, std::string("corrupt MAT v7.3 file (the HDF5 reader crashed: ") +
+                   strsignal(WTERMSIG(status)) + ")");
   }
   fail(path, "corrupt MAT v7.3 file (the HDF5 reader failed or stopped responding)");
 }
@@ -508,7 +554,8 @@ ImageSet load_svhn_mat(const std::string& path) {
   check_regular_file(path);
   const auto file_bytes = static_cast<int64_t>(fs::file_size(path));
   if (file_bytes < 128) {
-    fail(path, "not a MAT file (" + std::to_string(file_bytes) + " bytes, shorter than a MAT header)");
+    fail(path,
+         "not a MAT file (" + std::to_string(file_bytes) + " bytes, shorter than a MAT header)");
   }
 
   // Without a v5/v7.3 header Mat_Open falls back to MAT v4, whose reader trusts the name length:
@@ -517,7 +564,8 @@ ImageSet load_svhn_mat(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   in.seekg(124);
   in.read(reinterpret_cast<char*>(header), 4);
-  const bool little = header[2] == 'I' && header[3] == 'M', big = header[2] == 'M' && header[3] == 'I';
+  const bool little = header[2] == 'I' && header[3] == 'M',
+             big = header[2] == 'M' && header[3] == 'I';
   const int version = little ? header[0] | header[1] << 8 : header[0] << 8 | header[1];
   if (!in || !(little || big) || (version != 0x0100 && version != 0x0200)) {
     fail(path, "not a MAT file (no MAT v5 or v7.3 header; MAT v4 is not supported)");

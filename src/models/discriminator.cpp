@@ -9,20 +9,24 @@ torch::nn::Conv2dOptions strided_conv(int64_t in, int64_t out) {
 
 }  // namespace
 
-DiscriminatorImpl::DiscriminatorImpl(DiscriminatorOptions options) : options_(options) { reset(); }
+DiscriminatorImpl::DiscriminatorImpl(DiscriminatorOptions options) : options_(options) {
+  reset();
+}
 
 void DiscriminatorImpl::reset() {
   const int64_t c = options_.conv_dim();
   TORCH_CHECK(c >= 1, "Discriminator: conv_dim must be at least 1, got ", c);
-  conv1 = register_module("conv1", torch::nn::Conv2d(strided_conv(3, c)));          // {3,32,32} -> {C,16,16}
-  conv2 = register_module("conv2", torch::nn::Conv2d(strided_conv(c, 2 * c)));      // -> {2C,8,8}
+  conv1 =
+      register_module("conv1", torch::nn::Conv2d(strided_conv(3, c)));  // {3,32,32} -> {C,16,16}
+  conv2 = register_module("conv2", torch::nn::Conv2d(strided_conv(c, 2 * c)));  // -> {2C,8,8}
   bn2 = register_module("bn2", torch::nn::BatchNorm2d(2 * c));
   conv3 = register_module("conv3", torch::nn::Conv2d(strided_conv(2 * c, 4 * c)));  // -> {4C,4,4}
   bn3 = register_module("bn3", torch::nn::BatchNorm2d(4 * c));
-  fc = register_module("fc", torch::nn::Linear(4 * c * 4 * 4, 1));                   // -> {1}
+  fc = register_module("fc", torch::nn::Linear(4 * c * 4 * 4, 1));  // -> {1}
 }
 
-torch::Tensor DiscriminatorImpl::forward(const torch::Tensor& images, const LayerObserver& observe) {
+torch::Tensor DiscriminatorImpl::forward(const torch::Tensor& images,
+                                         const LayerObserver& observe) {
   auto seen = [&](const char* layer, torch::Tensor x) {
     if (observe) observe(layer, x);
     return x;

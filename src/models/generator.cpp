@@ -6,23 +6,33 @@ namespace dcgan::models {
 namespace {
 
 torch::nn::ConvTranspose2dOptions upsampling_conv(int64_t in, int64_t out) {
-  return torch::nn::ConvTranspose2dOptions(in, out, /*kernel_size=*/4).stride(2).padding(1).bias(false);
+  return torch::nn::ConvTranspose2dOptions(in, out, /*kernel_size=*/4)
+      .stride(2)
+      .padding(1)
+      .bias(false);
 }
 
 }  // namespace
 
-GeneratorImpl::GeneratorImpl(GeneratorOptions options) : options_(options) { reset(); }
+GeneratorImpl::GeneratorImpl(GeneratorOptions options) : options_(options) {
+  reset();
+}
 
 void GeneratorImpl::reset() {
   const int64_t c = options_.conv_dim();
   TORCH_CHECK(c >= 1, "Generator: conv_dim must be at least 1, got ", c);
-  TORCH_CHECK(options_.z_size() >= 1, "Generator: z_size must be at least 1, got ", options_.z_size());
-  fc = register_module("fc", torch::nn::Linear(options_.z_size(), 4 * c * 4 * 4));         // {z} -> {4C,4,4}
-  t_conv1 = register_module("t_conv1", torch::nn::ConvTranspose2d(upsampling_conv(4 * c, 2 * c)));  // -> {2C,8,8}
+  TORCH_CHECK(options_.z_size() >= 1, "Generator: z_size must be at least 1, got ",
+              options_.z_size());
+  fc = register_module("fc",
+                       torch::nn::Linear(options_.z_size(), 4 * c * 4 * 4));  // {z} -> {4C,4,4}
+  t_conv1 = register_module(
+      "t_conv1", torch::nn::ConvTranspose2d(upsampling_conv(4 * c, 2 * c)));  // -> {2C,8,8}
   bn1 = register_module("bn1", torch::nn::BatchNorm2d(2 * c));
-  t_conv2 = register_module("t_conv2", torch::nn::ConvTranspose2d(upsampling_conv(2 * c, c)));  // -> {C,16,16}
+  t_conv2 = register_module("t_conv2",
+                            torch::nn::ConvTranspose2d(upsampling_conv(2 * c, c)));  // -> {C,16,16}
   bn2 = register_module("bn2", torch::nn::BatchNorm2d(c));
-  t_conv3 = register_module("t_conv3", torch::nn::ConvTranspose2d(upsampling_conv(c, 3)));  // -> {3,32,32}
+  t_conv3 = register_module("t_conv3",
+                            torch::nn::ConvTranspose2d(upsampling_conv(c, 3)));  // -> {3,32,32}
 }
 
 torch::Tensor GeneratorImpl::forward(const torch::Tensor& z, const LayerObserver& observe) {

@@ -4,7 +4,8 @@ namespace dcgan::models {
 
 torch::Tensor subpixel_conv_transpose(const torch::Tensor& input, const torch::Tensor& weight) {
   TORCH_CHECK(weight.dim() == 4 && weight.size(2) == 4 && weight.size(3) == 4,
-              "subpixel_conv_transpose: expected a Cin x Cout x 4 x 4 weight, got ", weight.sizes());
+              "subpixel_conv_transpose: expected a Cin x Cout x 4 x 4 weight, got ",
+              weight.sizes());
   const int64_t in_channels = weight.size(0), out_channels = weight.size(1);
   // Output pixel 2m+a gets input pixels m-1..m+1 through kernel taps: for a = 0, taps 3, 1, none;
   // for a = 1, none, 2, 0. Index 4 points at a zero row padded onto the kernel.

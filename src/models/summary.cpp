@@ -16,7 +16,8 @@ ModelSummary summarize_model(Model& model, const torch::Tensor& input) {
     torch::NoGradGuard no_grad;
     model->forward(input, [&](const std::string& layer, const torch::Tensor& output) {
       const auto* child = children.find(layer);
-      summary.layers.push_back({layer, output.sizes().vec(), child ? count_parameters(**child) : 0});
+      summary.layers.push_back(
+          {layer, output.sizes().vec(), child ? count_parameters(**child) : 0});
     });
   }
   model->train(was_training);
@@ -58,7 +59,8 @@ ModelSummary summarize(Discriminator& discriminator) {
 nlohmann::json to_json(const ModelSummary& summary) {
   auto layers = nlohmann::json::array();
   for (const auto& layer : summary.layers) {
-    layers.push_back({{"name", layer.name}, {"output_shape", layer.output_shape}, {"params", layer.params}});
+    layers.push_back(
+        {{"name", layer.name}, {"output_shape", layer.output_shape}, {"params", layer.params}});
   }
   return {{"layers", layers}, {"total_params", summary.total_params}};
 }
@@ -66,13 +68,16 @@ nlohmann::json to_json(const ModelSummary& summary) {
 std::string to_table(const std::string& title, const ModelSummary& summary) {
   std::ostringstream out;
   const std::string rule(56, '-');
-  out << title << "\n" << rule << "\n"
+  out << title << "\n"
+      << rule << "\n"
       << std::left << std::setw(14) << "Layer" << std::setw(26) << "Output shape" << std::right
-      << std::setw(16) << "Params" << "\n"
+      << std::setw(16) << "Params"
+      << "\n"
       << rule << "\n";
   for (const auto& layer : summary.layers) {
-    out << std::left << std::setw(14) << layer.name << std::setw(26) << shape_string(layer.output_shape)
-        << std::right << std::setw(16) << with_commas(layer.params) << "\n";
+    out << std::left << std::setw(14) << layer.name << std::setw(26)
+        << shape_string(layer.output_shape) << std::right << std::setw(16)
+        << with_commas(layer.params) << "\n";
   }
   out << rule << "\n"
       << std::left << std::setw(40) << "Total params" << std::right << std::setw(16)

@@ -11,15 +11,20 @@
 namespace dcgan::train {
 namespace {
 
-torch::Tensor int_tensor(int64_t value) { return torch::tensor(value, torch::kInt64); }
+torch::Tensor int_tensor(int64_t value) {
+  return torch::tensor(value, torch::kInt64);
+}
 
 torch::Tensor string_tensor(const std::string& s) {
-  return torch::from_blob(const_cast<char*>(s.data()), {static_cast<int64_t>(s.size())}, torch::kUInt8).clone();
+  return torch::from_blob(const_cast<char*>(s.data()), {static_cast<int64_t>(s.size())},
+                          torch::kUInt8)
+      .clone();
 }
 
 std::string tensor_string(const torch::Tensor& t) {
   const auto c = t.contiguous();
-  return std::string(reinterpret_cast<const char*>(c.data_ptr<uint8_t>()), static_cast<size_t>(c.numel()));
+  return std::string(reinterpret_cast<const char*>(c.data_ptr<uint8_t>()),
+                     static_cast<size_t>(c.numel()));
 }
 
 int64_t read_int(torch::serialize::InputArchive& archive, const char* key) {
@@ -35,13 +40,18 @@ uint64_t fnv1a64(const std::string& bytes) {
 }
 
 // The first line of a LibTorch error, without its C++ backtrace.
-std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+std::string first_line(const std::string& text) {
+  return text.substr(0, text.find('\n'));
+}
 
 // Opens the envelope, checks version and checksum, and returns the payload archive with its
-// tensors mapped straight to `device` (optimizer state included), so a CPU checkpoint resumes on a GPU.
-torch::serialize::InputArchive open_archive(const std::string& path, torch::Device device = torch::kCPU) {
+// tensors mapped straight to `device` (optimizer state included), so a CPU checkpoint resumes on a
+// GPU.
+torch::serialize::InputArchive open_archive(const std::string& path,
+                                            torch::Device device = torch::kCPU) {
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) throw InputError(path + ": no such checkpoint file");
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw InputError(path + ": no such checkpoint file");
   torch::serialize::InputArchive envelope, archive;
   torch::Tensor payload;
   try {
@@ -58,8 +68,8 @@ torch::serialize::InputArchive open_archive(const std::string& path, torch::Devi
   }
   if (version > kCheckpointFormatVersion || version < 1) {
     throw InputError(path + ": checkpoint format version " + std::to_string(version) +
-                     " is not supported by this dcgan (reads version " + std::to_string(kCheckpointFormatVersion) +
-                     "); use the dcgan that wrote it");
+                     " is not supported by this dcgan (reads version " +
+                     std::to_string(kCheckpointFormatVersion) + "); use the dcgan that wrote it");
   }
   try {
     envelope.read("payload", payload);
@@ -69,7 +79,8 @@ torch::serialize::InputArchive open_archive(const std::string& path, torch::Devi
     }
     archive.load_from(bytes.data(), bytes.size(), device);
   } catch (const c10::Error& e) {
-    throw InputError(path + ": checkpoint is incomplete or corrupt (" + first_line(e.what_without_backtrace()) + ")");
+    throw InputError(path + ": checkpoint is incomplete or corrupt (" +
+                     first_line(e.what_without_backtrace()) + ")");
   }
   return archive;
 }
@@ -84,7 +95,8 @@ CheckpointInfo read_info(torch::serialize::InputArchive& archive, const std::str
   } catch (const c10::Error&) {
     throw InputError(path + ": not a dcgan checkpoint (no model sizes)");
   }
-  if (info.conv_dim < 1 || info.z_size < 1) throw InputError(path + ": checkpoint has invalid model sizes");
+  if (info.conv_dim < 1 || info.z_size < 1)
+    throw InputError(path + ": checkpoint has invalid model sizes");
   return info;
 }
 
@@ -103,7 +115,8 @@ std::string serialize_checkpoint(Gan& gan, const TrainingProgress& progress) {
   archive.write("fixed_z", progress.fixed_z.cpu());
   archive.write("config_json", string_tensor(progress.config_json));
   if (progress.epoch_order.defined()) archive.write("epoch_order", progress.epoch_order.cpu());
-  if (progress.sample_history.defined()) archive.write("sample_history", progress.sample_history.cpu());
+  if (progress.sample_history.defined())
+    archive.write("sample_history", progress.sample_history.cpu());
   {
     auto generator = at::detail::getDefaultCPUGenerator();
     std::lock_guard<std::mutex> lock(generator.mutex());
@@ -142,9 +155,10 @@ TrainingProgress load_checkpoint(const std::string& path, Gan& gan) {
   auto archive = open_archive(path, gan.device);
   const auto info = read_info(archive, path);
   if (info.conv_dim != gan.options.conv_dim || info.z_size != gan.options.z_size) {
-    throw InputError(path + ": checkpoint is of another architecture (conv_dim " + std::to_string(info.conv_dim) +
-                     ", z_size " + std::to_string(info.z_size) + "; expected conv_dim " +
-                     std::to_string(gan.options.conv_dim) + ", z_size " + std::to_string(gan.options.z_size) + ")");
+    throw InputError(path + ": checkpoint is of another architecture (conv_dim " +
+                     std::to_string(info.conv_dim) + ", z_size " + std::to_string(info.z_size) +
+                     "; expected conv_dim " + std::to_string(gan.options.conv_dim) + ", z_size " +
+                     std::to_string(gan.options.z_size) + ")");
   }
   TrainingProgress progress;
   try {
@@ -174,15 +188,18 @@ TrainingProgress load_checkpoint(const std::string& path, Gan& gan) {
     std::lock_guard<std::mutex> lock(generator.mutex());
     generator.set_state(rng.cpu());
   } catch (const c10::Error& e) {
-    throw InputError(path + ": checkpoint is incomplete or corrupt (" + first_line(e.what_without_backtrace()) + ")");
+    throw InputError(path + ": checkpoint is incomplete or corrupt (" +
+                     first_line(e.what_without_backtrace()) + ")");
   }
   if (progress.fixed_z.dim() != 2 || progress.fixed_z.size(1) != gan.options.z_size) {
-    throw InputError(path + ": checkpoint's fixed_z does not match z_size " + std::to_string(gan.options.z_size));
+    throw InputError(path + ": checkpoint's fixed_z does not match z_size " +
+                     std::to_string(gan.options.z_size));
   }
   gan.generator->to(gan.device);
   gan.discriminator->to(gan.device);
   progress.fixed_z = progress.fixed_z.to(gan.device);
-  // Bookkeeping tensors live on the CPU whatever the training device (the archive mapped all to it).
+  // Bookkeeping tensors live on the CPU whatever the training device (the archive mapped all to
+  // it).
   if (progress.epoch_order.defined()) progress.epoch_order = progress.epoch_order.cpu();
   if (progress.sample_history.defined()) progress.sample_history = progress.sample_history.cpu();
   return progress;

@@ -16,10 +16,12 @@ void require(bool ok, const std::string& message) {
 void validate(const TrainConfig& c) {
   require(!c.data.empty(), "--data: at least one file or folder is required");
   require(c.epochs >= 1, "--epochs must be at least 1, got " + std::to_string(c.epochs));
-  require(c.batch_size >= 1, "--batch-size must be at least 1, got " + std::to_string(c.batch_size));
+  require(c.batch_size >= 1,
+          "--batch-size must be at least 1, got " + std::to_string(c.batch_size));
   require(c.conv_dim >= 1, "--conv-dim must be at least 1, got " + std::to_string(c.conv_dim));
   require(c.z_size >= 1, "--z-size must be at least 1, got " + std::to_string(c.z_size));
-  require(c.lr > 0 && std::isfinite(c.lr), "--lr must be a positive number, got " + std::to_string(c.lr));
+  require(c.lr > 0 && std::isfinite(c.lr),
+          "--lr must be a positive number, got " + std::to_string(c.lr));
   require(c.beta1 >= 0 && c.beta1 < 1, "--beta1 must be in [0, 1), got " + std::to_string(c.beta1));
   require(c.beta2 >= 0 && c.beta2 < 1, "--beta2 must be in [0, 1), got " + std::to_string(c.beta2));
   require(c.weights_init == "default" || c.weights_init == "normal",
@@ -27,11 +29,15 @@ void validate(const TrainConfig& c) {
   require(c.sample_size >= 1 && c.sample_size <= 1024,
           "--sample-size must be in 1-1024, got " + std::to_string(c.sample_size));
   require(c.nrow >= 1, "--nrow must be at least 1, got " + std::to_string(c.nrow));
-  require(c.print_every >= 1, "--print-every must be at least 1, got " + std::to_string(c.print_every));
-  require(c.checkpoint_every >= 1, "--checkpoint-every must be at least 1, got " + std::to_string(c.checkpoint_every));
-  require(c.keep_checkpoints >= 0, "--keep-checkpoints must be 0 or more, got " + std::to_string(c.keep_checkpoints));
+  require(c.print_every >= 1,
+          "--print-every must be at least 1, got " + std::to_string(c.print_every));
+  require(c.checkpoint_every >= 1,
+          "--checkpoint-every must be at least 1, got " + std::to_string(c.checkpoint_every));
+  require(c.keep_checkpoints >= 0,
+          "--keep-checkpoints must be 0 or more, got " + std::to_string(c.keep_checkpoints));
   require(c.limit >= 0, "--limit must be 0 (all images) or more, got " + std::to_string(c.limit));
-  require(c.threads >= 0 && c.threads <= 1024, "--threads must be in 0-1024, got " + std::to_string(c.threads));
+  require(c.threads >= 0 && c.threads <= 1024,
+          "--threads must be in 0-1024, got " + std::to_string(c.threads));
   require(c.progress == "auto" || c.progress == "bar" || c.progress == "log",
           "--progress must be auto, bar or log, got '" + c.progress + "'");
   static const std::regex device_pattern("auto|cpu|cuda(:[0-9]+)?");
@@ -95,8 +101,9 @@ TrainConfig config_from_json(const nlohmann::json& j) {
 TrainConfig merge_for_resume(const TrainConfig& saved, const TrainConfig& given,
                              const std::set<std::string>& given_names) {
   // Options that change how the rest of the run is carried out, not what it computes.
-  static const std::set<std::string> may_change = {"epochs", "device", "threads", "print-every", "progress", "plot",
-                                                   "resume", "keep-checkpoints", "checkpoint-every", "out"};
+  static const std::set<std::string> may_change = {
+      "epochs", "device", "threads",          "print-every",      "progress",
+      "plot",   "resume", "keep-checkpoints", "checkpoint-every", "out"};
   const auto saved_json = to_json(saved), given_json = to_json(given);
   for (const auto& name : given_names) {
     if (may_change.count(name)) continue;
@@ -104,8 +111,9 @@ TrainConfig merge_for_resume(const TrainConfig& saved, const TrainConfig& given,
     std::replace(key.begin(), key.end(), '-', '_');
     if (!saved_json.contains(key)) continue;
     if (saved_json[key] != given_json[key]) {
-      throw InputError("--" + name + " " + given_json[key].dump() + " disagrees with the resumed run's " +
-                       saved_json[key].dump() + " (omit it, or start a new run)");
+      throw InputError("--" + name + " " + given_json[key].dump() +
+                       " disagrees with the resumed run's " + saved_json[key].dump() +
+                       " (omit it, or start a new run)");
     }
   }
   TrainConfig merged = saved;

@@ -23,7 +23,8 @@ Gan::Gan(const GanOptions& opts, torch::Device dev)
   generator->to(device);
   discriminator->to(device);
   g_optimizer = std::make_unique<torch::optim::Adam>(generator->parameters(), adam_options(opts));
-  d_optimizer = std::make_unique<torch::optim::Adam>(discriminator->parameters(), adam_options(opts));
+  d_optimizer =
+      std::make_unique<torch::optim::Adam>(discriminator->parameters(), adam_options(opts));
 }
 
 torch::Tensor sample_z(int64_t count, int64_t z_size, torch::Device device) {
@@ -50,7 +51,8 @@ StepLosses train_step(Gan& gan, const torch::Tensor& real_images, bool smooth_la
   gan.d_optimizer->step();
 
   gan.g_optimizer->zero_grad();
-  auto g_loss = bce_with_logits(gan.discriminator(gan.generator(sample_z(batch, z_size, gan.device))), 1.0);
+  auto g_loss =
+      bce_with_logits(gan.discriminator(gan.generator(sample_z(batch, z_size, gan.device))), 1.0);
   g_loss.backward();
   gan.g_optimizer->step();
   return {d_loss.detach(), g_loss.detach()};

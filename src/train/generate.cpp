@@ -13,7 +13,9 @@ namespace dcgan::train {
 
 torch::Tensor seeded_z(int64_t count, int64_t z_size, uint64_t seed) {
   auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
-  return torch::rand({count, z_size}, generator, torch::TensorOptions().dtype(torch::kFloat32)) * 2 - 1;
+  return torch::rand({count, z_size}, generator, torch::TensorOptions().dtype(torch::kFloat32)) *
+             2 -
+         1;
 }
 
 torch::Tensor latent_walk(int64_t rows, int64_t steps, int64_t z_size, uint64_t seed) {

@@ -17,7 +17,9 @@ void warn_once(const std::string& message) {
   spdlog::warn("{}; losses.png will not be drawn (losses.csv has the numbers)", message);
 }
 
-bool gnuplot_installed() { return std::system("command -v gnuplot >/dev/null 2>&1") == 0; }
+bool gnuplot_installed() {
+  return std::system("command -v gnuplot >/dev/null 2>&1") == 0;
+}
 
 // gnuplot string literal: single quotes, with embedded ones doubled.
 std::string quoted(const std::string& s) {

@@ -17,7 +17,8 @@ std::string clock_string(double seconds) {
     std::snprintf(buffer, sizeof(buffer), "%lld:%02lld:%02lld", static_cast<long long>(s / 3600),
                   static_cast<long long>(s / 60 % 60), static_cast<long long>(s % 60));
   } else {
-    std::snprintf(buffer, sizeof(buffer), "%02lld:%02lld", static_cast<long long>(s / 60), static_cast<long long>(s % 60));
+    std::snprintf(buffer, sizeof(buffer), "%02lld:%02lld", static_cast<long long>(s / 60),
+                  static_cast<long long>(s % 60));
   }
   return buffer;
 }
@@ -25,7 +26,8 @@ std::string clock_string(double seconds) {
 }  // namespace
 
 ProgressDisplay::ProgressDisplay(const std::string& mode, int64_t epochs, int64_t batches_per_epoch)
-    : live_(mode == "bar" || (mode == "auto" && ::isatty(STDOUT_FILENO) && ::isatty(STDERR_FILENO))),
+    : live_(mode == "bar" ||
+            (mode == "auto" && ::isatty(STDOUT_FILENO) && ::isatty(STDERR_FILENO))),
       epochs_(epochs),
       batches_(batches_per_epoch) {}
 
@@ -38,7 +40,8 @@ void ProgressDisplay::start_epoch(int64_t epoch, int64_t first_batch) {
   if (live_) draw_bar();
 }
 
-void ProgressDisplay::update(int64_t batch_done, double d_loss, double g_loss, double images_per_second) {
+void ProgressDisplay::update(int64_t batch_done, double d_loss, double g_loss,
+                             double images_per_second) {
   batch_ = batch_done;
   if (std::isfinite(d_loss)) d_loss_ = d_loss;
   if (std::isfinite(g_loss)) g_loss_ = g_loss;
@@ -58,7 +61,9 @@ void ProgressDisplay::log(const std::string& line) {
   if (live_ && batch_ < batches_ && epoch_ > 0) draw_bar();
 }
 
-void ProgressDisplay::finish_epoch() { clear_bar(); }
+void ProgressDisplay::finish_epoch() {
+  clear_bar();
+}
 
 void ProgressDisplay::clear_bar() {
   if (!bar_visible_) return;
@@ -73,14 +78,16 @@ void ProgressDisplay::draw_bar() {
   const int filled = static_cast<int>(fraction * kWidth);
   std::string bar(filled, '#');
   bar.resize(kWidth, '.');
-  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start_).count();
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start_).count();
   const int64_t done_here = batch_ - first_batch_;
   const double eta = done_here > 0 ? elapsed / done_here * (batches_ - batch_) : NAN;
   char line[256];
-  std::snprintf(line, sizeof(line), "\r\033[KEpoch %lld/%lld [%s] %lld/%lld | %.0f img/s | d %.4f | g %.4f | %s<%s",
+  std::snprintf(line, sizeof(line),
+                "\r\033[KEpoch %lld/%lld [%s] %lld/%lld | %.0f img/s | d %.4f | g %.4f | %s<%s",
                 static_cast<long long>(epoch_), static_cast<long long>(epochs_), bar.c_str(),
-                static_cast<long long>(batch_), static_cast<long long>(batches_), rate_, d_loss_, g_loss_,
-                clock_string(elapsed).c_str(), clock_string(eta).c_str());
+                static_cast<long long>(batch_), static_cast<long long>(batches_), rate_, d_loss_,
+                g_loss_, clock_string(elapsed).c_str(), clock_string(eta).c_str());
   std::fputs(line, stdout);
   std::fflush(stdout);
   bar_visible_ = true;

@@ -37,8 +37,14 @@ StopRequest::~StopRequest() {
   ::sigaction(SIGTERM, &previous_term, nullptr);
 }
 
-int StopRequest::signal() { return requested_signal.load(); }
-void StopRequest::request(int sig) { requested_signal = sig; }
-void StopRequest::reset() { requested_signal = 0; }
+int StopRequest::signal() {
+  return requested_signal.load();
+}
+void StopRequest::request(int sig) {
+  requested_signal = sig;
+}
+void StopRequest::reset() {
+  requested_signal = 0;
+}
 
 }  // namespace dcgan::train

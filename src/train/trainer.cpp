@@ -50,10 +50,13 @@ std::string epoch_name(int64_t epoch) {
 // tree, so the binary works from any folder of a checkout).
 std::vector<std::string> resolve_data_paths(const std::vector<std::string>& paths) {
   if (paths.size() != 1 || paths.front() != kDefaultData || fs::exists(kDefaultData)) return paths;
-  for (const std::string& candidate : {std::string(kBundledSample), std::string(DCGAN_SOURCE_DIR "/") + kBundledSample}) {
+  for (const std::string& candidate :
+       {std::string(kBundledSample), std::string(DCGAN_SOURCE_DIR "/") + kBundledSample}) {
     if (fs::exists(candidate)) {
-      spdlog::info("{} not found (run scripts/download_svhn.sh for the real SVHN); using the bundled sample {}",
-                   kDefaultData, candidate);
+      spdlog::info(
+          "{} not found (run scripts/download_svhn.sh for the real SVHN); using the bundled sample "
+          "{}",
+          kDefaultData, candidate);
       return {candidate};
     }
   }
@@ -67,7 +70,8 @@ uint64_t random_seed() {
 
 // Checkpoint size: weights plus Adam's two moments, BatchNorm buffers, and slack for the archive.
 uint64_t estimated_checkpoint_bytes(Gan& gan) {
-  const auto params = models::count_parameters(*gan.generator) + models::count_parameters(*gan.discriminator);
+  const auto params =
+      models::count_parameters(*gan.generator) + models::count_parameters(*gan.discriminator);
   return static_cast<uint64_t>(params) * 4 * 3 + (1 << 20);
 }
 
@@ -114,13 +118,14 @@ torch::Device resolve_device(const std::string& name) {
     throw InputError("--device must be auto, cpu, cuda or cuda:N, got '" + name + "'");
   }
   if (!cuda) {
-    throw InputError("--device " + name + ": CUDA is not available (no GPU, or LibTorch " + torch_version() +
-                     " built without CUDA); use --device cpu");
+    throw InputError("--device " + name + ": CUDA is not available (no GPU, or LibTorch " +
+                     torch_version() + " built without CUDA); use --device cpu");
   }
   const int64_t index = match[2].matched ? std::stoll(match[2].str()) : 0;
   const int64_t count = static_cast<int64_t>(torch::cuda::device_count());
   if (index >= count) {
-    throw InputError("--device " + name + ": only " + std::to_string(count) + " CUDA device(s) present");
+    throw InputError("--device " + name + ": only " + std::to_string(count) +
+                     " CUDA device(s) present");
   }
   return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
 }
@@ -131,20 +136,21 @@ Trainer::Trainer(TrainConfig config) : config_(std::move(config)), device_(torch
   torch::set_num_threads(static_cast<int>(cpu_threads(config_.threads)));
   if (!config_.resume.empty()) {
     const std::string last = (fs::path(config_.resume) / "checkpoints" / "last.pt").string();
-    if (!fs::exists(last)) throw InputError(config_.resume + ": no checkpoint to resume (expected " + last + ")");
+    if (!fs::exists(last))
+      throw InputError(config_.resume + ": no checkpoint to resume (expected " + last + ")");
     resuming_ = true;
   }
   if (config_.out_dir.empty()) config_.out_dir = "runs/" + timestamp_for_path();
   if (!resuming_ && fs::exists(fs::path(config_.out_dir) / "checkpoints" / "last.pt")) {
-    throw InputError(config_.out_dir + ": already holds a run; continue it with --resume " + config_.out_dir +
-                     " or choose another --out");
+    throw InputError(config_.out_dir + ": already holds a run; continue it with --resume " +
+                     config_.out_dir + " or choose another --out");
   }
 
   config_.data = resolve_data_paths(config_.data);
   data_ = data::load_images(config_.data, config_.limit);
   if (config_.batch_size > data_.size()) {
-    throw InputError("--batch-size " + std::to_string(config_.batch_size) + " is larger than the data (" +
-                     std::to_string(data_.size()) + " images)");
+    throw InputError("--batch-size " + std::to_string(config_.batch_size) +
+                     " is larger than the data (" + std::to_string(data_.size()) + " images)");
   }
 
   if (!config_.seed_given) config_.seed = random_seed();
@@ -155,7 +161,8 @@ Trainer::Trainer(TrainConfig config) : config_(std::move(config)), device_(torch
   if (resuming_) {
     progress_ = load_checkpoint(dir("checkpoints/last.pt"), *gan_);
     if (progress_.epochs_done >= config_.epochs && progress_.batch_in_epoch == 0) {
-      throw InputError(config_.resume + ": run already finished " + std::to_string(progress_.epochs_done) +
+      throw InputError(config_.resume + ": run already finished " +
+                       std::to_string(progress_.epochs_done) +
                        " epochs; pass a larger --epochs to train further");
     }
   } else {
@@ -166,31 +173,37 @@ Trainer::Trainer(TrainConfig config) : config_(std::move(config)), device_(torch
   }
 
   ensure_writable_dir(config_.out_dir);
-  const uint64_t needed = estimated_checkpoint_bytes(*gan_) * static_cast<uint64_t>(config_.keep_checkpoints + 2);
+  const uint64_t needed =
+      estimated_checkpoint_bytes(*gan_) * static_cast<uint64_t>(config_.keep_checkpoints + 2);
   const uint64_t available = available_bytes(config_.out_dir);
   if (available < needed) {
-    throw InputError(config_.out_dir + ": only " + std::to_string(available >> 20) + " MiB free, checkpoints need about " +
-                     std::to_string(needed >> 20) + " MiB (lower --keep-checkpoints or free space)");
+    throw InputError(config_.out_dir + ": only " + std::to_string(available >> 20) +
+                     " MiB free, checkpoints need about " + std::to_string(needed >> 20) +
+                     " MiB (lower --keep-checkpoints or free space)");
   }
   lock_ = std::make_unique<FolderLock>(dir(".lock"), config_.out_dir);
   // Images live on the training device as uint8: no float copy of the set, no per-batch upload.
   data_.images = data_.images.to(device_);
 }
 
-std::string Trainer::dir(const std::string& name) const { return (fs::path(config_.out_dir) / name).string(); }
+std::string Trainer::dir(const std::string& name) const {
+  return (fs::path(config_.out_dir) / name).string();
+}
 
 void Trainer::prepare_output_folder() {
   fs::create_directories(dir("samples"));
   fs::create_directories(dir("checkpoints"));
   auto config_json = to_json(config_);
   config_json["versions"] = library_versions();
-  config_json["device_name"] = device_.is_cuda() ? "cuda:" + std::to_string(device_.index()) : "cpu";
+  config_json["device_name"] =
+      device_.is_cuda() ? "cuda:" + std::to_string(device_.index()) : "cpu";
   config_json["cpu_threads"] = torch::get_num_threads();
   config_json["dataset_images"] = data_.size();
   config_json["dataset_format"] = data_.format;
   write_file_atomically(dir("config.json"), config_json.dump(2) + "\n");
   progress_.config_json = to_json(config_).dump();
-  // Leftovers of writes cut short by a kill; safe to remove since this process holds the folder lock.
+  // Leftovers of writes cut short by a kill; safe to remove since this process holds the folder
+  // lock.
   for (const char* folder : {"", "checkpoints", "samples"}) remove_stale_temp_files(dir(folder));
   if (resuming_) {
     trim_loss_rows(dir("losses.csv"), progress_.global_step);
@@ -200,15 +213,17 @@ void Trainer::prepare_output_folder() {
 }
 
 void Trainer::log_start() const {
-  spdlog::info("dcgan {} | LibTorch {} | device {} | {} CPU threads", version(), torch_version(), device_.str(),
-               torch::get_num_threads());
-  spdlog::info("data: {} images ({}) from {}", data_.size(), data_.format, fmt::join(config_.data, ", "));
+  spdlog::info("dcgan {} | LibTorch {} | device {} | {} CPU threads", version(), torch_version(),
+               device_.str(), torch::get_num_threads());
+  spdlog::info("data: {} images ({}) from {}", data_.size(), data_.format,
+               fmt::join(config_.data, ", "));
   spdlog::info("config: {}", to_json(config_).dump());
   spdlog::info("models: generator {} params, discriminator {} params",
-               models::count_parameters(*gan_->generator), models::count_parameters(*gan_->discriminator));
+               models::count_parameters(*gan_->generator),
+               models::count_parameters(*gan_->discriminator));
   if (resuming_) {
-    spdlog::info("resuming {} at epoch {}, batch {} (step {})", config_.out_dir, progress_.epochs_done + 1,
-                 progress_.batch_in_epoch, progress_.global_step);
+    spdlog::info("resuming {} at epoch {}, batch {} (step {})", config_.out_dir,
+                 progress_.epochs_done + 1, progress_.batch_in_epoch, progress_.global_step);
   }
   spdlog::info("writing to {}", config_.out_dir);
 }
@@ -235,7 +250,8 @@ TrainOutcome Trainer::run() {
   outcome.checkpoint = dir("checkpoints/last.pt");
 
   const int64_t n = data_.size(), batch_size = config_.batch_size;
-  const int64_t batches = (n + batch_size - 1) / batch_size;  // the last batch may be partial, as in the notebook
+  const int64_t batches =
+      (n + batch_size - 1) / batch_size;  // the last batch may be partial, as in the notebook
   const int width = static_cast<int>(std::to_string(config_.epochs).size());
   ProgressDisplay display(config_.progress, config_.epochs, batches);
   const bool sync_every_step = device_.is_cpu();
@@ -265,10 +281,12 @@ TrainOutcome Trainer::run() {
         if (!std::isfinite(last_d_loss_) || !std::isfinite(last_g_loss_)) {
           display.finish_epoch();
           const char* which = std::isfinite(last_d_loss_) ? "g_loss" : "d_loss";
-          spdlog::error("{} became {} at epoch {}, batch {} (step {}): training diverged. The last good checkpoint "
-                        "is kept: {} (epoch {}). Try a lower --lr, --smooth-labels or --weights-init normal.",
-                        which, std::isfinite(last_d_loss_) ? last_g_loss_ : last_d_loss_, epoch, b + 1,
-                        progress_.global_step, outcome.checkpoint, progress_.epochs_done);
+          spdlog::error(
+              "{} became {} at epoch {}, batch {} (step {}): training diverged. The last good "
+              "checkpoint "
+              "is kept: {} (epoch {}). Try a lower --lr, --smooth-labels or --weights-init normal.",
+              which, std::isfinite(last_d_loss_) ? last_g_loss_ : last_d_loss_, epoch, b + 1,
+              progress_.global_step, outcome.checkpoint, progress_.epochs_done);
           outcome.status = TrainOutcome::Status::kDiverged;
           return outcome;
         }
@@ -279,8 +297,10 @@ TrainOutcome Trainer::run() {
       if (log_now) {
         append_loss_row(epoch, b + 1, last_d_loss_, last_g_loss_);
         if (!display.live() || b == batches - 1) {
-          display.log(fmt::format("Epoch [{:>{}}/{}] | batch {:>5}/{} | d_loss: {:6.4f} | g_loss: {:6.4f} | {:.0f} img/s",
-                                  epoch, width, config_.epochs, b + 1, batches, last_d_loss_, last_g_loss_, rate));
+          display.log(fmt::format(
+              "Epoch [{:>{}}/{}] | batch {:>5}/{} | d_loss: {:6.4f} | g_loss: {:6.4f} | {:.0f} "
+              "img/s",
+              epoch, width, config_.epochs, b + 1, batches, last_d_loss_, last_g_loss_, rate));
         }
       }
       if (StopRequest::signal() != 0 && b + 1 < batches) {
@@ -289,8 +309,8 @@ TrainOutcome Trainer::run() {
         save_checkpoints(epoch - 1, /*epoch_file=*/false);
         outcome.status = TrainOutcome::Status::kInterrupted;
         outcome.signal = StopRequest::signal();
-        spdlog::warn("interrupted at epoch {}, batch {}/{}: checkpoint saved to {}", epoch, b + 1, batches,
-                     outcome.checkpoint);
+        spdlog::warn("interrupted at epoch {}, batch {}/{}: checkpoint saved to {}", epoch, b + 1,
+                     batches, outcome.checkpoint);
         spdlog::warn("resume with: dcgan train --resume {}", config_.out_dir);
         return outcome;
       }
@@ -309,9 +329,9 @@ TrainOutcome Trainer::run() {
     }
   }
   write_summary(seconds_since(wall_start), last_d_loss_, last_g_loss_);
-  spdlog::info("done: {} epochs, {} images in {:.1f} s of training ({:.0f} img/s). Outputs in {}", progress_.epochs_done,
-               progress_.images_seen, progress_.train_seconds, progress_.images_seen / std::max(1e-9, progress_.train_seconds),
-               config_.out_dir);
+  spdlog::info("done: {} epochs, {} images in {:.1f} s of training ({:.0f} img/s). Outputs in {}",
+               progress_.epochs_done, progress_.images_seen, progress_.train_seconds,
+               progress_.images_seen / std::max(1e-9, progress_.train_seconds), config_.out_dir);
   return outcome;
 }
 
@@ -345,7 +365,8 @@ void Trainer::save_checkpoints(int64_t epoch, bool epoch_file) {
   std::vector<fs::path> epoch_files;
   for (const auto& entry : fs::directory_iterator(dir("checkpoints"))) {
     const auto name = entry.path().filename().string();
-    if (name.rfind("epoch_", 0) == 0 && entry.path().extension() == ".pt") epoch_files.push_back(entry.path());
+    if (name.rfind("epoch_", 0) == 0 && entry.path().extension() == ".pt")
+      epoch_files.push_back(entry.path());
   }
   std::sort(epoch_files.begin(), epoch_files.end());
   const auto excess = static_cast<int64_t>(epoch_files.size()) - config_.keep_checkpoints;
@@ -358,23 +379,25 @@ void Trainer::write_progress_sheet() {
   const int64_t rows = std::min(epochs, kMaxProgressRows);
   // Evenly spaced epochs, always the first and the newest.
   std::vector<int64_t> picked;
-  for (int64_t r = 0; r < rows; ++r) picked.push_back(rows == 1 ? epochs - 1 : r * (epochs - 1) / (rows - 1));
+  for (int64_t r = 0; r < rows; ++r)
+    picked.push_back(rows == 1 ? epochs - 1 : r * (epochs - 1) / (rows - 1));
   const auto selected = history.index_select(0, torch::tensor(picked, torch::kInt64));
   const int64_t per_row = history.size(1);
   image::write_png(dir("samples/progress.png"), image::make_grid(selected.flatten(0, 1), per_row));
 }
 
 void Trainer::write_summary(double wall_seconds, double d_loss, double g_loss) {
-  nlohmann::json summary = {{"epochs", progress_.epochs_done},
-                            {"steps", progress_.global_step},
-                            {"images_seen", progress_.images_seen},
-                            {"wall_seconds", wall_seconds},
-                            {"training_seconds", progress_.train_seconds},
-                            {"images_per_second", progress_.images_seen / std::max(1e-9, progress_.train_seconds)},
-                            {"final_d_loss", d_loss},
-                            {"final_g_loss", g_loss},
-                            {"device", device_.str()},
-                            {"checkpoint", dir("checkpoints/last.pt")}};
+  nlohmann::json summary = {
+      {"epochs", progress_.epochs_done},
+      {"steps", progress_.global_step},
+      {"images_seen", progress_.images_seen},
+      {"wall_seconds", wall_seconds},
+      {"training_seconds", progress_.train_seconds},
+      {"images_per_second", progress_.images_seen / std::max(1e-9, progress_.train_seconds)},
+      {"final_d_loss", d_loss},
+      {"final_g_loss", g_loss},
+      {"device", device_.str()},
+      {"checkpoint", dir("checkpoints/last.pt")}};
   write_file_atomically(dir("summary.json"), summary.dump(2) + "\n");
 }
 

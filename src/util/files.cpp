@@ -17,7 +17,9 @@ namespace fs = std::filesystem;
 namespace dcgan {
 namespace {
 
-std::string errno_text() { return std::strerror(errno); }
+std::string errno_text() {
+  return std::strerror(errno);
+}
 
 void write_all(int fd, const std::string& bytes, const std::string& path) {
   size_t written = 0;
@@ -66,10 +68,12 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
 
 void ensure_writable_dir(const std::string& dir) {
   std::error_code ec;
-  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec)) throw InputError(dir + ": exists and is not a folder");
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
+    throw InputError(dir + ": exists and is not a folder");
   fs::create_directories(dir, ec);
   if (ec) throw InputError(dir + ": cannot create folder (" + ec.message() + ")");
-  const std::string probe = (fs::path(dir) / (".write_test." + std::to_string(::getpid()))).string();
+  const std::string probe =
+      (fs::path(dir) / (".write_test." + std::to_string(::getpid()))).string();
   const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) throw InputError(dir + ": folder is not writable (" + errno_text() + ")");
   ::close(fd);
@@ -116,7 +120,8 @@ FolderLock::~FolderLock() {
 void remove_stale_temp_files(const std::string& dir) {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    if (entry.path().filename().string().find(".tmp.") != std::string::npos) fs::remove(entry.path(), ec);
+    if (entry.path().filename().string().find(".tmp.") != std::string::npos)
+      fs::remove(entry.path(), ec);
   }
 }
 

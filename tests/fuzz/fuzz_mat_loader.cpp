@@ -68,8 +68,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     const auto set = dcgan::data::load_svhn_mat(path);
     check_contract(set);
-    if (verbose) std::fprintf(stderr, "fuzz_mat_loader: loaded %s, %lld images\n", set.format.c_str(),
-                              static_cast<long long>(set.size()));
+    if (verbose)
+      std::fprintf(stderr, "fuzz_mat_loader: loaded %s, %lld images\n", set.format.c_str(),
+                   static_cast<long long>(set.size()));
   } catch (const dcgan::InputError& e) {
     // Expected: the loader rejected the input with a one-line message that names the file.
     const std::string message = e.what();
@@ -77,7 +78,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::fprintf(stderr, "fuzz_mat_loader: message: %s\n", e.what());
       finding("InputError message is not one line");
     }
-    if (message.rfind(path, 0) != 0) finding("InputError message does not start with the file name");
+    if (message.rfind(path, 0) != 0)
+      finding("InputError message does not start with the file name");
     if (verbose) std::fprintf(stderr, "fuzz_mat_loader: rejected: %s\n", e.what());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "fuzz_mat_loader: unexpected %s: %s\n", typeid(e).name(), e.what());

@@ -1,8 +1,7 @@
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <array>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -24,7 +23,8 @@ struct ImageSetStats {
 
 ImageSetStats describe(const ImageSet& set);
 
-// The `inspect --json` object: file, format, images, height, width, channels, label_counts, pixel_mean.
+// The `inspect --json` object: file, format, images, height, width, channels, label_counts,
+// pixel_mean.
 nlohmann::json to_json(const std::string& file, const ImageSet& set, const ImageSetStats& stats);
 std::string to_table(const std::string& file, const ImageSet& set, const ImageSetStats& stats);
 

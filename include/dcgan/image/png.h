@@ -6,7 +6,8 @@
 
 namespace dcgan::image {
 
-// Writes a uint8 C x H x W image (C = 1 or 3) as PNG, atomically. Throws naming the file on failure.
+// Writes a uint8 C x H x W image (C = 1 or 3) as PNG, atomically. Throws naming the file on
+// failure.
 void write_png(const std::string& path, const torch::Tensor& chw);
 
 // Reads a PNG/JPEG as uint8 3 x H x W (for tests and tools). Throws dcgan::InputError on failure.

@@ -7,7 +7,8 @@
 namespace dcgan::models {
 
 struct GeneratorOptions {
-  GeneratorOptions(int64_t z_size = 100, int64_t conv_dim = 128) : z_size_(z_size), conv_dim_(conv_dim) {}
+  GeneratorOptions(int64_t z_size = 100, int64_t conv_dim = 128)
+      : z_size_(z_size), conv_dim_(conv_dim) {}
   // Length of the latent vector z.
   TORCH_ARG(int64_t, z_size);
   // Width of the last hidden feature map; the first is 4*conv_dim x 4 x 4.

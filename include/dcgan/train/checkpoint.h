@@ -16,19 +16,23 @@ constexpr int64_t kCheckpointFormatVersion = 1;
 // archive with models, optimizers and progress) and `payload_checksum` (FNV-1a 64 of the payload).
 // LibTorch's zip reader does not verify CRCs, so without the checksum a flipped byte would load as
 // silently different weights. seal_checkpoint wraps archive bytes in that envelope.
-std::string seal_checkpoint(const std::string& payload, int64_t format_version = kCheckpointFormatVersion);
+std::string seal_checkpoint(const std::string& payload,
+                            int64_t format_version = kCheckpointFormatVersion);
 
 // Where a run stands, saved with the models so that resuming continues bit for bit.
 struct TrainingProgress {
-  int64_t epochs_done = 0;     // completed epochs
-  int64_t batch_in_epoch = 0;  // batches done of the epoch in progress (non-zero after an interrupt)
+  int64_t epochs_done = 0;  // completed epochs
+  int64_t batch_in_epoch =
+      0;  // batches done of the epoch in progress (non-zero after an interrupt)
   int64_t global_step = 0;
   int64_t images_seen = 0;
   double train_seconds = 0.0;
-  torch::Tensor epoch_order;     // int64 permutation of the epoch in progress (defined when batch_in_epoch > 0)
-  torch::Tensor fixed_z;         // the latent vectors of the sample grids
-  torch::Tensor sample_history;  // uint8 E x S x 3 x 32 x 32: the fixed-z samples of every epoch so far
-  std::string config_json;       // the run's TrainConfig
+  torch::Tensor
+      epoch_order;  // int64 permutation of the epoch in progress (defined when batch_in_epoch > 0)
+  torch::Tensor fixed_z;  // the latent vectors of the sample grids
+  torch::Tensor
+      sample_history;       // uint8 E x S x 3 x 32 x 32: the fixed-z samples of every epoch so far
+  std::string config_json;  // the run's TrainConfig
 };
 
 // What a checkpoint is, read without building models.

@@ -1,8 +1,7 @@
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>
@@ -27,12 +26,12 @@ struct TrainConfig {
   int64_t nrow = 8;
   int64_t print_every = 300;
   uint64_t seed = 0;
-  bool seed_given = false;  // false: a random seed is drawn and recorded
-  std::string device = "auto";  // auto | cpu | cuda | cuda:N
-  std::string resume;           // run folder to continue
-  int64_t checkpoint_every = 1;  // epochs between epoch_NNN.pt checkpoints
-  int64_t keep_checkpoints = 3;  // epoch_NNN.pt files kept; last.pt is always kept
-  int64_t limit = 0;             // > 0: train on the first `limit` images only
+  bool seed_given = false;        // false: a random seed is drawn and recorded
+  std::string device = "auto";    // auto | cpu | cuda | cuda:N
+  std::string resume;             // run folder to continue
+  int64_t checkpoint_every = 1;   // epochs between epoch_NNN.pt checkpoints
+  int64_t keep_checkpoints = 3;   // epoch_NNN.pt files kept; last.pt is always kept
+  int64_t limit = 0;              // > 0: train on the first `limit` images only
   int64_t threads = 0;            // CPU threads; 0: OMP_NUM_THREADS when set, else every core
   std::string progress = "auto";  // auto | bar | log
   bool plot = true;               // losses.png through gnuplot, when installed
@@ -45,8 +44,9 @@ nlohmann::json to_json(const TrainConfig& config);
 TrainConfig config_from_json(const nlohmann::json& json);
 
 // For --resume: the saved run's config, with `epochs` (and `device`, `threads`, `print_every`,
-// `progress`, `plot`, checkpoint options) taken from `given`. Any other option in `given_names` (the options the user typed) must
-// equal the saved value, else InputError naming the option and both values.
+// `progress`, `plot`, checkpoint options) taken from `given`. Any other option in `given_names`
+// (the options the user typed) must equal the saved value, else InputError naming the option and
+// both values.
 TrainConfig merge_for_resume(const TrainConfig& saved, const TrainConfig& given,
                              const std::set<std::string>& given_names);
 

@@ -14,7 +14,8 @@ void write_file_atomically(const std::string& path, const std::string& bytes);
 // Throws dcgan::InputError("<dir>: ...") when it cannot.
 void ensure_writable_dir(const std::string& dir);
 
-// Bytes free to an unprivileged user on the file system holding `path` (or its nearest existing parent).
+// Bytes free to an unprivileged user on the file system holding `path` (or its nearest existing
+// parent).
 uint64_t available_bytes(const std::string& path);
 
 // Local time as "2026-11-26_19-30-05", for default run folder names.
