@@ -228,7 +228,7 @@ void Trainer::log_start() const {
   spdlog::info("writing to {}", config_.out_dir);
 }
 
-torch::Tensor Trainer::epoch_order(int64_t epoch) {
+torch::Tensor Trainer::epoch_order() {
   if (progress_.batch_in_epoch > 0 && progress_.epoch_order.defined()) return progress_.epoch_order;
   return torch::randperm(data_.size(), torch::kInt64);
 }
@@ -248,6 +248,14 @@ TrainOutcome Trainer::run() {
   TrainOutcome outcome;
   outcome.out_dir = config_.out_dir;
   outcome.checkpoint = dir("checkpoints/last.pt");
+  // Called once the checkpoint is saved: says where it is and how to continue.
+  auto interrupted = [&](const std::string& where) {
+    outcome.status = TrainOutcome::Status::kInterrupted;
+    outcome.signal = StopRequest::signal();
+    spdlog::warn("interrupted {}: checkpoint saved to {}", where, outcome.checkpoint);
+    spdlog::warn("resume with: dcgan train --resume {}", config_.out_dir);
+    return outcome;
+  };
 
   const int64_t n = data_.size(), batch_size = config_.batch_size;
   const int64_t batches =
@@ -257,7 +265,7 @@ TrainOutcome Trainer::run() {
   const bool sync_every_step = device_.is_cpu();
 
   for (int64_t epoch = progress_.epochs_done + 1; epoch <= config_.epochs; ++epoch) {
-    const torch::Tensor order = epoch_order(epoch);
+    const torch::Tensor order = epoch_order();
     const torch::Tensor order_on_device = order.to(device_);
     const int64_t first_batch = progress_.batch_in_epoch;
     display.start_epoch(epoch, first_batch);
@@ -275,7 +283,10 @@ TrainOutcome Trainer::run() {
       rate_images += size;
 
       const bool log_now = b % config_.print_every == 0 || b == batches - 1;
-      if (sync_every_step || log_now) {
+      // Losses are read (and checked) before anything is logged or saved, so no checkpoint ever
+      // holds weights from after a non-finite loss.
+      const bool stopping = StopRequest::signal() != 0 && b + 1 < batches;
+      if (sync_every_step || log_now || stopping) {
         last_d_loss_ = losses.d_loss.item<double>();
         last_g_loss_ = losses.g_loss.item<double>();
         if (!std::isfinite(last_d_loss_) || !std::isfinite(last_g_loss_)) {
@@ -283,8 +294,8 @@ TrainOutcome Trainer::run() {
           const char* which = std::isfinite(last_d_loss_) ? "g_loss" : "d_loss";
           spdlog::error(
               "{} became {} at epoch {}, batch {} (step {}): training diverged. The last good "
-              "checkpoint "
-              "is kept: {} (epoch {}). Try a lower --lr, --smooth-labels or --weights-init normal.",
+              "checkpoint is kept: {} (epoch {}). Try a lower --lr, --smooth-labels or "
+              "--weights-init normal.",
               which, std::isfinite(last_d_loss_) ? last_g_loss_ : last_d_loss_, epoch, b + 1,
               progress_.global_step, outcome.checkpoint, progress_.epochs_done);
           outcome.status = TrainOutcome::Status::kDiverged;
@@ -303,16 +314,11 @@ TrainOutcome Trainer::run() {
               epoch, width, config_.epochs, b + 1, batches, last_d_loss_, last_g_loss_, rate));
         }
       }
-      if (StopRequest::signal() != 0 && b + 1 < batches) {
+      if (stopping) {
         display.finish_epoch();
         progress_.epoch_order = order;
         save_checkpoints(epoch - 1, /*epoch_file=*/false);
-        outcome.status = TrainOutcome::Status::kInterrupted;
-        outcome.signal = StopRequest::signal();
-        spdlog::warn("interrupted at epoch {}, batch {}/{}: checkpoint saved to {}", epoch, b + 1,
-                     batches, outcome.checkpoint);
-        spdlog::warn("resume with: dcgan train --resume {}", config_.out_dir);
-        return outcome;
+        return interrupted(fmt::format("at epoch {}, batch {}/{}", epoch, b + 1, batches));
       }
     }
     display.finish_epoch();
@@ -321,11 +327,7 @@ TrainOutcome Trainer::run() {
     progress_.epoch_order = torch::Tensor();
     end_epoch(epoch);
     if (StopRequest::signal() != 0 && epoch < config_.epochs) {
-      outcome.status = TrainOutcome::Status::kInterrupted;
-      outcome.signal = StopRequest::signal();
-      spdlog::warn("interrupted after epoch {}: checkpoint saved to {}", epoch, outcome.checkpoint);
-      spdlog::warn("resume with: dcgan train --resume {}", config_.out_dir);
-      return outcome;
+      return interrupted(fmt::format("after epoch {}", epoch));
     }
   }
   write_summary(seconds_since(wall_start), last_d_loss_, last_g_loss_);

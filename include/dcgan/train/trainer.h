@@ -43,7 +43,7 @@ class Trainer {
  private:
   void prepare_output_folder();
   void log_start() const;
-  torch::Tensor epoch_order(int64_t epoch);
+  torch::Tensor epoch_order();  // the saved order when resuming mid-epoch, else a new shuffle
   void append_loss_row(int64_t epoch, int64_t batch, double d_loss, double g_loss);
   void end_epoch(int64_t epoch);
   void save_checkpoints(int64_t epoch, bool epoch_file);
