@@ -13,6 +13,7 @@
 #include <set>
 #include <string>
 
+#include "dcgan/cli/interop_commands.h"
 #include "dcgan/data/dataset.h"
 #include "dcgan/image/grid.h"
 #include "dcgan/image/png.h"
@@ -336,6 +337,8 @@ const std::map<std::string, Command>& commands() {
       {"train", {"Train the DCGAN, writing samples, losses and checkpoints", train_command}},
       {"generate", {"Generate images from a checkpoint", generate_command}},
       {"interpolate", {"Latent-space walk between random z pairs", interpolate_command}},
+      {"export", {"Write a checkpoint's model as a PyTorch state_dict", export_command}},
+      {"import", {"Make a run folder from the notebook's state_dicts", import_command}},
   };
   return table;
 }

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "dcgan/interop/torch_file.h"
 #include "dcgan/util/errors.h"
 
 namespace dcgan::train {
@@ -58,6 +59,12 @@ torch::serialize::InputArchive open_archive(const std::string& path,
   try {
     envelope.load_from(path, torch::kCPU);
   } catch (const c10::Error& e) {
+    if (interop::file_kind(path) == interop::FileKind::kTorchSave) {
+      throw InputError(path +
+                       ": is a PyTorch file (torch.save), not a dcgan checkpoint; make a run "
+                       "of a notebook state_dict with `dcgan import --generator " +
+                       path + " --out RUN`");
+    }
     throw InputError(path + ": not a readable dcgan checkpoint (truncated or corrupt: " +
                      first_line(e.what_without_backtrace()) + ")");
   }

@@ -34,7 +34,13 @@ torch::Tensor sample_z(int64_t count, int64_t z_size, torch::Device device) {
 StepLosses train_step(Gan& gan, const torch::Tensor& real_images, bool smooth_labels) {
   const int64_t batch = real_images.size(0);
   const int64_t z_size = gan.options.z_size;
+  const auto z_for_d = sample_z(batch, z_size, gan.device);
+  const auto z_for_g = sample_z(batch, z_size, gan.device);
+  return train_step(gan, real_images, z_for_d, z_for_g, smooth_labels);
+}
 
+StepLosses train_step(Gan& gan, const torch::Tensor& real_images, const torch::Tensor& z_for_d,
+                      const torch::Tensor& z_for_g, bool smooth_labels) {
   gan.d_optimizer->zero_grad();
   const auto real = data::scale(real_images);
   const auto d_real_loss = bce_with_logits(gan.discriminator(real), smooth_labels ? 0.9 : 1.0);
@@ -43,7 +49,7 @@ StepLosses train_step(Gan& gan, const torch::Tensor& real_images, bool smooth_la
     // The notebook lets this backward run through G too and then discards G's gradients; skipping
     // them changes no number and saves a full generator backward pass.
     torch::NoGradGuard no_grad;
-    fake = gan.generator(sample_z(batch, z_size, gan.device));
+    fake = gan.generator(z_for_d);
   }
   const auto d_fake_loss = bce_with_logits(gan.discriminator(fake), 0.0);
   auto d_loss = d_real_loss + d_fake_loss;
@@ -51,8 +57,7 @@ StepLosses train_step(Gan& gan, const torch::Tensor& real_images, bool smooth_la
   gan.d_optimizer->step();
 
   gan.g_optimizer->zero_grad();
-  auto g_loss =
-      bce_with_logits(gan.discriminator(gan.generator(sample_z(batch, z_size, gan.device))), 1.0);
+  auto g_loss = bce_with_logits(gan.discriminator(gan.generator(z_for_g)), 1.0);
   g_loss.backward();
   gan.g_optimizer->step();
   return {d_loss.detach(), g_loss.detach()};

@@ -45,4 +45,9 @@ torch::Tensor sample_z(int64_t count, int64_t z_size, torch::Device device);
 // G against label 1 on a fresh z, one Adam step for G. Both losses are BCE-with-logits.
 StepLosses train_step(Gan& gan, const torch::Tensor& real_images, bool smooth_labels);
 
+// The same step with the latent vectors given (z_for_d for D's fake batch, z_for_g for G's step):
+// the parity test feeds it the notebook's z.
+StepLosses train_step(Gan& gan, const torch::Tensor& real_images, const torch::Tensor& z_for_d,
+                      const torch::Tensor& z_for_g, bool smooth_labels);
+
 }  // namespace dcgan::train
