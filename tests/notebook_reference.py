@@ -13,6 +13,7 @@ Runs with Debian's python3-torch (1.13 on Debian 12, 2.6 on Debian 13). The clas
 notebook's, layer for layer, so the state_dict keys are its keys.
 """
 import copy
+import os
 import sys
 
 try:
@@ -123,6 +124,7 @@ def state(prefix, model, out):
 
 
 def generate(folder):
+    os.makedirs(folder, exist_ok=True)
     torch.manual_seed(12)
     G = Generator(Z_SIZE, CONV_DIM)
     D = Discriminator(CONV_DIM)

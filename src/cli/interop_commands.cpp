@@ -67,6 +67,8 @@ int import_command(int argc, char** argv) {
       cxxopts::value<std::string>())("out", "Run folder to create", cxxopts::value<std::string>())(
       "data", "Data for a later train --resume, comma-separated",
       cxxopts::value<std::vector<std::string>>()->default_value(d.data.front()))(
+      "batch-size", "Images per step for a later train --resume",
+      cxxopts::value<int64_t>()->default_value(std::to_string(d.batch_size)))(
       "smooth-labels", "Train on with real labels 0.9 (default: off)",
       cxxopts::value<bool>()->default_value("false"))(
       "seed", "Seed of a fresh discriminator and of the sample grid's z (default: random)",
@@ -79,6 +81,7 @@ int import_command(int argc, char** argv) {
   o.discriminator = optional_string(args, "discriminator");
   o.config.out_dir = optional_string(args, "out");
   o.config.data = args["data"].as<std::vector<std::string>>();
+  o.config.batch_size = args["batch-size"].as<int64_t>();
   o.config.smooth_labels = args["smooth-labels"].as<bool>();
   if (args.count("seed")) {
     o.config.seed = args["seed"].as<uint64_t>();
