@@ -3,6 +3,7 @@
 // their state_dicts, inputs and results; here dcgan imports them and must compute the same. The
 // other way round, models dcgan trained are exported and the Python script checks them. Also the
 // import/export commands and their one-line errors.
+#include <caffe2/serialize/inline_container.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -259,6 +260,39 @@ TEST(TorchFile, RefusesWhatIsNotAStateDict) {
   const auto bytes = dcgan::test::read_bytes(reference("G.pt"));
   dcgan::test::write_bytes(dir.file("cut.pt"), bytes.substr(0, bytes.size() / 2));
   EXPECT_THROW(read_state_dict(dir.file("cut.pt")), InputError);
+}
+
+// torch.save's zip holding `pickle` as its data.pkl.
+void write_pickle(const std::string& path, const std::string& pickle) {
+  std::string bytes;
+  caffe2::serialize::PyTorchStreamWriter zip([&bytes](const void* data, size_t size) {
+    bytes.append(static_cast<const char*>(data), size);
+    return size;
+  });
+  zip.writeRecord("data.pkl", pickle.data(), pickle.size());
+  zip.writeEndOfFile();
+  dcgan::test::write_bytes(path, bytes);
+}
+
+TEST(TorchFile, SurvivesCraftedPickles) {
+  TempDir dir;
+  auto refused = [&](const std::string& pickle, const std::string& part) {
+    write_pickle(dir.file("crafted.pt"), pickle);
+    expect_input_error([&] { dcgan::interop::read_state_dict(dir.file("crafted.pt")); }, part);
+  };
+  using namespace std::string_literals;  // "..."s keeps the NUL bytes
+  const auto proto = "\x80\x02"s;
+  refused(proto +
+              "cos\nsystem\nX\x02\x00\x00\x00"
+              "ls\x85R."s,
+          "Python object (os.system)");
+  refused(proto + ")" + std::string(1000000, '\x85') + ".", "the file holds a tuple");
+  refused(proto +
+              "}X\xff\xff\xff\x7f"
+              "ab",
+          "data.pkl ends early");
+  refused(proto + "}s.", "stack underflow");
+  refused(proto + "h\x05.", "unknown memo entry");
 }
 
 TEST(NotebookStateDict, NamesTheKeyAndBothShapes) {

@@ -90,7 +90,7 @@ void load(torch::nn::Module& model, const LayerNames& layers, const TensorDict& 
   }
   torch::NoGradGuard no_grad;
   for (const auto& [key, target] : expected) {
-    const_cast<torch::Tensor&>(target).copy_(find(state, key)->to(target.dtype()));
+    target.copy_(find(state, key)->to(target.dtype()));
   }
 }
 

@@ -64,6 +64,23 @@ struct Value {
   std::string text;             // a string, or a global's "module.name"
   std::vector<ValuePtr> items;  // tuple and list items; dict keys and values, alternating
   torch::Tensor tensor;         // a tensor, or the flat storage a persistent id names
+
+  Value() = default;
+  Value(const Value&) = delete;
+  Value& operator=(const Value&) = delete;
+  // Frees nested containers with a loop: a crafted file nesting tuples a million deep must not
+  // overflow the stack through recursive destructors.
+  ~Value() {
+    std::vector<std::shared_ptr<Value>> pending = std::move(items);
+    while (!pending.empty()) {
+      auto v = std::move(pending.back());
+      pending.pop_back();
+      if (v && v.use_count() == 1) {
+        for (auto& child : v->items) pending.push_back(std::move(child));
+        v->items.clear();
+      }
+    }
+  }
 };
 
 const char* kind_name(Value::Kind kind) {
@@ -388,13 +405,14 @@ class Unpickler {
     if (size.size() != stride.size()) fail("tensor size and stride differ in length");
     // The last element the view reaches must lie inside the storage, or as_strided would read
     // past it.
-    constexpr int64_t kLimit = int64_t{1} << 40;
     int64_t last = offset, count = 1;
     for (size_t i = 0; i < size.size(); ++i) {
-      if (size[i] < 0 || size[i] > kLimit || stride[i] < 0 || stride[i] > kLimit)
+      int64_t reach = 0;
+      if (size[i] < 0 || stride[i] < 0 ||
+          __builtin_mul_overflow(size[i] == 0 ? 0 : size[i] - 1, stride[i], &reach) ||
+          __builtin_add_overflow(last, reach, &last) ||
+          __builtin_mul_overflow(count, size[i], &count))
         fail("tensor with invalid size or stride");
-      count = size[i] == 0 ? 0 : std::min(count * size[i], kLimit);
-      last += (size[i] - 1) * stride[i];
     }
     if (offset < 0 || (count > 0 && last >= storage.numel()))
       fail("tensor reaches past its storage");
