@@ -254,19 +254,6 @@ int64_t positive_option(const cxxopts::ParseResult& args, const std::string& nam
   return value;
 }
 
-// Refuses an output PNG path whose folder does not exist or is not writable, before any work.
-void check_output_file(const std::string& path) {
-  const auto parent = std::filesystem::absolute(path).parent_path();
-  std::error_code ec;
-  if (!std::filesystem::is_directory(parent, ec)) {
-    throw InputError(path + ": cannot write, folder " + parent.string() + " does not exist");
-  }
-  if (::access(parent.c_str(), W_OK) != 0)
-    throw InputError(path + ": cannot write, folder is not writable");
-  if (std::filesystem::is_directory(path, ec))
-    throw InputError(path + ": is a folder, expected a PNG file name");
-}
-
 // The options of the commands that sample a checkpoint's generator.
 void add_sampling_options(cxxopts::Options& options, const std::string& out_default) {
   // clang-format off: one option per line reads as a table

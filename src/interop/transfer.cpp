@@ -14,14 +14,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void check_output_file(const std::string& path) {
-  const auto parent = fs::absolute(path).parent_path();
-  std::error_code ec;
-  if (!fs::is_directory(parent, ec))
-    throw InputError(path + ": cannot write, folder " + parent.string() + " does not exist");
-  if (fs::is_directory(path, ec)) throw InputError(path + ": is a folder, expected a file name");
-}
-
 // The checkpoint's architecture, with a hint when it is a notebook file rather than ours.
 train::CheckpointInfo checkpoint_info(const std::string& path) {
   return train::read_checkpoint_info(path);
@@ -59,7 +51,8 @@ std::string export_model(const ExportOptions& options) {
   const auto info = checkpoint_info(options.checkpoint);
   return options.net == "generator"
              ? "Generator (z_size " + std::to_string(info.z_size) + ", conv_dim " +
-                   std::to_string(info.conv_dim) + ")"
+                   std::to_string(info.conv_dim) + ")" +
+                   (info.has_g_ema ? ", the moving average of its weights (--g-ema)" : "")
              : "Discriminator (conv_dim " + std::to_string(info.conv_dim) + ")";
 }
 

@@ -108,6 +108,8 @@ CheckpointInfo read_info(torch::serialize::InputArchive& archive, const std::str
   }
   if (info.conv_dim < 1 || info.z_size < 1)
     throw InputError(path + ": checkpoint has invalid model sizes");
+  torch::serialize::InputArchive g_ema;
+  info.has_g_ema = archive.try_read("g_ema", g_ema);
   return info;
 }
 

@@ -125,4 +125,16 @@ void remove_stale_temp_files(const std::string& dir) {
   }
 }
 
+void check_output_file(const std::string& path) {
+  const auto parent = std::filesystem::absolute(path).parent_path();
+  std::error_code ec;
+  if (!std::filesystem::is_directory(parent, ec)) {
+    throw InputError(path + ": cannot write, folder " + parent.string() + " does not exist");
+  }
+  if (::access(parent.c_str(), W_OK) != 0)
+    throw InputError(path + ": cannot write, folder is not writable");
+  if (std::filesystem::is_directory(path, ec))
+    throw InputError(path + ": is a folder, expected a file name");
+}
+
 }  // namespace dcgan

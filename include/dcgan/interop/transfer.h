@@ -15,7 +15,8 @@ struct ExportOptions {
 };
 
 // The generator `export` writes, in eval mode on the CPU. Which weights to export is decided here
-// and only here.
+// and only here: the moving average of G's weights when the run kept one (--g-ema), as for
+// `generate`.
 models::Generator generator_for_export(const ExportOptions& options);
 
 // The notebook state_dict `export` writes for options.net.

@@ -41,6 +41,7 @@ struct CheckpointInfo {
   int64_t conv_dim = 0;
   int64_t z_size = 0;
   int64_t epochs_done = 0;
+  bool has_g_ema = false;  // the run kept a moving average of the generator's weights (--g-ema)
 };
 
 // Serialises models (with BatchNorm running statistics), both optimizers, progress and the CPU RNG

@@ -14,6 +14,10 @@ void write_file_atomically(const std::string& path, const std::string& bytes);
 // Throws dcgan::InputError("<dir>: ...") when it cannot.
 void ensure_writable_dir(const std::string& dir);
 
+// Refuses an output file path whose folder does not exist or is not writable, or that names a
+// folder, before any work is done. Throws dcgan::InputError("<path>: ...").
+void check_output_file(const std::string& path);
+
 // Bytes free to an unprivileged user on the file system holding `path` (or its nearest existing
 // parent).
 uint64_t available_bytes(const std::string& path);
