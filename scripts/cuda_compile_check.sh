@@ -26,8 +26,9 @@ fetch_headers() {  # runs as root in the Debian 13 root's mount namespace
   debian13_prepare
   debian13_run apt-get update -qq
   rm -rf --one-file-system "$debian13_root/tmp/debs"
-  mkdir -p "$debian13_root/tmp/debs"
-  debian13_run sh -c "cd /tmp/debs && apt-get download -qq ${packages[*]}"
+  # Owned by _apt, so that apt downloads as that user rather than warning and doing it as root.
+  debian13_run sh -c "mkdir /tmp/debs && chown _apt /tmp/debs && cd /tmp/debs &&
+    apt-get download -qq ${packages[*]}"
   rm -rf --one-file-system "$cache.partial"
   mkdir -p "$cache.partial"
   local deb
@@ -68,7 +69,7 @@ flags=(-std=c++17 -fsyntax-only -Wall -Wextra -Wpedantic -Wno-unused-parameter
   -isystem "$cuda_include" -DDCGAN_WITH_CUDA_GRAPHS=1)
 cxx=${CXX:-g++}
 echo "CUDA compile check: $($cxx --version | head -n 1); LibTorch headers $(
-  sed -n 's/^#define TORCH_VERSION "\(.*\)"/\1/p' "$torch_include/torch/version.h" 2>/dev/null ||
+  sed -n 's/^#define TORCH_VERSION "\(.*\)"/\1/p' "$torch_include/torch/csrc/api/include/torch/version.h" 2>/dev/null ||
     true) from $cache; CUDA headers from $cuda_include"
 failed=()
 for file in "${files[@]}"; do

@@ -18,8 +18,9 @@ die() {
 debian13_enter() {
   if [[ $(id -u) -ne 0 ]]; then
     command -v sudo >/dev/null || die "needs root (debootstrap, mount, chroot) and sudo is missing"
-    exec sudo DCGAN_DEBIAN13_ROOT="$debian13_root" DCGAN_DEBIAN_MIRROR="${DCGAN_DEBIAN_MIRROR:-}" \
-      "$0" "$@"
+    # The caller's DCGAN_* settings go along; the root's default path is this user's $HOME.
+    export DCGAN_DEBIAN13_ROOT=$debian13_root
+    exec sudo --preserve-env="$(compgen -e | grep '^DCGAN_' | paste -sd, -)" "$0" "$@"
   fi
   if [[ -z ${DCGAN_IN_MOUNT_NAMESPACE:-} ]]; then
     exec env DCGAN_IN_MOUNT_NAMESPACE=1 unshare --mount --propagation private "$0" "$@"
