@@ -17,7 +17,8 @@ if [[ -z $cuda_include && -f /usr/local/cuda/include/cuda_runtime_api.h ]]; then
 fi
 # Debian packages whose headers the check needs; nvidia-cuda-dev only without local CUDA headers.
 packages=(libtorch-cuda-dev)
-[[ -n $cuda_include ]] || packages+=(nvidia-cuda-dev libcublas-dev libcusparse-dev libcusolver-dev)
+# (nvidia-cuda-dev is a 930 MB download, holding the cuBLAS/cuSPARSE/cuSOLVER headers too.)
+[[ -n $cuda_include ]] || packages+=(nvidia-cuda-dev)
 marker=$cache/.complete-$(echo "${packages[*]}" | tr ' ' '+')
 
 fetch_headers() {  # runs as root in the Debian 13 root's mount namespace
@@ -69,8 +70,8 @@ flags=(-std=c++17 -fsyntax-only -Wall -Wextra -Wpedantic -Wno-unused-parameter
   -isystem "$cuda_include" -DDCGAN_WITH_CUDA_GRAPHS=1)
 cxx=${CXX:-g++}
 echo "CUDA compile check: $($cxx --version | head -n 1); LibTorch headers $(
-  sed -n 's/^#define TORCH_VERSION "\(.*\)"/\1/p' "$torch_include/torch/csrc/api/include/torch/version.h" 2>/dev/null ||
-    true) from $cache; CUDA headers from $cuda_include"
+  sed -n 's/^#define TORCH_VERSION_[A-Z]* //p' "$torch_include/torch/csrc/api/include/torch/version.h" |
+    paste -sd. -) from $cache; CUDA headers from $cuda_include"
 failed=()
 for file in "${files[@]}"; do
   echo "  checking $file"
