@@ -22,6 +22,7 @@ packages=(libtorch-cuda-dev)
 marker=$cache/.complete-$(echo "${packages[*]}" | tr ' ' '+')
 
 fetch_headers() {  # runs as root in the Debian 13 root's mount namespace
+  # shellcheck source=scripts/debian13_root.sh
   source "$repo/scripts/debian13_root.sh"
   debian13_enter --fetch-headers
   debian13_prepare

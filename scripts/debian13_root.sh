@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by scripts/test_debian13.sh and scripts/cuda_compile_check.sh: a Debian 13 (trixie) root
 # made with debootstrap from the mirror this machine's apt sources name, cached outside the repo
 # (DCGAN_DEBIAN13_ROOT, default ~/.cache/dcgan/debian13) and reused while complete.
@@ -129,6 +130,6 @@ debian13_run() {
 # Installs the build dependencies with the repo's own scripts/install_deps.sh (one package list).
 debian13_install_deps() {
   install -D -m 755 "$debian13_repo/scripts/install_deps.sh" "$debian13_root/tmp/install_deps.sh"
-  debian13_run /tmp/install_deps.sh "$@"
+  debian13_run /tmp/install_deps.sh
   rm -f "$debian13_root/tmp/install_deps.sh"
 }

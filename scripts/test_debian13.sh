@@ -4,6 +4,7 @@
 # errors. Needs root (re-runs itself with sudo). Environment: DCGAN_DEBIAN13_ROOT (the cached root),
 # DCGAN_DEBIAN_MIRROR (instead of the one in this machine's apt sources).
 set -euo pipefail
+# shellcheck source=scripts/debian13_root.sh
 source "$(dirname "$0")/debian13_root.sh"
 debian13_enter "$@"
 debian13_prepare
@@ -19,6 +20,7 @@ mount -o remount,bind,ro "$debian13_root/src"
 rm -rf --one-file-system "$debian13_root/build"
 
 jobs=$(nproc)
+# shellcheck disable=SC2016 # ${Version} is dpkg-query's, not the shell's
 echo "Debian 13: $(debian13_run dpkg-query -W -f='libtorch-dev ${Version}, ' libtorch-dev)$(
   debian13_run dpkg-query -W -f='libmatio-dev ${Version}, ' libmatio-dev)$(
   debian13_run sh -c 'g++ --version | head -n 1')"
