@@ -1,5 +1,5 @@
-// Benchmarks for dcgan_core: training-step throughput (images per second through
-// dcgan::train::train_step, batches drawn the way the trainer draws them) for each
+// Benchmarks for dcgan_core: training-step throughput (images per second through a TrainStep -
+// eager, static or CUDA graph - batches drawn the way the trainer draws them) for each
 // batch size x conv_dim, and, with --load, the time and peak memory of load_svhn_mat.
 // Every result is one JSON line on stdout, so scripts/bench.sh can tabulate it.
 #include <sys/resource.h>
@@ -17,6 +17,7 @@
 
 #include "dcgan/data/svhn.h"
 #include "dcgan/train/gan.h"
+#include "dcgan/train/step.h"
 #include "dcgan/util/errors.h"
 
 namespace {
@@ -111,44 +112,44 @@ int time_load(const std::string& file) {
   return 0;
 }
 
-// Times `steps` train_step calls after `warmup` untimed ones. Each step's batch is gathered from
-// a shuffled order with index_select, as the trainer does, so the gather and the uint8 -> float
-// scaling inside train_step are counted, like the notebook's DataLoader + scale().
+// Times `steps` training steps after `warmup` untimed ones (for the graph step the first of
+// those captures it). Batches come from a shuffled order over the on-device dataset, as in the
+// trainer, so the gather and the uint8 -> float scaling are counted, like the notebook's
+// DataLoader + scale().
 nlohmann::json time_training(const dcgan::data::ImageSet& set, const torch::Device& device,
                              int64_t conv_dim, int64_t batch_size, int64_t warmup, int64_t steps,
-                             bool smooth) {
+                             const std::string& step_name, dcgan::train::StepOptions options) {
   torch::manual_seed(0);
-  dcgan::train::GanOptions options;
-  options.conv_dim = conv_dim;
-  dcgan::train::Gan gan(options, device);
-  gan.generator->train();
-  gan.discriminator->train();
+  dcgan::train::GanOptions gan_options;
+  gan_options.conv_dim = conv_dim;
+  dcgan::train::Gan gan(gan_options, device);
+  options.batch_size = batch_size;
+  const auto kind = dcgan::train::resolve_step_kind(step_name, device);
+  auto step = dcgan::train::make_train_step(kind, gan, set.images.to(device), options);
 
-  const auto images = set.images.to(device);
-  const int64_t n = images.size(0);
-  auto order = torch::randperm(n, torch::TensorOptions().dtype(torch::kInt64)).to(device);
-  int64_t cursor = 0;
-  auto next_batch = [&]() {
-    if (cursor + batch_size > n) {
-      order = torch::randperm(n, torch::TensorOptions().dtype(torch::kInt64)).to(device);
+  const int64_t batches = set.size() / batch_size;  // full batches only
+  int64_t cursor = batches;
+  auto next_step = [&]() {
+    if (cursor == batches) {
+      step->start_epoch(torch::randperm(set.size(), torch::kInt64));
       cursor = 0;
     }
-    auto batch = images.index_select(0, order.narrow(0, cursor, batch_size));
-    cursor += batch_size;
-    return batch;
+    return step->step(batch_size * cursor++, batch_size);
   };
 
-  for (int64_t i = 0; i < warmup; ++i) dcgan::train::train_step(gan, next_batch(), smooth);
+  for (int64_t i = 0; i < warmup; ++i) next_step();
   sync(device);
   const double cpu_start = cpu_seconds();
   const auto start = Clock::now();
   dcgan::train::StepLosses losses;
-  for (int64_t i = 0; i < steps; ++i) losses = dcgan::train::train_step(gan, next_batch(), smooth);
+  for (int64_t i = 0; i < steps; ++i) losses = next_step();
   sync(device);
   const double seconds = seconds_since(start);
   const double cpu = cpu_seconds() - cpu_start;
-  return {{"impl", "cpp-eager"},
+  return {{"impl", "cpp-" + step->name()},
           {"device", device.str()},
+          {"precision", options.precision == dcgan::train::Precision::kBf16 ? "bf16" : "fp32"},
+          {"channels_last", options.channels_last},
           {"threads", torch::get_num_threads()},
           {"conv_dim", conv_dim},
           {"batch_size", batch_size},
@@ -179,6 +180,11 @@ int run(int argc, char** argv) {
       "threads", "Intra-op threads (0 keeps LibTorch's default)",
       cxxopts::value<int>()->default_value("0"))("smooth", "Smooth real labels to 0.9",
                                                  cxxopts::value<bool>()->default_value("false"))(
+      "step", "eager, graph (CUDA) or static (the graph's step uncaptured)",
+      cxxopts::value<std::string>()->default_value("eager"))(
+      "precision", "fp32 or bf16 (CUDA autocast)",
+      cxxopts::value<std::string>()->default_value("fp32"))(
+      "channels-last", "NHWC convolution weights", cxxopts::value<bool>()->default_value("false"))(
       "load", "Only time load_svhn_mat on FILE (seconds and peak RSS) and exit",
       cxxopts::value<std::string>())("h,help", "Show this help");
   const auto args = options.parse(argc, argv);
@@ -209,6 +215,16 @@ int run(int argc, char** argv) {
   const auto batch_sizes = parse_list(args["batch-sizes"].as<std::string>(), "batch-sizes");
   const auto conv_dims = parse_list(args["conv-dims"].as<std::string>(), "conv-dims");
 
+  dcgan::train::StepOptions step_options;
+  step_options.smooth_labels = args["smooth"].as<bool>();
+  const auto precision = args["precision"].as<std::string>();
+  if (precision != "fp32" && precision != "bf16")
+    throw dcgan::InputError("--precision must be fp32 or bf16, got '" + precision + "'");
+  step_options.precision =
+      precision == "bf16" ? dcgan::train::Precision::kBf16 : dcgan::train::Precision::kFp32;
+  step_options.channels_last = args["channels-last"].as<bool>();
+  const auto step_name = args["step"].as<std::string>();
+
   const auto set = dcgan::data::load_svhn_mat(args["data"].as<std::string>());
   for (const auto conv_dim : conv_dims) {
     for (const auto batch_size : batch_sizes) {
@@ -217,8 +233,8 @@ int run(int argc, char** argv) {
                                 " is more than the " + std::to_string(set.size()) +
                                 " images in --data");
       }
-      const auto result = time_training(set, device, conv_dim, batch_size, warmup, steps,
-                                        args["smooth"].as<bool>());
+      const auto result =
+          time_training(set, device, conv_dim, batch_size, warmup, steps, step_name, step_options);
       std::cout << result.dump() << std::endl;
     }
   }

@@ -18,7 +18,6 @@ import json
 import time
 
 import numpy as np
-import scipy.io
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -35,6 +34,7 @@ class SVHNMat(Dataset):
     """torchvision.datasets.SVHN(split='train', transform=transforms.ToTensor()) on a local .mat."""
 
     def __init__(self, path):
+        import scipy.io  # only here: bench/gpu_reference.py imports the models without scipy
         mat = scipy.io.loadmat(path)
         # torchvision keeps X as N x 3 x 32 x 32 (transposed from MATLAB's 32x32x3xN) ...
         self.data = np.transpose(mat['X'], (3, 2, 0, 1))

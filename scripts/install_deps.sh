@@ -3,7 +3,8 @@
 # The one package list for Debian 12 and 13 (scripts/test_debian13.sh runs it in its Debian 13 root).
 set -euo pipefail
 packages=(build-essential cmake ninja-build pkg-config libtorch-dev libcxxopts-dev libspdlog-dev
-          libstb-dev libmatio-dev zlib1g-dev libgtest-dev libgmock-dev nlohmann-json3-dev gnuplot-nox)
+          libstb-dev libmatio-dev zlib1g-dev libgtest-dev libgmock-dev nlohmann-json3-dev gnuplot-nox
+          python3-torch)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

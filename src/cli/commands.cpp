@@ -13,6 +13,7 @@
 #include <set>
 #include <string>
 
+#include "dcgan/cli/interop_commands.h"
 #include "dcgan/data/dataset.h"
 #include "dcgan/image/grid.h"
 #include "dcgan/image/png.h"
@@ -127,6 +128,10 @@ int train_command(int argc, char** argv) {
       "beta2", "Adam beta2", cxxopts::value<double>()->default_value("0.999"))(
       "smooth-labels", "Real labels 0.9 instead of 1, the notebook's smooth=True (default: off)",
       cxxopts::value<bool>()->default_value("false"))(
+      "g-ema",
+      "Keep a moving average of G's weights with this decay (e.g. 0.999) and sample from "
+      "it; 0: off",
+      cxxopts::value<double>()->default_value("0"))(
       "weights-init",
       "default (PyTorch's, as the notebook) or normal (DCGAN paper: N(0,0.02) convs, N(1,0.02) BN)",
       cxxopts::value<std::string>()->default_value(d.weights_init))(
@@ -152,6 +157,15 @@ int train_command(int argc, char** argv) {
       "progress", "auto (bar on a terminal, log lines otherwise), bar or log",
       cxxopts::value<std::string>()->default_value(d.progress))(
       "no-plot", "Do not draw losses.png (default: off, i.e. plot with gnuplot)",
+      cxxopts::value<bool>()->default_value("false"))(
+      "step",
+      "auto (a CUDA graph per step on CUDA with LibTorch 2.x, else eager), eager, graph, or "
+      "static (the graph's step without capture, any device)",
+      cxxopts::value<std::string>()->default_value(d.step))(
+      "precision", "fp32, or bf16 (autocast on CUDA; weights, optimizer and losses stay fp32)",
+      cxxopts::value<std::string>()->default_value(d.precision))(
+      "channels-last",
+      "NHWC convolution weights (faster tensor-core kernels on CUDA) (default: off)",
       cxxopts::value<bool>()->default_value("false"));
   // clang-format on
   auto parsed = parse(options, argc, argv);
@@ -169,6 +183,7 @@ int train_command(int argc, char** argv) {
   config.beta1 = args["beta1"].as<double>();
   config.beta2 = args["beta2"].as<double>();
   config.smooth_labels = args["smooth-labels"].as<bool>();
+  config.g_ema = args["g-ema"].as<double>();
   config.weights_init = args["weights-init"].as<std::string>();
   config.sample_size = args["sample-size"].as<int64_t>();
   config.nrow = args["nrow"].as<int64_t>();
@@ -184,6 +199,9 @@ int train_command(int argc, char** argv) {
   config.threads = args["threads"].as<int64_t>();
   config.progress = args["progress"].as<std::string>();
   config.plot = !args["no-plot"].as<bool>();
+  config.step = args["step"].as<std::string>();
+  config.precision = args["precision"].as<std::string>();
+  config.channels_last = args["channels-last"].as<bool>();
 
   if (args.count("resume")) {
     config.resume = args["resume"].as<std::string>();
@@ -336,6 +354,8 @@ const std::map<std::string, Command>& commands() {
       {"train", {"Train the DCGAN, writing samples, losses and checkpoints", train_command}},
       {"generate", {"Generate images from a checkpoint", generate_command}},
       {"interpolate", {"Latent-space walk between random z pairs", interpolate_command}},
+      {"export", {"Write a checkpoint's model as a PyTorch state_dict", export_command}},
+      {"import", {"Make a run folder from the notebook's state_dicts", import_command}},
   };
   return table;
 }

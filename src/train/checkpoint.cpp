@@ -6,6 +6,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "dcgan/interop/torch_file.h"
 #include "dcgan/util/errors.h"
 
 namespace dcgan::train {
@@ -58,6 +59,12 @@ torch::serialize::InputArchive open_archive(const std::string& path,
   try {
     envelope.load_from(path, torch::kCPU);
   } catch (const c10::Error& e) {
+    if (interop::file_kind(path) == interop::FileKind::kTorchSave) {
+      throw InputError(path +
+                       ": is a PyTorch file (torch.save), not a dcgan checkpoint; make a run "
+                       "of a notebook state_dict with `dcgan import --generator " +
+                       path + " --out RUN`");
+    }
     throw InputError(path + ": not a readable dcgan checkpoint (truncated or corrupt: " +
                      first_line(e.what_without_backtrace()) + ")");
   }
@@ -135,6 +142,11 @@ std::string serialize_checkpoint(Gan& gan, const TrainingProgress& progress) {
   archive.write("discriminator", d);
   archive.write("g_optimizer", g_opt);
   archive.write("d_optimizer", d_opt);
+  if (!gan.g_ema.is_empty()) {
+    torch::serialize::OutputArchive g_ema;
+    gan.g_ema->save(g_ema);
+    archive.write("g_ema", g_ema);
+  }
   std::ostringstream bytes;
   archive.save_to(bytes);
   return seal_checkpoint(bytes.str());
@@ -189,6 +201,15 @@ TrainingProgress load_checkpoint(const std::string& path, Gan& gan) {
     gan.discriminator->load(d);
     gan.g_optimizer->load(g_opt);
     gan.d_optimizer->load(d_opt);
+    if (!gan.g_ema.is_empty()) {
+      torch::serialize::InputArchive g_ema;
+      // A run that starts keeping the average on resume starts it from the current generator.
+      if (archive.try_read("g_ema", g_ema)) {
+        gan.g_ema->load(g_ema);
+      } else {
+        reset_g_ema(gan);
+      }
+    }
     auto generator = at::detail::getDefaultCPUGenerator();
     std::lock_guard<std::mutex> lock(generator.mutex());
     generator.set_state(rng.cpu());
@@ -202,6 +223,7 @@ TrainingProgress load_checkpoint(const std::string& path, Gan& gan) {
   }
   gan.generator->to(gan.device);
   gan.discriminator->to(gan.device);
+  if (!gan.g_ema.is_empty()) gan.g_ema->to(gan.device);
   progress.fixed_z = progress.fixed_z.to(gan.device);
   // Bookkeeping tensors live on the CPU whatever the training device (the archive mapped all to
   // it).
@@ -215,8 +237,9 @@ models::Generator load_generator(const std::string& path, torch::Device device) 
   const auto info = read_info(archive, path);
   models::Generator generator(models::GeneratorOptions(info.z_size, info.conv_dim));
   try {
+    // The moving average of the generator's weights when the run kept one: it samples better.
     torch::serialize::InputArchive g;
-    archive.read("generator", g);
+    if (!archive.try_read("g_ema", g)) archive.read("generator", g);
     generator->load(g);
   } catch (const c10::Error& e) {
     throw InputError(path + ": checkpoint's generator is incomplete or corrupt (" +

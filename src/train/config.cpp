@@ -1,7 +1,6 @@
 #include "dcgan/train/config.h"
 
-#include <regex>
-
+#include "dcgan/train/device.h"
 #include "dcgan/util/errors.h"
 
 namespace dcgan::train {
@@ -24,6 +23,8 @@ void validate(const TrainConfig& c) {
           "--lr must be a positive number, got " + std::to_string(c.lr));
   require(c.beta1 >= 0 && c.beta1 < 1, "--beta1 must be in [0, 1), got " + std::to_string(c.beta1));
   require(c.beta2 >= 0 && c.beta2 < 1, "--beta2 must be in [0, 1), got " + std::to_string(c.beta2));
+  require(c.g_ema >= 0 && c.g_ema < 1,
+          "--g-ema must be in [0, 1) (0: off; 0.999 is typical), got " + std::to_string(c.g_ema));
   require(c.weights_init == "default" || c.weights_init == "normal",
           "--weights-init must be default or normal, got '" + c.weights_init + "'");
   require(c.sample_size >= 1 && c.sample_size <= 1024,
@@ -40,9 +41,11 @@ void validate(const TrainConfig& c) {
           "--threads must be in 0-1024, got " + std::to_string(c.threads));
   require(c.progress == "auto" || c.progress == "bar" || c.progress == "log",
           "--progress must be auto, bar or log, got '" + c.progress + "'");
-  static const std::regex device_pattern("auto|cpu|cuda(:[0-9]+)?");
-  require(std::regex_match(c.device, device_pattern),
-          "--device must be auto, cpu, cuda or cuda:N, got '" + c.device + "'");
+  parse_device_name(c.device);  // throws on a malformed name
+  require(c.step == "auto" || c.step == "eager" || c.step == "graph" || c.step == "static",
+          "--step must be auto, eager, graph or static, got '" + c.step + "'");
+  require(c.precision == "fp32" || c.precision == "bf16",
+          "--precision must be fp32 or bf16, got '" + c.precision + "'");
 }
 
 nlohmann::json to_json(const TrainConfig& c) {
@@ -56,6 +59,7 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"beta1", c.beta1},
           {"beta2", c.beta2},
           {"smooth_labels", c.smooth_labels},
+          {"g_ema", c.g_ema},
           {"weights_init", c.weights_init},
           {"sample_size", c.sample_size},
           {"nrow", c.nrow},
@@ -67,7 +71,10 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"limit", c.limit},
           {"threads", c.threads},
           {"progress", c.progress},
-          {"plot", c.plot}};
+          {"plot", c.plot},
+          {"step", c.step},
+          {"precision", c.precision},
+          {"channels_last", c.channels_last}};
 }
 
 TrainConfig config_from_json(const nlohmann::json& j) {
@@ -82,6 +89,7 @@ TrainConfig config_from_json(const nlohmann::json& j) {
   c.beta1 = j.at("beta1");
   c.beta2 = j.at("beta2");
   c.smooth_labels = j.at("smooth_labels");
+  c.g_ema = j.value("g_ema", 0.0);
   c.weights_init = j.at("weights_init");
   c.sample_size = j.at("sample_size");
   c.nrow = j.value("nrow", int64_t{8});
@@ -95,15 +103,20 @@ TrainConfig config_from_json(const nlohmann::json& j) {
   c.threads = j.value("threads", int64_t{0});
   c.progress = j.value("progress", std::string("auto"));
   c.plot = j.value("plot", true);
+  c.step = j.value("step", std::string("auto"));
+  c.precision = j.value("precision", std::string("fp32"));
+  c.channels_last = j.value("channels_last", false);
   return c;
 }
 
 TrainConfig merge_for_resume(const TrainConfig& saved, const TrainConfig& given,
                              const std::set<std::string>& given_names) {
   // Options that change how the rest of the run is carried out, not what it computes.
+  // The step, precision and layout go with the device: a run may move between CPU and GPU.
   static const std::set<std::string> may_change = {
-      "epochs", "device", "threads",          "print-every",      "progress",
-      "plot",   "resume", "keep-checkpoints", "checkpoint-every", "out"};
+      "epochs", "device",    "threads",          "print-every",      "progress",
+      "plot",   "resume",    "keep-checkpoints", "checkpoint-every", "out",
+      "step",   "precision", "channels-last"};
   const auto saved_json = to_json(saved), given_json = to_json(given);
   for (const auto& name : given_names) {
     if (may_change.count(name)) continue;
@@ -125,6 +138,9 @@ TrainConfig merge_for_resume(const TrainConfig& saved, const TrainConfig& given,
   if (given_names.count("plot")) merged.plot = given.plot;
   if (given_names.count("keep-checkpoints")) merged.keep_checkpoints = given.keep_checkpoints;
   if (given_names.count("checkpoint-every")) merged.checkpoint_every = given.checkpoint_every;
+  if (given_names.count("step")) merged.step = given.step;
+  if (given_names.count("precision")) merged.precision = given.precision;
+  if (given_names.count("channels-last")) merged.channels_last = given.channels_last;
   merged.resume = given.resume;
   merged.out_dir = given.resume;
   return merged;

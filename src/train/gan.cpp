@@ -1,6 +1,11 @@
 #include "dcgan/train/gan.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <mutex>
+
 #include "dcgan/data/scale.h"
+#include "dcgan/util/compat.h"
 
 namespace dcgan::train {
 namespace {
@@ -9,8 +14,20 @@ torch::optim::AdamOptions adam_options(const GanOptions& o) {
   return torch::optim::AdamOptions(o.lr).betas(std::make_tuple(o.beta1, o.beta2));
 }
 
+// Logits are taken to fp32 first, so the loss is fp32 whatever the precision of the network.
 torch::Tensor bce_with_logits(const torch::Tensor& logits, double target) {
-  return torch::binary_cross_entropy_with_logits(logits, torch::full_like(logits, target));
+  const auto logits32 = logits.to(torch::kFloat32);
+  return torch::binary_cross_entropy_with_logits(logits32, torch::full_like(logits32, target));
+}
+
+torch::Tensor discriminate(Gan& gan, const torch::Tensor& images, Precision precision) {
+  compat::CudaAutocastGuard autocast(precision == Precision::kBf16);
+  return gan.discriminator(images);
+}
+
+torch::Tensor generate(Gan& gan, const torch::Tensor& z, Precision precision) {
+  compat::CudaAutocastGuard autocast(precision == Precision::kBf16);
+  return gan.generator(z);
 }
 
 }  // namespace
@@ -25,37 +42,96 @@ Gan::Gan(const GanOptions& opts, torch::Device dev)
   g_optimizer = std::make_unique<torch::optim::Adam>(generator->parameters(), adam_options(opts));
   d_optimizer =
       std::make_unique<torch::optim::Adam>(discriminator->parameters(), adam_options(opts));
+  if (opts.g_ema_decay > 0) {
+    // Built without drawing from the CPU generator (its initial weights are overwritten anyway),
+    // so a run with --g-ema trains on the same random numbers as one without.
+    auto cpu_generator = at::detail::getDefaultCPUGenerator();
+    torch::Tensor rng_state;
+    {
+      std::lock_guard<std::mutex> lock(cpu_generator.mutex());
+      rng_state = cpu_generator.get_state();
+    }
+    g_ema = models::Generator(models::GeneratorOptions(opts.z_size, opts.conv_dim));
+    {
+      std::lock_guard<std::mutex> lock(cpu_generator.mutex());
+      cpu_generator.set_state(rng_state);
+    }
+    g_ema->to(device);
+    for (auto& p : g_ema->parameters()) p.set_requires_grad(false);
+    reset_g_ema(*this);
+  }
+}
+
+void reset_g_ema(Gan& gan) {
+  if (gan.g_ema.is_empty()) return;
+  torch::NoGradGuard no_grad;
+  const auto source = gan.generator->parameters(), target = gan.g_ema->parameters();
+  for (size_t i = 0; i < source.size(); ++i) target[i].copy_(source[i]);
+  const auto source_buffers = gan.generator->buffers(), target_buffers = gan.g_ema->buffers();
+  for (size_t i = 0; i < source_buffers.size(); ++i) target_buffers[i].copy_(source_buffers[i]);
+}
+
+void update_g_ema(Gan& gan) {
+  if (gan.g_ema.is_empty()) return;
+  torch::NoGradGuard no_grad;
+  const double weight = 1 - gan.options.g_ema_decay;
+  const auto source = gan.generator->parameters(), target = gan.g_ema->parameters();
+  for (size_t i = 0; i < source.size(); ++i) target[i].lerp_(source[i], weight);
+  const auto source_buffers = gan.generator->buffers(), target_buffers = gan.g_ema->buffers();
+  for (size_t i = 0; i < source_buffers.size(); ++i) target_buffers[i].copy_(source_buffers[i]);
+}
+
+models::Generator& sampling_generator(Gan& gan) {
+  return gan.g_ema.is_empty() ? gan.generator : gan.g_ema;
 }
 
 torch::Tensor sample_z(int64_t count, int64_t z_size, torch::Device device) {
   return (torch::rand({count, z_size}) * 2 - 1).to(device);
 }
 
-StepLosses train_step(Gan& gan, const torch::Tensor& real_images, bool smooth_labels) {
-  const int64_t batch = real_images.size(0);
-  const int64_t z_size = gan.options.z_size;
-
-  gan.d_optimizer->zero_grad();
-  const auto real = data::scale(real_images);
-  const auto d_real_loss = bce_with_logits(gan.discriminator(real), smooth_labels ? 0.9 : 1.0);
+torch::Tensor discriminator_loss(Gan& gan, const torch::Tensor& real, const torch::Tensor& z,
+                                 bool smooth_labels, Precision precision) {
+  const auto real_loss =
+      bce_with_logits(discriminate(gan, real, precision), smooth_labels ? 0.9 : 1.0);
   torch::Tensor fake;
   {
-    // The notebook lets this backward run through G too and then discards G's gradients; skipping
-    // them changes no number and saves a full generator backward pass.
+    // The notebook lets the D loss's backward run through G too and then discards G's gradients;
+    // skipping them changes no number and saves a full generator backward pass.
     torch::NoGradGuard no_grad;
-    fake = gan.generator(sample_z(batch, z_size, gan.device));
+    fake = generate(gan, z, precision);
   }
-  const auto d_fake_loss = bce_with_logits(gan.discriminator(fake), 0.0);
-  auto d_loss = d_real_loss + d_fake_loss;
+  const auto fake_loss = bce_with_logits(discriminate(gan, fake, precision), 0.0);
+  return real_loss + fake_loss;
+}
+
+torch::Tensor generator_loss(Gan& gan, const torch::Tensor& z, Precision precision) {
+  return bce_with_logits(discriminate(gan, generate(gan, z, precision), precision), 1.0);
+}
+
+StepLosses train_step(Gan& gan, const torch::Tensor& real_images, const torch::Tensor& z_for_d,
+                      const torch::Tensor& z_for_g, bool smooth_labels, Precision precision) {
+  gan.d_optimizer->zero_grad();
+  auto d_loss =
+      discriminator_loss(gan, data::scale(real_images), z_for_d, smooth_labels, precision);
   d_loss.backward();
   gan.d_optimizer->step();
 
   gan.g_optimizer->zero_grad();
-  auto g_loss =
-      bce_with_logits(gan.discriminator(gan.generator(sample_z(batch, z_size, gan.device))), 1.0);
+  auto g_loss = generator_loss(gan, z_for_g, precision);
   g_loss.backward();
   gan.g_optimizer->step();
+  update_g_ema(gan);
   return {d_loss.detach(), g_loss.detach()};
+}
+
+StepLosses train_step(Gan& gan, const torch::Tensor& real_images, bool smooth_labels,
+                      Precision precision) {
+  const int64_t batch = real_images.size(0), z_size = gan.options.z_size;
+  // Both drawn before the step: nothing in between touches the CPU generator, so the values are
+  // those of drawing each just before use, as the notebook does.
+  const auto z_for_d = sample_z(batch, z_size, gan.device);
+  const auto z_for_g = sample_z(batch, z_size, gan.device);
+  return train_step(gan, real_images, z_for_d, z_for_g, smooth_labels, precision);
 }
 
 }  // namespace dcgan::train

@@ -55,7 +55,8 @@ CheckpointInfo read_checkpoint_info(const std::string& path);
 // truncated, corrupt, of another version or of another architecture.
 TrainingProgress load_checkpoint(const std::string& path, Gan& gan);
 
-// The generator alone, for `generate` and `interpolate`: architecture read from the file.
+// The generator alone, for `generate`, `interpolate` and `evaluate`: architecture read from the
+// file; the moving average of its weights (g_ema) when the run kept one.
 models::Generator load_generator(const std::string& path, torch::Device device);
 
 }  // namespace dcgan::train

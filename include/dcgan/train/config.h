@@ -21,20 +21,24 @@ struct TrainConfig {
   double beta1 = 0.5;
   double beta2 = 0.999;
   bool smooth_labels = false;
+  double g_ema = 0.0;  // > 0: decay of the generator's weight average used for samples
   std::string weights_init = "default";  // default | normal
   int64_t sample_size = 16;
   int64_t nrow = 8;
   int64_t print_every = 300;
   uint64_t seed = 0;
-  bool seed_given = false;        // false: a random seed is drawn and recorded
-  std::string device = "auto";    // auto | cpu | cuda | cuda:N
-  std::string resume;             // run folder to continue
-  int64_t checkpoint_every = 1;   // epochs between epoch_NNN.pt checkpoints
-  int64_t keep_checkpoints = 3;   // epoch_NNN.pt files kept; last.pt is always kept
-  int64_t limit = 0;              // > 0: train on the first `limit` images only
-  int64_t threads = 0;            // CPU threads; 0: OMP_NUM_THREADS when set, else every core
-  std::string progress = "auto";  // auto | bar | log
-  bool plot = true;               // losses.png through gnuplot, when installed
+  bool seed_given = false;         // false: a random seed is drawn and recorded
+  std::string device = "auto";     // auto | cpu | cuda | cuda:N
+  std::string resume;              // run folder to continue
+  int64_t checkpoint_every = 1;    // epochs between epoch_NNN.pt checkpoints
+  int64_t keep_checkpoints = 3;    // epoch_NNN.pt files kept; last.pt is always kept
+  int64_t limit = 0;               // > 0: train on the first `limit` images only
+  int64_t threads = 0;             // CPU threads; 0: OMP_NUM_THREADS when set, else every core
+  std::string progress = "auto";   // auto | bar | log
+  bool plot = true;                // losses.png through gnuplot, when installed
+  std::string step = "auto";       // auto | eager | graph | static (see train/step.h)
+  std::string precision = "fp32";  // fp32 | bf16 (bf16 autocast, CUDA only)
+  bool channels_last = false;      // NHWC convolution weights
 };
 
 // Checks values that need no files: ranges, names. Throws dcgan::InputError naming the option.
@@ -44,9 +48,9 @@ nlohmann::json to_json(const TrainConfig& config);
 TrainConfig config_from_json(const nlohmann::json& json);
 
 // For --resume: the saved run's config, with `epochs` (and `device`, `threads`, `print_every`,
-// `progress`, `plot`, checkpoint options) taken from `given`. Any other option in `given_names`
-// (the options the user typed) must equal the saved value, else InputError naming the option and
-// both values.
+// `progress`, `plot`, checkpoint options, `step`, `precision`, `channels_last`) taken from `given`.
+// Any other option in `given_names` (the options the user typed) must equal the saved value, else
+// InputError naming the option and both values.
 TrainConfig merge_for_resume(const TrainConfig& saved, const TrainConfig& given,
                              const std::set<std::string>& given_names);
 

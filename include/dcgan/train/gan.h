@@ -15,6 +15,7 @@ struct GanOptions {
   double lr = 0.0002;
   double beta1 = 0.5;
   double beta2 = 0.999;
+  double g_ema_decay = 0.0;  // > 0: keep an exponential moving average of G's weights
 };
 
 // Both networks and their separate Adam optimizers, as in the notebook.
@@ -27,7 +28,24 @@ struct Gan {
   models::Discriminator discriminator;
   std::unique_ptr<torch::optim::Adam> g_optimizer;
   std::unique_ptr<torch::optim::Adam> d_optimizer;
+  // The moving average of the generator's weights (empty unless options.g_ema_decay > 0): never
+  // trained itself, it is what samples, `generate`, `interpolate` and `evaluate` use when present.
+  models::Generator g_ema{nullptr};
 };
+
+// Starts g_ema as a copy of the generator (after initialisation, or loading a run without one).
+void reset_g_ema(Gan& gan);
+
+// After a G step: g_ema's parameters move toward G's by (1 - decay); its BatchNorm statistics are
+// G's. Device work only, so the CUDA graph captures it. Does nothing without g_ema.
+void update_g_ema(Gan& gan);
+
+// The generator to draw samples from: g_ema when kept, else the generator.
+models::Generator& sampling_generator(Gan& gan);
+
+// How the networks compute in training: fp32, or bf16 autocast on CUDA (convolutions and linear
+// layers in bf16; weights, optimizer state and losses stay fp32).
+enum class Precision { kFp32, kBf16 };
 
 // Losses of one step as scalar tensors on the model's device; reading them (.item()) synchronises,
 // so the trainer does it only when it logs or checks them.
@@ -40,9 +58,29 @@ struct StepLosses {
 // gives the same latent vectors on every device and one RNG state resumes a run exactly.
 torch::Tensor sample_z(int64_t count, int64_t z_size, torch::Device device);
 
+// The discriminator's loss of the notebook: BCE-with-logits of D(real) against 1 (0.9 with
+// smooth_labels) plus D(G(z)) against 0. `real` is scaled to [-1, 1]; G runs without gradients.
+torch::Tensor discriminator_loss(Gan& gan, const torch::Tensor& real, const torch::Tensor& z,
+                                 bool smooth_labels, Precision precision = Precision::kFp32);
+
+// The generator's loss of the notebook: BCE-with-logits of D(G(z)) against 1.
+torch::Tensor generator_loss(Gan& gan, const torch::Tensor& z,
+                             Precision precision = Precision::kFp32);
+
 // One notebook training step on a batch of uint8 images (N x 3 x 32 x 32, on the model's device):
-// D on real (label 1, or 0.9 with smooth_labels) + D on G(z) (label 0), one Adam step for D; then
-// G against label 1 on a fresh z, one Adam step for G. Both losses are BCE-with-logits.
-StepLosses train_step(Gan& gan, const torch::Tensor& real_images, bool smooth_labels);
+// discriminator_loss on z_for_d, one Adam step for D; then generator_loss on z_for_g, one Adam
+// step for G, and update_g_ema.
+StepLosses train_step(Gan& gan, const torch::Tensor& real_images, const torch::Tensor& z_for_d,
+                      const torch::Tensor& z_for_g, bool smooth_labels,
+                      Precision precision = Precision::kFp32);
+
+// The same step with both z drawn by sample_z, in the notebook's order.
+StepLosses train_step(Gan& gan, const torch::Tensor& real_images, bool smooth_labels,
+                      Precision precision = Precision::kFp32);
+
+// The same step with the latent vectors given (z_for_d for D's fake batch, z_for_g for G's step):
+// the parity test feeds it the notebook's z.
+StepLosses train_step(Gan& gan, const torch::Tensor& real_images, const torch::Tensor& z_for_d,
+                      const torch::Tensor& z_for_g, bool smooth_labels);
 
 }  // namespace dcgan::train

@@ -10,9 +10,12 @@
 // - One short section per difference: what changed and in which version, then the helper.
 // - Header-only and cheap: code outside this file calls the helpers and never branches on versions.
 
+#include <ATen/autocast_mode.h>
 #include <torch/optim/adam.h>
 #include <torch/types.h>
+#include <torch/version.h>
 
+#include <memory>
 #include <sstream>
 #include <string>
 #include <type_traits>
@@ -44,6 +47,82 @@ inline const torch::optim::AdamParamState& adam_state(const torch::optim::Adam& 
   const auto key = optimizer_state_key<std::decay_t<decltype(state)>>(param);
   return static_cast<const torch::optim::AdamParamState&>(*state.at(key));
 }
+
+/// The Adam state `optimizer` holds for `param` to update in place, or nullptr before the first
+/// step (CapturableAdam shares it).
+inline torch::optim::AdamParamState* find_adam_state(torch::optim::Adam& optimizer,
+                                                     const torch::Tensor& param) {
+  auto& state = optimizer.state();
+  const auto found = state.find(optimizer_state_key<std::decay_t<decltype(state)>>(param));
+  return found == state.end() ? nullptr
+                              : static_cast<torch::optim::AdamParamState*>(found->second.get());
+}
+
+/// Installs `param_state` as `optimizer`'s Adam state for `param` (replacing any).
+inline void set_adam_state(torch::optim::Adam& optimizer, const torch::Tensor& param,
+                           std::unique_ptr<torch::optim::AdamParamState> param_state) {
+  auto& state = optimizer.state();
+  state[optimizer_state_key<std::decay_t<decltype(state)>>(param)] = std::move(param_state);
+}
+
+// --- LibTorch: autocast on CUDA -----------------------------------------------------------------
+// 2.4 made autocast per device type (set_autocast_enabled(kCUDA, on), set_autocast_dtype) and
+// deprecated 1.13's CUDA-only set_enabled / set_autocast_gpu_dtype. A version macro: the old
+// names still exist in 2.x, only deprecated (a warning we build without).
+
+/// bf16 autocast on CUDA while alive, with the cast cache off: cached casts of the weights would
+/// go stale inside a captured CUDA graph, whose replays update the weights in place.
+class CudaAutocastGuard {
+ public:
+  explicit CudaAutocastGuard(bool enable) : enable_(enable) {
+    if (!enable_) return;
+    was_enabled_ = is_enabled();
+    was_dtype_ = dtype();
+    was_caching_ = at::autocast::is_autocast_cache_enabled();
+    set(true, at::kBFloat16);
+    at::autocast::set_autocast_cache_enabled(false);
+  }
+  ~CudaAutocastGuard() {
+    if (!enable_) return;
+    set(was_enabled_, was_dtype_);
+    at::autocast::set_autocast_cache_enabled(was_caching_);
+  }
+  CudaAutocastGuard(const CudaAutocastGuard&) = delete;
+  CudaAutocastGuard& operator=(const CudaAutocastGuard&) = delete;
+
+ private:
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  static bool is_enabled() {
+    return at::autocast::is_autocast_enabled(at::kCUDA);
+  }
+  static at::ScalarType dtype() {
+    return at::autocast::get_autocast_dtype(at::kCUDA);
+  }
+  static void set(bool on, at::ScalarType type) {
+    at::autocast::set_autocast_dtype(at::kCUDA, type);
+    at::autocast::set_autocast_enabled(at::kCUDA, on);
+  }
+#else
+  static bool is_enabled() {
+    return at::autocast::is_enabled();
+  }
+  static at::ScalarType dtype() {
+    return at::autocast::get_autocast_gpu_dtype();
+  }
+  static void set(bool on, at::ScalarType type) {
+    at::autocast::set_autocast_gpu_dtype(type);
+    at::autocast::set_enabled(on);
+  }
+#endif
+  bool enable_;
+  bool was_enabled_ = false;
+  bool was_caching_ = true;
+  at::ScalarType was_dtype_ = at::kHalf;
+};
+
+// --- LibTorch: fused Adam ------------------------------------------------------------------------
+// at::_fused_adam_ runs on CUDA in 1.13 and 2.x alike; only 2.x has CUDA graphs to put it in.
+constexpr bool kTorch2 = TORCH_VERSION_MAJOR >= 2;
 
 // --- matio: the message type of the log callback -------------------------------------------------
 // Mat_LogInitFunc takes `void (*)(int level, char* message)` in matio 1.5.23 and

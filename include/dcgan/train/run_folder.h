@@ -1,0 +1,51 @@
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "dcgan/util/files.h"
+
+namespace dcgan::train {
+
+// The files of one training run (see README, "The run folder"): config.json, losses.csv,
+// losses.png, samples/, checkpoints/ and summary.json, written only by the process that holds the
+// folder's lock.
+class RunFolder {
+ public:
+  // Checks that `path` is a writable folder with room for `checkpoint_bytes` of checkpoints and
+  // locks it. InputError when it is not; nothing is written.
+  RunFolder(std::string path, uint64_t checkpoint_bytes);
+
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const;
+  std::string last_checkpoint() const { return file("checkpoints/last.pt"); }
+
+  // Creates samples/ and checkpoints/, writes config.json and removes temp files left by a killed
+  // run. A new run starts losses.csv; a resumed one keeps its rows up to `resumed_step` only.
+  void prepare(const nlohmann::json& config, bool resuming, int64_t resumed_step);
+
+  void append_losses(int64_t epoch, int64_t batch, double d_loss, double g_loss, int64_t step);
+
+  // samples/epoch_NNN.png from uint8 S x 3 x 32 x 32 images; returns its path.
+  std::string write_samples(int64_t epoch, const torch::Tensor& samples, int64_t nrow);
+
+  // samples/progress.png: one row per epoch of `history` (E x S x 3 x 32 x 32), at most 20 rows,
+  // evenly spaced, always the first and the newest.
+  void write_progress_sheet(const torch::Tensor& history);
+
+  // checkpoints/last.pt, and with `epoch_file` also checkpoints/epoch_NNN.pt keeping the newest
+  // `keep` of those.
+  void save_checkpoint(const std::string& bytes, int64_t epoch, bool epoch_file, int64_t keep);
+
+  void plot_losses();
+  void write_summary(const nlohmann::json& summary);
+
+ private:
+  std::string path_;
+  std::unique_ptr<FolderLock> lock_;
+};
+
+}  // namespace dcgan::train

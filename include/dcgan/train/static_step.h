@@ -1,0 +1,38 @@
+#pragma once
+
+#include <torch/torch.h>
+
+#include "dcgan/train/capturable_adam.h"
+#include "dcgan/train/step.h"
+
+namespace dcgan::train {
+
+// The notebook step written the way a CUDA graph needs it: the batch is gathered from the
+// on-device dataset through an index tensor and scaled inside the step, gradients come from
+// autograd::grad (no .grad fields to reset or reallocate), the update from CapturableAdam, and
+// the losses land in tensors that stay put. Run as is, it is the eager step's twin on any device;
+// CudaGraphStep captures compute() once and replays it.
+class StaticStep : public TrainStep {
+ public:
+  StaticStep(Gan& gan, torch::Tensor images, const StepOptions& options);
+
+  void start_epoch(const torch::Tensor& order) override;
+  StepLosses step(int64_t first, int64_t count) override;
+  void sync_optimizer_state() override;
+  std::string name() const override { return "static"; }
+
+ protected:
+  // One D step and one G step on images_[index] with latent vectors z_for_d and z_for_g; writes
+  // d_loss_ and g_loss_. Device work only: no host reads, no new parameter tensors.
+  void compute(const torch::Tensor& index, const torch::Tensor& z_for_d,
+               const torch::Tensor& z_for_g);
+
+  Gan& gan_;
+  torch::Tensor images_;  // uint8, on the device
+  torch::Tensor order_;   // the epoch's order, on the device
+  StepOptions options_;
+  CapturableAdam d_adam_, g_adam_;
+  torch::Tensor d_loss_, g_loss_;  // fp32 scalars, fixed
+};
+
+}  // namespace dcgan::train

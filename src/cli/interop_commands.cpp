@@ -1,0 +1,100 @@
+#include "dcgan/cli/interop_commands.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cxxopts.hpp>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "dcgan/interop/transfer.h"
+#include "dcgan/util/errors.h"
+
+namespace dcgan::cli {
+namespace {
+
+// Parses a subcommand's options; false when --help was asked for (and printed).
+bool parse(cxxopts::Options& options, int argc, char** argv, cxxopts::ParseResult& result) {
+  options.add_options("")("h,help", "Show this help");
+  result = options.parse(argc, argv);
+  if (result.count("help")) {
+    std::cout << options.help() << std::endl;
+    return false;
+  }
+  if (!result.unmatched().empty())
+    throw InputError("unexpected argument '" + result.unmatched().front() + "' (see --help)");
+  return true;
+}
+
+std::string optional_string(const cxxopts::ParseResult& args, const std::string& name) {
+  return args.count(name) ? args[name].as<std::string>() : std::string();
+}
+
+}  // namespace
+
+int export_command(int argc, char** argv) {
+  cxxopts::Options options("dcgan export",
+                           "Write a checkpoint's generator or discriminator as a PyTorch "
+                           "state_dict that the notebook's classes load.");
+  // clang-format off: one option per line reads as a table
+  options.add_options()("checkpoint",
+                        "A dcgan checkpoint (run/checkpoints/last.pt or epoch_NNN.pt)",
+                        cxxopts::value<std::string>())(
+      "out", "PyTorch file to write (load with torch.load + load_state_dict)",
+      cxxopts::value<std::string>())("net", "generator or discriminator",
+                                     cxxopts::value<std::string>()->default_value("generator"));
+  // clang-format on
+  cxxopts::ParseResult args;
+  if (!parse(options, argc, argv, args)) return 0;
+  interop::ExportOptions o;
+  o.checkpoint = optional_string(args, "checkpoint");
+  o.out = optional_string(args, "out");
+  o.net = args["net"].as<std::string>();
+  const auto what = interop::export_model(o);
+  spdlog::info("wrote {}: {} as a notebook state_dict", o.out, what);
+  return 0;
+}
+
+int import_command(int argc, char** argv) {
+  const train::TrainConfig d;  // defaults shown by --help
+  cxxopts::Options options("dcgan import",
+                           "Make a run folder from the notebook's state_dicts, for generate, "
+                           "interpolate and train --resume. Adam starts fresh.");
+  // clang-format off: one option per line reads as a table
+  options.add_options()("generator", "torch.save(G.state_dict(), ...) of the notebook's Generator",
+                        cxxopts::value<std::string>())(
+      "discriminator", "The notebook Discriminator's state_dict (default: a fresh one)",
+      cxxopts::value<std::string>())("out", "Run folder to create", cxxopts::value<std::string>())(
+      "data", "Data for a later train --resume, comma-separated",
+      cxxopts::value<std::vector<std::string>>()->default_value(d.data.front()))(
+      "batch-size", "Images per step for a later train --resume",
+      cxxopts::value<int64_t>()->default_value(std::to_string(d.batch_size)))(
+      "smooth-labels", "Train on with real labels 0.9 (default: off)",
+      cxxopts::value<bool>()->default_value("false"))(
+      "seed", "Seed of a fresh discriminator and of the sample grid's z (default: random)",
+      cxxopts::value<uint64_t>());
+  // clang-format on
+  cxxopts::ParseResult args;
+  if (!parse(options, argc, argv, args)) return 0;
+  interop::ImportOptions o;
+  o.generator = optional_string(args, "generator");
+  o.discriminator = optional_string(args, "discriminator");
+  o.config.out_dir = optional_string(args, "out");
+  o.config.data = args["data"].as<std::vector<std::string>>();
+  o.config.batch_size = args["batch-size"].as<int64_t>();
+  o.config.smooth_labels = args["smooth-labels"].as<bool>();
+  if (args.count("seed")) {
+    o.config.seed = args["seed"].as<uint64_t>();
+    o.config.seed_given = true;
+  }
+  interop::import_models(o);
+  spdlog::info("wrote run {} ({}{}); Adam starts fresh", o.config.out_dir, o.generator,
+               o.discriminator.empty() ? ", fresh discriminator" : ", " + o.discriminator);
+  spdlog::info(
+      "use it: dcgan generate --checkpoint {}/checkpoints/last.pt, or train on with "
+      "dcgan train --resume {} --epochs N",
+      o.config.out_dir, o.config.out_dir);
+  return 0;
+}
+
+}  // namespace dcgan::cli

@@ -1,0 +1,113 @@
+#include "dcgan/interop/transfer.h"
+
+#include <filesystem>
+#include <random>
+
+#include "dcgan/interop/notebook.h"
+#include "dcgan/train/checkpoint.h"
+#include "dcgan/train/gan.h"
+#include "dcgan/util/errors.h"
+#include "dcgan/util/files.h"
+
+namespace dcgan::interop {
+namespace fs = std::filesystem;
+
+namespace {
+
+void check_output_file(const std::string& path) {
+  const auto parent = fs::absolute(path).parent_path();
+  std::error_code ec;
+  if (!fs::is_directory(parent, ec))
+    throw InputError(path + ": cannot write, folder " + parent.string() + " does not exist");
+  if (fs::is_directory(path, ec)) throw InputError(path + ": is a folder, expected a file name");
+}
+
+// The checkpoint's architecture, with a hint when it is a notebook file rather than ours.
+train::CheckpointInfo checkpoint_info(const std::string& path) {
+  return train::read_checkpoint_info(path);
+}
+
+}  // namespace
+
+models::Generator generator_for_export(const ExportOptions& options) {
+  return train::load_generator(options.checkpoint, torch::kCPU);
+}
+
+TensorDict exported_state(const ExportOptions& options) {
+  if (options.net == "generator") {
+    auto generator = generator_for_export(options);
+    return notebook_state_dict(generator);
+  }
+  if (options.net == "discriminator") {
+    const auto info = checkpoint_info(options.checkpoint);
+    train::GanOptions gan_options;
+    gan_options.conv_dim = info.conv_dim;
+    gan_options.z_size = info.z_size;
+    train::Gan gan(gan_options, torch::kCPU);
+    train::load_checkpoint(options.checkpoint, gan);
+    return notebook_state_dict(gan.discriminator);
+  }
+  throw InputError("--net must be generator or discriminator, got '" + options.net + "'");
+}
+
+std::string export_model(const ExportOptions& options) {
+  if (options.checkpoint.empty()) throw InputError("--checkpoint FILE is required");
+  if (options.out.empty()) throw InputError("--out FILE is required");
+  check_output_file(options.out);
+  const auto state = exported_state(options);
+  write_file_atomically(options.out, state_dict_bytes(state));
+  const auto info = checkpoint_info(options.checkpoint);
+  return options.net == "generator"
+             ? "Generator (z_size " + std::to_string(info.z_size) + ", conv_dim " +
+                   std::to_string(info.conv_dim) + ")"
+             : "Discriminator (conv_dim " + std::to_string(info.conv_dim) + ")";
+}
+
+void import_models(ImportOptions options) {
+  auto& config = options.config;
+  if (options.generator.empty()) throw InputError("--generator FILE is required");
+  if (config.out_dir.empty()) throw InputError("--out DIR is required");
+  if (fs::exists(fs::path(config.out_dir) / "checkpoints" / "last.pt")) {
+    throw InputError(config.out_dir + ": already holds a run; choose another --out");
+  }
+  const auto g_state = read_state_dict(options.generator);
+  const auto g_options = generator_options(g_state, options.generator);
+  config.conv_dim = g_options.conv_dim();
+  config.z_size = g_options.z_size();
+  TensorDict d_state;
+  if (!options.discriminator.empty()) {
+    d_state = read_state_dict(options.discriminator);
+    const auto d_conv_dim = discriminator_options(d_state, options.discriminator).conv_dim();
+    if (d_conv_dim != config.conv_dim) {
+      throw InputError(options.discriminator + ": conv_dim " + std::to_string(d_conv_dim) +
+                       " differs from the generator's " + std::to_string(config.conv_dim) + " (" +
+                       options.generator + "); dcgan trains both at one width");
+    }
+  }
+  if (!config.seed_given) config.seed = std::random_device{}() & 0x7FFFFFFF;
+  config.seed_given = true;
+  train::validate(config);
+
+  // The seed makes a fresh discriminator and the sample grid's fixed z reproducible.
+  torch::manual_seed(config.seed);
+  train::GanOptions gan_options{config.conv_dim, config.z_size, config.lr, config.beta1,
+                                config.beta2};
+  train::Gan gan(gan_options, torch::kCPU);
+  load_notebook_state_dict(gan.generator, g_state, options.generator);
+  if (!d_state.empty()) load_notebook_state_dict(gan.discriminator, d_state, options.discriminator);
+
+  train::TrainingProgress progress;
+  progress.fixed_z = train::sample_z(config.sample_size, config.z_size, torch::kCPU);
+  progress.config_json = train::to_json(config).dump();
+  ensure_writable_dir(config.out_dir + "/checkpoints");
+  auto config_json = train::to_json(config);
+  config_json["imported_generator"] = fs::absolute(options.generator).string();
+  if (!options.discriminator.empty())
+    config_json["imported_discriminator"] = fs::absolute(options.discriminator).string();
+  write_file_atomically(config.out_dir + "/config.json", config_json.dump(2) + "\n");
+  write_file_atomically(config.out_dir + "/losses.csv", "epoch,batch,d_loss,g_loss,step\n");
+  write_file_atomically(config.out_dir + "/checkpoints/last.pt",
+                        train::serialize_checkpoint(gan, progress));
+}
+
+}  // namespace dcgan::interop

@@ -1,0 +1,79 @@
+#include "dcgan/train/cuda_graph_step.h"
+
+#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#include <torch/cuda.h>
+
+namespace dcgan::train {
+namespace {
+
+constexpr int kWarmupSteps = 3;
+
+}  // namespace
+
+CudaGraphStep::CudaGraphStep(Gan& gan, torch::Tensor images, const StepOptions& options)
+    : StaticStep(gan, std::move(images), options) {
+  TORCH_CHECK(images_.is_cuda(), "CudaGraphStep: the dataset must be on a CUDA device");
+  const auto device_options = images_.options();
+  index_ = torch::zeros({options_.batch_size}, device_options.dtype(torch::kInt64));
+  z_ = torch::zeros({2, options_.batch_size, gan_.options.z_size},
+                    device_options.dtype(torch::kFloat32));
+  for (auto& staged : staged_z_) {
+    staged =
+        torch::empty(z_.sizes(), torch::TensorOptions().dtype(torch::kFloat32).pinned_memory(true));
+  }
+}
+
+void CudaGraphStep::capture() {
+  // Warm-up steps set up cuDNN (benchmark picks), cuBLAS and the allocator before capture; they
+  // train, so the state they change is saved first and put back after.
+  std::vector<torch::Tensor> state = d_adam_.state_tensors();
+  for (const auto& t : g_adam_.state_tensors()) state.push_back(t);
+  for (const auto& t : gan_.discriminator->buffers()) state.push_back(t);
+  for (const auto& t : gan_.generator->buffers()) state.push_back(t);
+  if (!gan_.g_ema.is_empty()) {
+    for (const auto& t : gan_.g_ema->parameters()) state.push_back(t);
+    for (const auto& t : gan_.g_ema->buffers()) state.push_back(t);
+  }
+  std::vector<torch::Tensor> saved;
+  for (const auto& t : state) saved.push_back(t.detach().clone());
+
+  torch::cuda::synchronize();
+  const auto side_stream =
+      at::cuda::getStreamFromPool(/*isHighPriority=*/false, images_.device().index());
+  {
+    c10::cuda::CUDAStreamGuard on_side_stream(side_stream);
+    for (int i = 0; i < kWarmupSteps; ++i) compute(index_, z_[0], z_[1]);
+    {
+      torch::NoGradGuard no_grad;
+      for (size_t i = 0; i < state.size(); ++i) state[i].detach().copy_(saved[i]);
+    }
+    side_stream.synchronize();
+    graph_.capture_begin();
+    compute(index_, z_[0], z_[1]);
+    graph_.capture_end();
+  }
+  torch::cuda::synchronize();
+  captured_ = true;
+}
+
+StepLosses CudaGraphStep::step(int64_t first, int64_t count) {
+  if (count != options_.batch_size) return StaticStep::step(first, count);
+  if (!captured_) capture();
+  const size_t slot = static_cast<size_t>(replays_ % 2);
+  // The upload that last read this buffer must be done before it is overwritten.
+  uploaded_[slot].synchronize();
+  auto& staged = staged_z_[slot];
+  const auto z_size = gan_.options.z_size;
+  staged[0].copy_(sample_z(count, z_size, torch::kCPU));
+  staged[1].copy_(sample_z(count, z_size, torch::kCPU));
+  z_.copy_(staged, /*non_blocking=*/true);
+  uploaded_[slot].record();
+  index_.copy_(order_.narrow(0, first, count), /*non_blocking=*/true);
+  graph_.replay();
+  ++replays_;
+  return {d_loss_, g_loss_};
+}
+
+}  // namespace dcgan::train

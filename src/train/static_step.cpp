@@ -1,0 +1,49 @@
+#include "dcgan/train/static_step.h"
+
+#include "dcgan/data/scale.h"
+
+namespace dcgan::train {
+
+StaticStep::StaticStep(Gan& gan, torch::Tensor images, const StepOptions& options)
+    : gan_(gan),
+      images_(std::move(images)),
+      options_(options),
+      d_adam_(*gan.d_optimizer),
+      g_adam_(*gan.g_optimizer),
+      d_loss_(torch::zeros({}, images_.options().dtype(torch::kFloat32))),
+      g_loss_(torch::zeros({}, images_.options().dtype(torch::kFloat32))) {}
+
+void StaticStep::start_epoch(const torch::Tensor& order) {
+  order_ = order.to(images_.device());
+}
+
+StepLosses StaticStep::step(int64_t first, int64_t count) {
+  const auto device = images_.device();
+  const auto z_for_d = sample_z(count, gan_.options.z_size, device);
+  const auto z_for_g = sample_z(count, gan_.options.z_size, device);
+  compute(order_.narrow(0, first, count), z_for_d, z_for_g);
+  return {d_loss_, g_loss_};
+}
+
+void StaticStep::sync_optimizer_state() {
+  d_adam_.sync_to_optimizer();
+  g_adam_.sync_to_optimizer();
+}
+
+void StaticStep::compute(const torch::Tensor& index, const torch::Tensor& z_for_d,
+                         const torch::Tensor& z_for_g) {
+  const auto real = data::scale(images_.index_select(0, index));
+  const auto d_loss =
+      discriminator_loss(gan_, real, z_for_d, options_.smooth_labels, options_.precision);
+  d_adam_.step(torch::autograd::grad({d_loss}, d_adam_.parameters()));
+
+  const auto g_loss = generator_loss(gan_, z_for_g, options_.precision);
+  g_adam_.step(torch::autograd::grad({g_loss}, g_adam_.parameters()));
+  update_g_ema(gan_);
+
+  torch::NoGradGuard no_grad;
+  d_loss_.copy_(d_loss);
+  g_loss_.copy_(g_loss);
+}
+
+}  // namespace dcgan::train

@@ -1,0 +1,387 @@
+// The port checked against the notebook, number for number (llm.c's test_gpt2 style): the
+// notebook's own classes in Python (tests/notebook_reference.py, run by CTest as a fixture) write
+// their state_dicts, inputs and results; here dcgan imports them and must compute the same. The
+// other way round, models dcgan trained are exported and the Python script checks them. Also the
+// import/export commands and their one-line errors.
+#include <caffe2/serialize/inline_container.h>
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <sstream>
+#include <string>
+#include <type_traits>
+
+#include "dcgan/data/scale.h"
+#include "dcgan/interop/notebook.h"
+#include "dcgan/interop/torch_file.h"
+#include "dcgan/interop/transfer.h"
+#include "dcgan/train/checkpoint.h"
+#include "dcgan/train/gan.h"
+#include "dcgan/util/errors.h"
+#include "dcgan/util/files.h"
+#include "test_helpers.h"
+
+namespace fs = std::filesystem;
+using dcgan::InputError;
+using dcgan::interop::TensorDict;
+using dcgan::test::TempDir;
+
+namespace {
+
+// Made by the notebook_reference fixture (see tests/CMakeLists.txt).
+std::string reference(const std::string& name) {
+  const std::string path = std::string(DCGAN_NOTEBOOK_REFERENCE_DIR) + "/" + name;
+  if (!fs::exists(path)) {
+    ADD_FAILURE() << path << " is missing: run through ctest, or first run " << DCGAN_TEST_PYTHON
+                  << " " << DCGAN_NOTEBOOK_SCRIPT << " generate " << DCGAN_NOTEBOOK_REFERENCE_DIR;
+  }
+  return path;
+}
+
+std::map<std::string, torch::Tensor> expected() {
+  std::map<std::string, torch::Tensor> out;
+  for (const auto& [name, tensor] : dcgan::interop::read_state_dict(reference("expected.pt")))
+    out[name] = tensor;
+  return out;
+}
+
+// Float rounding differs between the libraries' kernels (and our sub-pixel transposed
+// convolutions); a wrong formula differs by orders of magnitude more than this.
+void expect_close(const std::string& name, const torch::Tensor& actual,
+                  const torch::Tensor& expected, double rtol = 2e-4) {
+  ASSERT_TRUE(expected.defined()) << name << ": no such tensor in expected.pt";
+  ASSERT_TRUE(actual.defined()) << name << ": dcgan has no such tensor";
+  ASSERT_EQ(actual.sizes(), expected.sizes()) << name;
+  const auto a = actual.detach().cpu().to(torch::kFloat64);
+  const auto b = expected.to(torch::kFloat64);
+  const double diff = a.numel() ? (a - b).abs().max().item<double>() : 0.0;
+  const double tolerance = b.numel() ? rtol * b.abs().max().item<double>() + 1e-9 : 0.0;
+  EXPECT_LE(diff, tolerance) << name << ": largest difference " << diff << " (tolerance "
+                             << tolerance << ")";
+}
+
+dcgan::models::Generator notebook_generator() {
+  const auto state = dcgan::interop::read_state_dict(reference("G.pt"));
+  dcgan::models::Generator generator(dcgan::interop::generator_options(state, "G.pt"));
+  dcgan::interop::load_notebook_state_dict(generator, state, "G.pt");
+  return generator;
+}
+
+dcgan::models::Discriminator notebook_discriminator() {
+  const auto state = dcgan::interop::read_state_dict(reference("D.pt"));
+  dcgan::models::Discriminator discriminator(dcgan::interop::discriminator_options(state, "D.pt"));
+  dcgan::interop::load_notebook_state_dict(discriminator, state, "D.pt");
+  return discriminator;
+}
+
+// An optimizer's per-parameter state is keyed by a string in LibTorch 1.13 and by the TensorImpl
+// pointer in 2.x.
+template <typename StateMap>
+torch::optim::AdamParamState& adam_state(StateMap& state, const torch::Tensor& parameter) {
+  using Key = typename StateMap::key_type;
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream key;
+    key << parameter.unsafeGetTensorImpl();
+    return static_cast<torch::optim::AdamParamState&>(*state.at(key.str()));
+  } else {
+    return static_cast<torch::optim::AdamParamState&>(
+        *state.at(static_cast<Key>(parameter.unsafeGetTensorImpl())));
+  }
+}
+
+struct CommandResult {
+  int code = -1;
+  std::string output;
+};
+
+// Runs a shell command, stdout and stderr together.
+CommandResult run(const std::string& command) {
+  CommandResult result;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (!pipe) return result;
+  char buffer[4096];
+  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) result.output.append(buffer, n);
+  const int status = pclose(pipe);
+  result.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+CommandResult dcgan_cli(const std::string& args) {
+  return run(std::string(DCGAN_BINARY) + " " + args);
+}
+
+void expect_input_error(const std::function<void()>& action, const std::string& part) {
+  try {
+    action();
+    ADD_FAILURE() << "no error; expected one containing: " << part;
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+
+TEST(NotebookParity, ForwardInTrainAndEvalMode) {
+  const auto e = expected();
+  const auto real = dcgan::data::scale(e.at("images"));
+  torch::NoGradGuard no_grad;
+  for (const std::string mode : {"train", "eval"}) {
+    auto generator = notebook_generator();
+    auto discriminator = notebook_discriminator();
+    generator->train(mode == "train");
+    discriminator->train(mode == "train");
+    // On the CPU the generator runs its transposed convolutions as sub-pixel convolutions.
+    expect_close("g_" + mode + ".out", generator(e.at("z")), e.at("g_" + mode + ".out"));
+    expect_close("d_" + mode + ".out", discriminator(real), e.at("d_" + mode + ".out"));
+    if (mode != "train") continue;
+    // BatchNorm's running statistics after one batch
+    for (const auto& [key, tensor] : dcgan::interop::notebook_state_dict(generator))
+      expect_close("g_train." + key, tensor, e.at("g_train." + key));
+    for (const auto& [key, tensor] : dcgan::interop::notebook_state_dict(discriminator))
+      expect_close("d_train." + key, tensor, e.at("d_train." + key));
+  }
+}
+
+// The same generator through LibTorch's own ConvTranspose2d layers, the path CUDA takes.
+TEST(NotebookParity, GeneratorWithPlainTransposedConvolutions) {
+  const auto e = expected();
+  auto g = notebook_generator();
+  g->eval();
+  torch::NoGradGuard no_grad;
+  const int64_t c = g->options().conv_dim();
+  auto x = g->fc(e.at("z")).view({-1, 4 * c, 4, 4});
+  x = torch::relu(g->bn1(g->t_conv1(x)));
+  x = torch::relu(g->bn2(g->t_conv2(x)));
+  expect_close("g_eval.out (ConvTranspose2d)", torch::tanh(g->t_conv3(x)), e.at("g_eval.out"));
+}
+
+TEST(NotebookParity, OneTrainingStep) {
+  const auto e = expected();
+  auto generator = notebook_generator();
+  dcgan::train::GanOptions options;
+  options.conv_dim = generator->options().conv_dim();
+  options.z_size = generator->options().z_size();
+  dcgan::train::Gan gan(options, torch::kCPU);
+  dcgan::interop::load_notebook_state_dict(
+      gan.generator, dcgan::interop::read_state_dict(reference("G.pt")), "G.pt");
+  dcgan::interop::load_notebook_state_dict(
+      gan.discriminator, dcgan::interop::read_state_dict(reference("D.pt")), "D.pt");
+
+  const auto losses = dcgan::train::train_step(gan, e.at("images"), e.at("z_for_d"),
+                                               e.at("z_for_g"), /*smooth_labels=*/false);
+  expect_close("step.d_loss", losses.d_loss, e.at("step.d_loss"));
+  expect_close("step.g_loss", losses.g_loss, e.at("step.g_loss"));
+
+  // Weights and BatchNorm buffers after the step; gradients; Adam's moments. D's first moments
+  // are half its d_loss gradients, so they check that backward pass too.
+  auto check = [&](const std::string& net, const TensorDict& state, torch::optim::Adam& adam) {
+    int parameters = 0;
+    for (const auto& [key, tensor] : state) {
+      expect_close("step." + net + "." + key, tensor, e.at("step." + net + "." + key));
+      if (!tensor.requires_grad()) continue;  // a buffer
+      ++parameters;
+      expect_close("step.grad." + net + "." + key, tensor.grad(),
+                   e.at("step.grad." + net + "." + key));
+      auto& moments = adam_state(adam.state(), tensor);
+      const auto prefix = "step.adam." + net + "." + key;
+      expect_close(prefix + ".exp_avg", moments.exp_avg(), e.at(prefix + ".exp_avg"));
+      expect_close(prefix + ".exp_avg_sq", moments.exp_avg_sq(), e.at(prefix + ".exp_avg_sq"));
+    }
+    EXPECT_GT(parameters, 0) << net;
+  };
+  check("G", dcgan::interop::notebook_state_dict(gan.generator), *gan.g_optimizer);
+  check("D", dcgan::interop::notebook_state_dict(gan.discriminator), *gan.d_optimizer);
+}
+
+// The other way: a model trained by dcgan, exported, loaded by the notebook's classes in Python.
+TEST(NotebookParity, ExportedModelsComputeTheSameInTheNotebook) {
+  TempDir dir;
+  torch::manual_seed(5);
+  dcgan::train::GanOptions options;
+  options.conv_dim = 4;
+  options.z_size = 8;
+  dcgan::train::Gan gan(options, torch::kCPU);
+  const auto images = torch::randint(0, 256, {6, 3, 32, 32}, torch::kUInt8);
+  for (int step = 0; step < 2; ++step) dcgan::train::train_step(gan, images, false);
+  dcgan::train::TrainingProgress progress;
+  progress.fixed_z = dcgan::train::sample_z(4, options.z_size, torch::kCPU);
+  progress.config_json = "{}";
+  const auto checkpoint = dir.file("last.pt");
+  dcgan::write_file_atomically(checkpoint, dcgan::train::serialize_checkpoint(gan, progress));
+  for (const std::string net : {"generator", "discriminator"}) {
+    dcgan::interop::export_model(
+        {checkpoint, dir.file(net == "generator" ? "exported_G.pt" : "exported_D.pt"), net});
+  }
+
+  gan.generator->eval();
+  gan.discriminator->eval();
+  torch::NoGradGuard no_grad;
+  const auto z = dcgan::train::sample_z(5, options.z_size, torch::kCPU);
+  const TensorDict outputs = {{"z", z},
+                              {"images", images},
+                              {"g_eval.out", gan.generator(z)},
+                              {"d_eval.out", gan.discriminator(dcgan::data::scale(images))}};
+  dcgan::write_file_atomically(dir.file("cpp_outputs.pt"),
+                               dcgan::interop::state_dict_bytes(outputs));
+  const auto result = run(std::string(DCGAN_TEST_PYTHON) + " " + DCGAN_NOTEBOOK_SCRIPT + " check " +
+                          dir.path().string());
+  EXPECT_EQ(result.code, 0) << result.output;
+}
+
+TEST(TorchFile, WritesWhatItReadsBitForBit) {
+  TempDir dir;
+  const auto original = dcgan::interop::read_state_dict(reference("G.pt"));
+  ASSERT_EQ(original.front().first, "fc.weight");
+  dcgan::write_file_atomically(dir.file("copy.pt"), dcgan::interop::state_dict_bytes(original));
+  const auto copy = dcgan::interop::read_state_dict(dir.file("copy.pt"));
+  ASSERT_EQ(copy.size(), original.size());
+  for (size_t i = 0; i < copy.size(); ++i) {
+    EXPECT_EQ(copy[i].first, original[i].first);
+    EXPECT_EQ(copy[i].second.scalar_type(), original[i].second.scalar_type()) << copy[i].first;
+    EXPECT_TRUE(torch::equal(copy[i].second, original[i].second)) << copy[i].first;
+  }
+}
+
+TEST(TorchFile, RefusesWhatIsNotAStateDict) {
+  using dcgan::interop::read_state_dict;
+  expect_input_error([] { read_state_dict(reference("whole_model.pt")); },
+                     "not a state_dict: the file pickles a Python object (__main__.Generator)");
+  expect_input_error([] { read_state_dict(reference("list.pt")); },
+                     "not a state_dict (the file holds a list)");
+  expect_input_error([] { read_state_dict(reference("nested.pt")); },
+                     "not a state_dict ('G' holds a dict, not a tensor)");
+  TempDir dir;
+  dcgan::test::write_bytes(dir.file("text.pt"), "hello");
+  expect_input_error([&] { read_state_dict(dir.file("text.pt")); }, "not a PyTorch file");
+  // A truncated file is refused, not read past its end.
+  const auto bytes = dcgan::test::read_bytes(reference("G.pt"));
+  dcgan::test::write_bytes(dir.file("cut.pt"), bytes.substr(0, bytes.size() / 2));
+  EXPECT_THROW(read_state_dict(dir.file("cut.pt")), InputError);
+}
+
+// torch.save's zip holding `pickle` as its data.pkl.
+void write_pickle(const std::string& path, const std::string& pickle) {
+  std::string bytes;
+  caffe2::serialize::PyTorchStreamWriter zip([&bytes](const void* data, size_t size) {
+    bytes.append(static_cast<const char*>(data), size);
+    return size;
+  });
+  zip.writeRecord("data.pkl", pickle.data(), pickle.size());
+  zip.writeEndOfFile();
+  dcgan::test::write_bytes(path, bytes);
+}
+
+TEST(TorchFile, SurvivesCraftedPickles) {
+  TempDir dir;
+  auto refused = [&](const std::string& pickle, const std::string& part) {
+    write_pickle(dir.file("crafted.pt"), pickle);
+    expect_input_error([&] { dcgan::interop::read_state_dict(dir.file("crafted.pt")); }, part);
+  };
+  using namespace std::string_literals;  // "..."s keeps the NUL bytes
+  const auto proto = "\x80\x02"s;
+  refused(proto +
+              "cos\nsystem\nX\x02\x00\x00\x00"
+              "ls\x85R."s,
+          "Python object (os.system)");
+  refused(proto + ")" + std::string(1000000, '\x85') + ".", "the file holds a tuple");
+  refused(proto +
+              "}X\xff\xff\xff\x7f"
+              "ab",
+          "data.pkl ends early");
+  refused(proto + "}s.", "stack underflow");
+  refused(proto + "h\x05.", "unknown memo entry");
+}
+
+TEST(NotebookStateDict, NamesTheKeyAndBothShapes) {
+  auto state = dcgan::interop::read_state_dict(reference("G.pt"));
+  auto generator = notebook_generator();
+  auto with = [&](const std::string& key, torch::Tensor tensor) {
+    auto changed = state;
+    for (auto& [name, t] : changed) {
+      if (name == key) t = tensor;
+    }
+    return changed;
+  };
+  expect_input_error(
+      [&] {
+        dcgan::interop::load_notebook_state_dict(
+            generator, with("t_conv2.1.running_mean", torch::zeros({3})), "G.pt");
+      },
+      "G.pt: key 't_conv2.1.running_mean' has shape [3], expected [4]");
+  auto missing = state;
+  missing.pop_back();
+  expect_input_error([&] { dcgan::interop::load_notebook_state_dict(generator, missing, "G.pt"); },
+                     "G.pt: missing key 't_conv3.0.weight' (expected shape [4, 3, 4, 4])");
+  auto extra = state;
+  extra.emplace_back("t_conv3.0.bias", torch::zeros({3}));
+  expect_input_error([&] { dcgan::interop::load_notebook_state_dict(generator, extra, "G.pt"); },
+                     "G.pt: unexpected key 't_conv3.0.bias' of shape [3]");
+  expect_input_error(
+      [&] {
+        dcgan::interop::generator_options(dcgan::interop::read_state_dict(reference("D.pt")),
+                                          "D.pt");
+      },
+      "D.pt: holds a Discriminator state_dict, expected a Generator's");
+}
+
+TEST(InteropCommands, ImportThenGenerateResumeAndExportBack) {
+  TempDir dir;
+  const auto run_dir = dir.file("run");
+  auto r = dcgan_cli("import --generator " + reference("G.pt") + " --discriminator " +
+                     reference("D.pt") + " --out " + run_dir + " --seed 3 --batch-size 4 --data " +
+                     dcgan::test::data_path("tiny_v5_compressed.mat"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  const auto last = run_dir + "/checkpoints/last.pt";
+  r = dcgan_cli("generate --checkpoint " + last + " --count 4 --seed 1 --out " +
+                dir.file("grid.png"));
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(fs::exists(dir.file("grid.png")));
+
+  // What comes back out is what went in, bit for bit.
+  r = dcgan_cli("export --checkpoint " + last + " --out " + dir.file("G.pt"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  r = dcgan_cli("export --checkpoint " + last + " --net discriminator --out " + dir.file("D.pt"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  for (const std::string net : {"G.pt", "D.pt"}) {
+    const auto original = dcgan::interop::read_state_dict(reference(net));
+    const auto exported = dcgan::interop::read_state_dict(dir.file(net));
+    ASSERT_EQ(exported.size(), original.size()) << net;
+    for (size_t i = 0; i < original.size(); ++i) {
+      EXPECT_EQ(exported[i].first, original[i].first) << net;
+      EXPECT_TRUE(torch::equal(exported[i].second, original[i].second)) << original[i].first;
+    }
+  }
+
+  r = dcgan_cli("train --resume " + run_dir + " --epochs 1 --progress log --no-plot");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(dcgan::train::read_checkpoint_info(last).epochs_done, 1);
+}
+
+TEST(InteropCommands, PointToTheRightCommand) {
+  TempDir dir;
+  const auto run_dir = dir.file("run");
+  auto r = dcgan_cli("import --generator " + reference("G.pt") + " --out " + run_dir);
+  ASSERT_EQ(r.code, 0) << r.output;
+  const auto last = run_dir + "/checkpoints/last.pt";
+
+  r = dcgan_cli("import --generator " + last + " --out " + dir.file("other"));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("is a dcgan checkpoint, not a PyTorch state_dict"), std::string::npos)
+      << r.output;
+  EXPECT_FALSE(fs::exists(dir.file("other")));
+
+  r = dcgan_cli("generate --checkpoint " + reference("G.pt") + " --out " + dir.file("g.png"));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("dcgan import --generator"), std::string::npos) << r.output;
+
+  r = dcgan_cli("import --generator " + reference("D.pt") + " --out " + dir.file("other"));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("holds a Discriminator state_dict"), std::string::npos) << r.output;
+
+  r = dcgan_cli("import --generator " + reference("G.pt") + " --out " + run_dir);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("already holds a run"), std::string::npos) << r.output;
+}
