@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Compile check of the CUDA-only code, on machines without a GPU or a CUDA LibTorch: every file under
-# src/ include/ tests/ bench/ that includes ATen/cuda or c10/cuda is compiled with -fsyntax-only
+# src/ include/ tests/ bench/ that includes ATen/cuda or c10/cuda, or has code under
+# #if(def) DCGAN_WITH_CUDA_GRAPHS, is compiled with -fsyntax-only
 # against Debian 13's libtorch-cuda-dev 2.6 headers and the CUDA runtime headers. Linking is not
 # checked (Debian ships no cuDNN). The headers are fetched with `apt-get download` + `dpkg -x` in the
 # Debian 13 root of scripts/debian13_root.sh (not installed: libtorch-cuda-dev pulls in nvidia-cudnn,
@@ -60,7 +61,9 @@ torch_include=$cache/usr/include
 [[ -f $cuda_include/cuda_runtime_api.h ]] ||
   { echo "cuda_compile_check: no cuda_runtime_api.h in $cuda_include" >&2; exit 1; }
 
-mapfile -t files < <(grep -rlE '^\s*#\s*include\s*[<"](ATen|c10)/cuda/' src include tests bench \
+# CUDA-only: includes ATen/cuda or c10/cuda, or has code only the CUDA build compiles.
+mapfile -t files < <(grep -rlE '^\s*#\s*include\s*[<"](ATen|c10)/cuda/|^\s*#\s*if.*DCGAN_WITH_CUDA_GRAPHS' \
+  src include tests bench \
   --include='*.cpp' --include='*.cc' --include='*.cu' --include='*.h' --include='*.hpp' | sort)
 [[ ${#files[@]} -gt 0 ]] || { echo "cuda_compile_check: no CUDA-only sources found" >&2; exit 1; }
 
@@ -76,8 +79,12 @@ echo "CUDA compile check: $($cxx --version | head -n 1); LibTorch headers $(
 failed=()
 for file in "${files[@]}"; do
   echo "  checking $file"
-  [[ $file == *.h || $file == *.hpp ]] && lang=(-x c++) || lang=()
-  "$cxx" "${flags[@]}" "${lang[@]}" "$file" || failed+=("$file")
+  if [[ $file == *.h || $file == *.hpp ]]; then
+    # A header through an #include, as its users see it (and without "#pragma once in main file").
+    printf '#include "%s"\n' "$file" | "$cxx" "${flags[@]}" -I. -x c++ - || failed+=("$file")
+  else
+    "$cxx" "${flags[@]}" "$file" || failed+=("$file")
+  fi
 done
 if [[ ${#failed[@]} -gt 0 ]]; then
   echo "cuda_compile_check: FAILED to compile against LibTorch 2.6 CUDA: ${failed[*]}" >&2
