@@ -13,6 +13,7 @@
 #include "dcgan/train/generate.h"
 #include "dcgan/train/signals.h"
 #include "dcgan/train/trainer.h"
+#include "dcgan/util/compat.h"
 #include "dcgan/util/errors.h"
 #include "test_helpers.h"
 
@@ -145,10 +146,8 @@ TEST_F(TrainTest, CheckpointRoundTripRestoresEveryTensor) {
   const auto& saved_params = trainer.gan().d_optimizer->param_groups()[0].params();
   const auto& loaded_params = restored.d_optimizer->param_groups()[0].params();
   for (size_t i = 0; i < saved_params.size(); ++i) {
-    const auto& a = static_cast<const torch::optim::AdamParamState&>(
-        *saved_state.at(c10::guts::to_string(saved_params[i].unsafeGetTensorImpl())));
-    const auto& b = static_cast<const torch::optim::AdamParamState&>(
-        *loaded_state.at(c10::guts::to_string(loaded_params[i].unsafeGetTensorImpl())));
+    const auto& a = dcgan::compat::adam_state(*trainer.gan().d_optimizer, saved_params[i]);
+    const auto& b = dcgan::compat::adam_state(*restored.d_optimizer, loaded_params[i]);
     EXPECT_EQ(a.step(), b.step());
     EXPECT_TRUE(torch::equal(a.exp_avg(), b.exp_avg()));
     EXPECT_TRUE(torch::equal(a.exp_avg_sq(), b.exp_avg_sq()));

@@ -21,6 +21,7 @@
 #include <mutex>
 #include <string>
 
+#include "dcgan/util/compat.h"
 #include "dcgan/util/errors.h"
 
 namespace fs = std::filesystem;
@@ -36,7 +37,7 @@ constexpr int64_t kImageBytes = kSide * kSide * kChannels;
 // We record the last message instead and turn it into an exception after the call returns.
 thread_local std::string matio_last_error;
 
-void matio_log(int level, char* message) {
+void matio_log(int level, compat::MatioLogMessage<decltype(&Mat_LogInitFunc)> message) {
   if (level & (MATIO_LOG_LEVEL_ERROR | MATIO_LOG_LEVEL_CRITICAL)) {
     // HDF5 errors come as an indented multi-line stack; our messages are one line (found by
     // fuzzing).
