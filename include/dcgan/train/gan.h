@@ -69,7 +69,7 @@ torch::Tensor generator_loss(Gan& gan, const torch::Tensor& z,
 
 // One notebook training step on a batch of uint8 images (N x 3 x 32 x 32, on the model's device):
 // discriminator_loss on z_for_d, one Adam step for D; then generator_loss on z_for_g, one Adam
-// step for G, and update_g_ema.
+// step for G, and update_g_ema. The parity test feeds it the notebook's z.
 StepLosses train_step(Gan& gan, const torch::Tensor& real_images, const torch::Tensor& z_for_d,
                       const torch::Tensor& z_for_g, bool smooth_labels,
                       Precision precision = Precision::kFp32);
@@ -77,10 +77,5 @@ StepLosses train_step(Gan& gan, const torch::Tensor& real_images, const torch::T
 // The same step with both z drawn by sample_z, in the notebook's order.
 StepLosses train_step(Gan& gan, const torch::Tensor& real_images, bool smooth_labels,
                       Precision precision = Precision::kFp32);
-
-// The same step with the latent vectors given (z_for_d for D's fake batch, z_for_g for G's step):
-// the parity test feeds it the notebook's z.
-StepLosses train_step(Gan& gan, const torch::Tensor& real_images, const torch::Tensor& z_for_d,
-                      const torch::Tensor& z_for_g, bool smooth_labels);
 
 }  // namespace dcgan::train
