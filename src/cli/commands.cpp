@@ -13,6 +13,7 @@
 #include <set>
 #include <string>
 
+#include "dcgan/cli/evaluate_command.h"
 #include "dcgan/data/dataset.h"
 #include "dcgan/image/grid.h"
 #include "dcgan/image/png.h"
@@ -336,6 +337,7 @@ const std::map<std::string, Command>& commands() {
       {"train", {"Train the DCGAN, writing samples, losses and checkpoints", train_command}},
       {"generate", {"Generate images from a checkpoint", generate_command}},
       {"interpolate", {"Latent-space walk between random z pairs", interpolate_command}},
+      {"evaluate", {"Measure sample quality (Frechet distance) and the D probe", evaluate_command}},
   };
   return table;
 }
