@@ -17,8 +17,10 @@ namespace {
 
 constexpr int64_t kBatch = 500;  // images per forward pass when only measuring
 
-torch::nn::Conv2dOptions same_conv(int64_t in, int64_t out) {
-  return torch::nn::Conv2dOptions(in, out, /*kernel_size=*/3).padding(1).bias(false);
+// Strided 4x4 convs as in the discriminator: no full-resolution activations, so training stays
+// at about a minute on two CPU cores.
+torch::nn::Conv2dOptions strided_conv(int64_t in, int64_t out) {
+  return torch::nn::Conv2dOptions(in, out, /*kernel_size=*/4).stride(2).padding(1).bias(false);
 }
 
 uint64_t fnv1a64(uint64_t hash, const torch::Tensor& t) {
@@ -64,25 +66,25 @@ torch::Tensor batched(FeatureNet& net, const torch::Tensor& images, Fn fn) {
 }
 
 FeatureNetInfo read_info(torch::serialize::InputArchive& archive, const std::string& path) {
+  // A fresh tensor per key: read() into a defined tensor resizes it in place, and may not.
+  auto value = [&](const char* key) {
+    torch::Tensor t;
+    archive.read(key, t);
+    return t;
+  };
   FeatureNetInfo info;
   try {
-    torch::Tensor t;
-    archive.read("version", t);
-    info.version = t.item<int64_t>();
-    archive.read("data_file", t);
-    const auto bytes = t.contiguous();
-    info.data_file.assign(reinterpret_cast<const char*>(bytes.data_ptr<uint8_t>()),
-                          static_cast<size_t>(bytes.numel()));
-    archive.read("data_images", t);
-    info.data_images = t.item<int64_t>();
-    archive.read("data_checksum", t);
-    info.data_checksum = static_cast<uint64_t>(t.item<int64_t>());
-    archive.read("seed", t);
-    info.seed = static_cast<uint64_t>(t.item<int64_t>());
-    archive.read("test_accuracy", t);
-    info.test_accuracy = t.item<double>();
-  } catch (const c10::Error&) {
-    throw InputError(path + ": not a dcgan feature net (no header)");
+    info.version = value("feature_net_version").item<int64_t>();
+    const auto name = value("data_file").contiguous();
+    info.data_file.assign(reinterpret_cast<const char*>(name.data_ptr<uint8_t>()),
+                          static_cast<size_t>(name.numel()));
+    info.data_images = value("data_images").item<int64_t>();
+    info.data_checksum = static_cast<uint64_t>(value("data_checksum").item<int64_t>());
+    info.seed = static_cast<uint64_t>(value("seed").item<int64_t>());
+    info.test_accuracy = value("test_accuracy").item<double>();
+  } catch (const c10::Error& e) {
+    throw InputError(path + ": not a dcgan feature net (no header: " +
+                     first_line(e.what_without_backtrace()) + ")");
   }
   return info;
 }
@@ -110,20 +112,21 @@ FeatureNetImpl::FeatureNetImpl(FeatureNetOptions options) : options_(options) {
 void FeatureNetImpl::reset() {
   const int64_t w = options_.width();
   TORCH_CHECK(w >= 1 && options_.feature_dim() >= 1, "FeatureNet: sizes must be positive");
-  conv1 = register_module("conv1", torch::nn::Conv2d(same_conv(3, w)));  // {3,32,32} -> {W,16,16}
+  conv1 =
+      register_module("conv1", torch::nn::Conv2d(strided_conv(3, w)));  // {3,32,32} -> {W,16,16}
   bn1 = register_module("bn1", torch::nn::BatchNorm2d(w));
-  conv2 = register_module("conv2", torch::nn::Conv2d(same_conv(w, 2 * w)));  // -> {2W,8,8}
+  conv2 = register_module("conv2", torch::nn::Conv2d(strided_conv(w, 2 * w)));  // -> {2W,8,8}
   bn2 = register_module("bn2", torch::nn::BatchNorm2d(2 * w));
-  conv3 = register_module("conv3", torch::nn::Conv2d(same_conv(2 * w, 4 * w)));  // -> {4W,4,4}
+  conv3 = register_module("conv3", torch::nn::Conv2d(strided_conv(2 * w, 4 * w)));  // -> {4W,4,4}
   bn3 = register_module("bn3", torch::nn::BatchNorm2d(4 * w));
   fc = register_module("fc", torch::nn::Linear(4 * w * 4 * 4, options_.feature_dim()));  // -> {F}
   head = register_module("head", torch::nn::Linear(options_.feature_dim(), 10));         // -> {10}
 }
 
 torch::Tensor FeatureNetImpl::features(const torch::Tensor& images) {
-  auto x = torch::max_pool2d(torch::relu(bn1(conv1(images))), 2);
-  x = torch::max_pool2d(torch::relu(bn2(conv2(x))), 2);
-  x = torch::max_pool2d(torch::relu(bn3(conv3(x))), 2);
+  auto x = torch::relu(bn1(conv1(images)));
+  x = torch::relu(bn2(conv2(x)));
+  x = torch::relu(bn3(conv3(x)));
   return torch::relu(fc(x.flatten(1)));
 }
 
@@ -201,7 +204,7 @@ torch::Tensor class_probabilities(FeatureNet& net, const torch::Tensor& images) 
 
 void save_feature_net(const std::string& path, FeatureNet& net, const FeatureNetInfo& info) {
   torch::serialize::OutputArchive archive, model;
-  archive.write("version", int_tensor(info.version));
+  archive.write("feature_net_version", int_tensor(info.version));
   archive.write("width", int_tensor(net->options().width()));
   archive.write("feature_dim", int_tensor(net->options().feature_dim()));
   archive.write("data_file", string_tensor(info.data_file));

@@ -20,7 +20,7 @@ Linear fit_logistic(const torch::Tensor& x, const torch::Tensor& y, double weigh
                torch::zeros({10}, torch::kFloat64).requires_grad_()};
   torch::optim::LBFGS optimizer(
       std::vector<torch::Tensor>{model.weight, model.bias},
-      torch::optim::LBFGSOptions(1.0).max_iter(300).history_size(20).line_search_fn(
+      torch::optim::LBFGSOptions(1.0).max_iter(100).history_size(20).line_search_fn(
           "strong_wolfe"));
   auto closure = [&]() {
     optimizer.zero_grad();

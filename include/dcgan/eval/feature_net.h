@@ -21,8 +21,8 @@ struct FeatureNetOptions {
 };
 
 // The feature net: a small digit classifier whose penultimate layer plays the part Inception's pool
-// layer plays in FID (as LeNet does for MNIST). Three 3x3 conv + BatchNorm + ReLU + 2x2 max-pool
-// blocks, a ReLU feature layer and a 10-way head. Input: N x 3 x 32 x 32 floats in [-1, 1].
+// layer plays in FID (as LeNet does for MNIST). Three strided 4x4 conv + BatchNorm + ReLU blocks, a
+// ReLU feature layer and a 10-way head. Input: N x 3 x 32 x 32 floats in [-1, 1].
 class FeatureNetImpl : public torch::nn::Module {
  public:
   explicit FeatureNetImpl(FeatureNetOptions options = FeatureNetOptions());
@@ -63,7 +63,7 @@ void require_labels(const data::ImageSet& set, const std::string& path, const st
 // Trains a fresh feature net on `train` (labelled) with `seed`, on the CPU: Adam, batches of 64,
 // the last epoch at a tenth of the rate; about a minute for 10,000 images on two cores. The global
 // RNG is left as it was.
-constexpr int64_t kFeatureNetEpochs = 4;
+constexpr int64_t kFeatureNetEpochs = 3;
 FeatureNet train_feature_net(const data::ImageSet& train, uint64_t seed,
                              int64_t epochs = kFeatureNetEpochs);
 
