@@ -13,24 +13,20 @@ struct Linear {
   torch::Tensor bias;    // 10
 };
 
-// Minimises mean cross-entropy + weight_decay/2 |W|^2 with full-batch L-BFGS from zero weights.
-Linear fit_logistic(const torch::Tensor& x, const torch::Tensor& y, double weight_decay) {
-  torch::AutoGradMode enable_grad(true);
-  Linear model{torch::zeros({x.size(1), 10}, torch::kFloat64).requires_grad_(),
-               torch::zeros({10}, torch::kFloat64).requires_grad_()};
-  torch::optim::LBFGS optimizer(
-      std::vector<torch::Tensor>{model.weight, model.bias},
-      torch::optim::LBFGSOptions(1.0).max_iter(100).history_size(20).line_search_fn(
-          "strong_wolfe"));
-  auto closure = [&]() {
-    optimizer.zero_grad();
-    const auto loss = torch::nn::functional::cross_entropy(x.matmul(model.weight) + model.bias, y) +
-                      0.5 * weight_decay * model.weight.pow(2).sum();
-    loss.backward();
-    return loss;
-  };
-  optimizer.step(closure);
-  return {model.weight.detach(), model.bias.detach()};
+// Regularised least squares on +-1 one-vs-rest targets (the least-squares form of the L2-SVM), in
+// closed form through the N x N kernel: W = X^T (X X^T + lambda I)^-1 (T - b). With 1,000 labels
+// and up to 14,336 features this is one small solve, deterministic, no iterations to tune.
+Linear fit_linear(const torch::Tensor& x, const torch::Tensor& y, double penalty) {
+  const int64_t n = x.size(0);
+  auto targets = torch::full({n, 10}, -1.0, torch::kFloat64);
+  targets.scatter_(1, y.view({n, 1}), 1.0);
+  const auto bias = targets.mean(0);
+  const auto kernel = x.matmul(x.t());
+  // The penalty relative to the kernel's mean diagonal, so one grid suits every feature length.
+  const double lambda = penalty * kernel.trace().item<double>() / static_cast<double>(n);
+  const auto alpha =
+      at::linalg_solve(kernel + lambda * torch::eye(n, torch::kFloat64), targets - bias);
+  return {x.t().matmul(alpha), bias};
 }
 
 double error_rate(const Linear& model, const torch::Tensor& x, const torch::Tensor& y) {
@@ -112,10 +108,10 @@ ProbeResult linear_probe(const torch::Tensor& train_features, const torch::Tenso
   const auto fit_x = train_x.index_select(0, kept), fit_y = train_y.index_select(0, kept);
   const auto val_x = train_x.index_select(0, held), val_y = train_y.index_select(0, held);
   // With under five labels of a digit nothing is held out: a middle penalty then.
-  double best_decay = 1e-2, best_error = 2;
-  for (double decay : {1e-4, 1e-3, 1e-2, 1e-1}) {
+  double best_decay = 1e-1, best_error = 2;
+  for (double decay : {1e-3, 1e-2, 1e-1, 1.0, 10.0}) {
     if (held.size(0) == 0) break;
-    const double error = error_rate(fit_logistic(fit_x, fit_y, decay), val_x, val_y);
+    const double error = error_rate(fit_linear(fit_x, fit_y, decay), val_x, val_y);
     if (error <= best_error) best_error = error, best_decay = decay;  // ties: the stronger penalty
   }
   ProbeResult result;
@@ -123,7 +119,7 @@ ProbeResult linear_probe(const torch::Tensor& train_features, const torch::Tenso
   result.train_images = train_x.size(0);
   result.test_images = test_x.size(0);
   result.feature_dim = train_x.size(1);
-  result.test_error = error_rate(fit_logistic(train_x, train_y, best_decay), test_x, test_y);
+  result.test_error = error_rate(fit_linear(train_x, train_y, best_decay), test_x, test_y);
   return result;
 }
 
