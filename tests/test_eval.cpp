@@ -91,9 +91,9 @@ class EvalTest : public ::testing::Test {
   void SetUp() override { spdlog::set_level(spdlog::level::warn); }
   void TearDown() override { spdlog::set_level(spdlog::level::info); }
 
-  // One small feature net for the whole suite: 800 labelled images, 2 epochs.
+  // One small feature net for the whole suite: 2,000 labelled images, 3 epochs.
   static eval::FeatureNet& net() {
-    static auto trained = eval::train_feature_net(sample_images(0, 800), /*seed=*/3, /*epochs=*/2);
+    static auto trained = eval::train_feature_net(sample_images(0, 2000), /*seed=*/3, /*epochs=*/3);
     return trained;
   }
   TempDir dir_;
