@@ -14,6 +14,7 @@
 #include <string>
 
 #include "dcgan/cli/interop_commands.h"
+#include "dcgan/cli/evaluate_command.h"
 #include "dcgan/data/dataset.h"
 #include "dcgan/image/grid.h"
 #include "dcgan/image/png.h"
@@ -343,6 +344,7 @@ const std::map<std::string, Command>& commands() {
       {"interpolate", {"Latent-space walk between random z pairs", interpolate_command}},
       {"export", {"Write a checkpoint's model as a PyTorch state_dict", export_command}},
       {"import", {"Make a run folder from the notebook's state_dicts", import_command}},
+      {"evaluate", {"Measure sample quality (Frechet distance) and the D probe", evaluate_command}},
   };
   return table;
 }

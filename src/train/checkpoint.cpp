@@ -252,4 +252,21 @@ models::Generator load_generator(const std::string& path, torch::Device device) 
   return generator;
 }
 
+models::Discriminator load_discriminator(const std::string& path, torch::Device device) {
+  auto archive = open_archive(path, device);
+  const auto info = read_info(archive, path);
+  models::Discriminator discriminator{models::DiscriminatorOptions(info.conv_dim)};
+  try {
+    torch::serialize::InputArchive d;
+    archive.read("discriminator", d);
+    discriminator->load(d);
+  } catch (const c10::Error& e) {
+    throw InputError(path + ": checkpoint's discriminator is incomplete or corrupt (" +
+                     first_line(e.what_without_backtrace()) + ")");
+  }
+  discriminator->to(device);
+  discriminator->eval();
+  return discriminator;
+}
+
 }  // namespace dcgan::train

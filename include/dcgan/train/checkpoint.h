@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "dcgan/models/discriminator.h"
 #include "dcgan/models/generator.h"
 #include "dcgan/train/gan.h"
 
@@ -59,5 +60,8 @@ TrainingProgress load_checkpoint(const std::string& path, Gan& gan);
 // The generator alone, for `generate`, `interpolate` and `evaluate`: architecture read from the
 // file; the moving average of its weights (g_ema) when the run kept one.
 models::Generator load_generator(const std::string& path, torch::Device device);
+
+// The discriminator alone (eval mode), for `evaluate`'s representation probe.
+models::Discriminator load_discriminator(const std::string& path, torch::Device device);
 
 }  // namespace dcgan::train

@@ -1,0 +1,52 @@
+#include "dcgan/eval/sample_quality.h"
+
+#include "dcgan/train/generate.h"
+
+namespace dcgan::eval {
+
+FeatureStats real_feature_stats(FeatureNet& net, const torch::Tensor& real_images) {
+  return feature_stats(extract_features(net, real_images));
+}
+
+SampleQuality image_quality(FeatureNet& net, const torch::Tensor& images,
+                            const FeatureStats& real) {
+  TORCH_CHECK(images.size(0) >= 2, "image_quality: need at least 2 images");
+  SampleQuality quality;
+  quality.generated = images.size(0);
+  quality.real = real.count;
+  quality.frechet_distance = frechet_distance(real_feature_stats(net, images), real);
+  const auto probabilities = class_probabilities(net, images);
+  const auto [top, digit] = probabilities.max(1);
+  quality.confident_share = top.gt(kConfidentProbability).to(torch::kFloat64).mean().item<double>();
+  const auto counts = torch::bincount(digit, /*weights=*/{}, /*minlength=*/10);
+  for (int64_t d = 0; d < 10; ++d) quality.class_counts[d] = counts[d].item<int64_t>();
+  return quality;
+}
+
+SampleQuality sample_quality(models::Generator& generator, FeatureNet& net,
+                             const FeatureStats& real, int64_t count, uint64_t seed) {
+  TORCH_CHECK(count >= 2, "sample_quality: need at least 2 images, got ", count);
+  const auto z = train::seeded_z(count, generator->options().z_size(), seed);
+  // In chunks: a large count would not fit in memory as floats at once.
+  std::vector<torch::Tensor> images;
+  for (int64_t start = 0; start < count; start += 1000)
+    images.push_back(
+        train::render(generator, z.narrow(0, start, std::min<int64_t>(1000, count - start))));
+  return image_quality(net, torch::cat(images), real);
+}
+
+SampleQuality sample_quality(models::Generator& generator, FeatureNet& net,
+                             const torch::Tensor& real_images, int64_t count, uint64_t seed) {
+  const auto real = real_images.narrow(0, 0, std::min(count, real_images.size(0)));
+  return sample_quality(generator, net, real_feature_stats(net, real), count, seed);
+}
+
+nlohmann::json to_json(const SampleQuality& quality) {
+  return {{"frechet_distance", quality.frechet_distance},
+          {"confident_share", quality.confident_share},
+          {"generated", quality.generated},
+          {"real", quality.real},
+          {"class_counts", quality.class_counts}};
+}
+
+}  // namespace dcgan::eval

@@ -1,0 +1,305 @@
+// The evaluation library: Fréchet distance against closed forms, the feature net, sample quality,
+// the paper's probe, and refusals of label-less data. Tiny data from the bundled SVHN-format
+// sample, tiny models.
+#include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
+#include <sys/wait.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include "dcgan/data/dataset.h"
+#include "dcgan/eval/feature_net.h"
+#include "dcgan/eval/frechet.h"
+#include "dcgan/eval/probe.h"
+#include "dcgan/eval/sample_quality.h"
+#include "dcgan/image/png.h"
+#include "dcgan/train/checkpoint.h"
+#include "dcgan/train/trainer.h"
+#include "dcgan/util/errors.h"
+#include "test_helpers.h"
+
+using dcgan::InputError;
+using dcgan::test::TempDir;
+namespace eval = dcgan::eval;
+
+namespace {
+
+// The first `n` images of the repository's 4,000-image SVHN-format sample, loaded once.
+dcgan::data::ImageSet sample_images(int64_t offset, int64_t n) {
+  static const auto all = dcgan::data::load_images(std::string(DCGAN_TEST_DATA_DIR) +
+                                                   "/../../data/svhn_sample_32x32.mat");
+  dcgan::data::ImageSet part;
+  part.images = all.images.narrow(0, offset, n);
+  part.labels = all.labels.narrow(0, offset, n);
+  part.format = all.format;
+  return part;
+}
+
+eval::FeatureStats stats_of(torch::Tensor mean, torch::Tensor covariance) {
+  eval::FeatureStats s;
+  s.mean = mean.to(torch::kFloat64);
+  s.covariance = covariance.to(torch::kFloat64);
+  s.count = 100;
+  return s;
+}
+
+TEST(FrechetDistance, OfASetAgainstItselfIsZero) {
+  torch::manual_seed(1);
+  const auto features = torch::randn({300, 16}) * torch::linspace(0.1, 3.0, 16);
+  EXPECT_NEAR(eval::frechet_distance(features, features), 0.0, 1e-8);
+  // ...and not for a shifted copy: |shift|^2 = 16 * 0.25.
+  EXPECT_NEAR(eval::frechet_distance(features, features + 0.5), 4.0, 1e-6);
+}
+
+TEST(FrechetDistance, MatchesClosedFormForDiagonalGaussians) {
+  // For diagonal covariances: |mu1 - mu2|^2 + sum_i (sqrt(a_i) - sqrt(b_i))^2.
+  const auto a =
+      stats_of(torch::tensor({1.0, 2.0, 0.0}), torch::diag(torch::tensor({4.0, 1.0, 9.0})));
+  const auto b =
+      stats_of(torch::tensor({0.0, 2.0, 3.0}), torch::diag(torch::tensor({1.0, 1.0, 0.25})));
+  const double expected = (1 + 0 + 9) + (1.0 + 0.0 + 6.25);
+  EXPECT_NEAR(eval::frechet_distance(a, b), expected, 1e-9);
+  EXPECT_NEAR(eval::frechet_distance(b, a), expected, 1e-9);
+}
+
+TEST(FrechetDistance, MatchesClosedFormForNonCommutingCovariances) {
+  // 2x2: Tr sqrt(M) = sqrt(Tr M + 2 sqrt(det M)) for M = S1 S2 with positive eigenvalues.
+  const auto s1 = torch::tensor({{2.0, 1.0}, {1.0, 2.0}}, torch::kFloat64);
+  const auto s2 = torch::tensor({{3.0, 0.0}, {0.0, 1.0}}, torch::kFloat64);
+  const auto m = s1.matmul(s2);
+  const double trace_sqrt =
+      std::sqrt(m.trace().item<double>() + 2 * std::sqrt(m.det().item<double>()));
+  const double expected = 4 + 4 - 2 * trace_sqrt;  // same means
+  EXPECT_NEAR(
+      eval::frechet_distance(stats_of(torch::zeros({2}), s1), stats_of(torch::zeros({2}), s2)),
+      expected, 1e-9);
+}
+
+TEST(FrechetDistance, OneDimensionalSamplesMatchMeanAndDeviation) {
+  torch::manual_seed(2);
+  const auto x = torch::randn({1000, 1}, torch::kFloat64) * 2 + 1;
+  const auto y = torch::randn({1000, 1}, torch::kFloat64) * 0.5 - 1;
+  const double dm = (x.mean() - y.mean()).item<double>();
+  const double ds = (x.std() - y.std()).item<double>();
+  EXPECT_NEAR(eval::frechet_distance(x, y), dm * dm + ds * ds, 1e-9);
+}
+
+class EvalTest : public ::testing::Test {
+ protected:
+  void SetUp() override { spdlog::set_level(spdlog::level::warn); }
+  void TearDown() override { spdlog::set_level(spdlog::level::info); }
+
+  // One small feature net for the whole suite: 2,000 labelled images, 3 epochs.
+  static eval::FeatureNet& net() {
+    static auto trained = eval::train_feature_net(sample_images(0, 2000), /*seed=*/3, /*epochs=*/3);
+    return trained;
+  }
+  TempDir dir_;
+};
+
+TEST_F(EvalTest, FeatureNetBeatsChanceOnHeldOutImages) {
+  EXPECT_GT(eval::classification_accuracy(net(), sample_images(3000, 400)), 0.3);
+}
+
+TEST_F(EvalTest, FrechetDistanceGrowsAsRealImagesAreMixedWithNoise) {
+  const auto reference = eval::real_feature_stats(net(), sample_images(1000, 300).images);
+  const auto real = sample_images(1300, 300).images.to(torch::kFloat64);
+  torch::manual_seed(4);
+  const auto noise = torch::randint(0, 256, real.sizes(), torch::kFloat64);
+  double previous = -1;
+  for (double t : {0.0, 0.25, 0.5, 0.75, 1.0}) {
+    const auto mixed = ((1 - t) * real + t * noise).round().to(torch::kUInt8);
+    const double fd = eval::image_quality(net(), mixed, reference).frechet_distance;
+    EXPECT_GT(fd, previous) << "noise share " << t;
+    previous = fd;
+  }
+}
+
+TEST_F(EvalTest, FeatureNetIsSavedAndReusedWhenItFits) {
+  const auto train = sample_images(0, 200);
+  const auto test = sample_images(200, 100);
+  eval::FeatureNetSource source;
+  source.path = dir_.file("net.pt");
+  source.train = &train;
+  source.train_path = "/somewhere/train.mat";
+  source.test = &test;
+  source.seed = 7;
+  bool trained = false;
+  eval::FeatureNetInfo info;
+  auto first = eval::load_or_train_feature_net(source, &info, &trained);
+  EXPECT_TRUE(trained);
+  EXPECT_EQ(info.data_file, "train.mat");
+  EXPECT_EQ(info.data_images, 200);
+  EXPECT_GE(info.test_accuracy, 0.0);
+  auto again = eval::load_or_train_feature_net(source, &info, &trained);
+  EXPECT_FALSE(trained);
+  EXPECT_TRUE(torch::equal(eval::extract_features(first, test.images),
+                           eval::extract_features(again, test.images)));
+  // Without training data the saved net is used as it is.
+  source.train = nullptr;
+  eval::load_or_train_feature_net(source, &info, &trained);
+  EXPECT_FALSE(trained);
+  // Other training data: a new net.
+  const auto other = sample_images(300, 200);
+  source.train = &other;
+  eval::load_or_train_feature_net(source, &info, &trained);
+  EXPECT_TRUE(trained);
+  // A corrupt file is an input error naming it.
+  dcgan::test::write_bytes(source.path, "not a feature net");
+  source.train = nullptr;
+  try {
+    eval::load_or_train_feature_net(source, &info, &trained);
+    FAIL() << "accepted a corrupt feature net";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find(source.path), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(EvalTest, LabelLessDataIsRefusedWithOneLine) {
+  auto folder = sample_images(0, 50);
+  folder.labels = torch::full({50}, -1, torch::kInt64);
+  folder.format = "image folder";
+  try {
+    eval::train_feature_net(folder, 1, 1);
+    FAIL() << "trained a feature net without labels";
+  } catch (const InputError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("no digit labels"), std::string::npos) << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  }
+  eval::FeatureNetSource source;
+  source.path = dir_.file("absent.pt");
+  source.train = &folder;
+  source.train_path = "photos/";
+  EXPECT_THROW(eval::load_or_train_feature_net(source, nullptr), InputError);
+  EXPECT_FALSE(std::filesystem::exists(source.path));
+}
+
+TEST_F(EvalTest, SampleQualityIsSeededAndLeavesTheGeneratorAsItWas) {
+  torch::manual_seed(5);
+  dcgan::models::Generator generator(dcgan::models::GeneratorOptions(/*z_size=*/8, /*conv_dim=*/4));
+  generator->train();
+  const auto real = sample_images(0, 100).images;
+  const auto a = eval::sample_quality(generator, net(), real, 64, /*seed=*/9);
+  const auto b = eval::sample_quality(generator, net(), real, 64, /*seed=*/9);
+  EXPECT_TRUE(generator->is_training());
+  EXPECT_EQ(a.frechet_distance, b.frechet_distance);
+  EXPECT_EQ(a.generated, 64);
+  EXPECT_EQ(a.real, 64);
+  int64_t total = 0;
+  for (auto c : a.class_counts) total += c;
+  EXPECT_EQ(total, 64);
+  // An untrained generator's blobs are far from real digits, much farther than real from real.
+  const auto floor = eval::image_quality(net(), sample_images(100, 64).images,
+                                         eval::real_feature_stats(net(), real.narrow(0, 0, 64)));
+  EXPECT_GT(a.frechet_distance, 2 * floor.frechet_distance);
+}
+
+TEST_F(EvalTest, ProbeBeatsChanceOnATrainedTinyModel) {
+  const auto data = dir_.file("train.mat");
+  // A short real training run: 600 images, conv_dim 8, 3 epochs.
+  dcgan::train::TrainConfig config;
+  config.data = {std::string(DCGAN_TEST_DATA_DIR) + "/../../data/svhn_sample_32x32.mat"};
+  config.limit = 600;
+  config.out_dir = dir_.file("run");
+  config.epochs = 3;
+  config.batch_size = 32;
+  config.conv_dim = 8;
+  config.z_size = 16;
+  config.seed = 1;
+  config.seed_given = true;
+  config.device = "cpu";
+  config.progress = "log";
+  config.print_every = 1000;
+  config.plot = false;
+  config.threads = 1;
+  dcgan::train::Trainer(config).run();
+  auto discriminator =
+      dcgan::train::load_discriminator(config.out_dir + "/checkpoints/last.pt", torch::kCPU);
+  EXPECT_FALSE(discriminator->is_training());
+
+  const auto train = sample_images(0, 600);
+  const auto test = sample_images(2000, 400);
+  const auto picked = eval::balanced_subset(train.labels, /*per_class=*/20, /*seed=*/2);
+  ASSERT_EQ(picked.size(0), 200);
+  const auto picked_labels = train.labels.index_select(0, picked);
+  EXPECT_TRUE(torch::equal(torch::bincount(picked_labels), torch::full({10}, 20, torch::kInt64)));
+  const auto train_images = train.images.index_select(0, picked);
+  const auto features = eval::discriminator_features(discriminator, train_images);
+  EXPECT_EQ(features.size(1), (8 + 16 + 32) * 16);
+  const auto result =
+      eval::linear_probe(features, picked_labels,
+                         eval::discriminator_features(discriminator, test.images), test.labels, 2);
+  EXPECT_LT(result.test_error, 0.8);  // chance: 0.9
+  EXPECT_EQ(result.train_images, 200);
+  // Shuffled labels must not beat chance by as much: the probe learns the labels, not the data.
+  const auto shuffled = picked_labels.index_select(0, torch::randperm(200, torch::kInt64));
+  const auto blind = eval::linear_probe(
+      features, shuffled, eval::discriminator_features(discriminator, test.images), test.labels, 2);
+  EXPECT_GT(blind.test_error, result.test_error);
+}
+
+// `dcgan evaluate` end to end on a tiny checkpoint: JSON output, then a label-less --train-data
+// refused in one line with exit code 2.
+TEST_F(EvalTest, EvaluateCommandReportsJsonAndRefusesLabelLessTraining) {
+  const auto train_mat = dir_.file("train.mat");
+  const auto test_mat = dir_.file("test.mat");
+  torch::manual_seed(6);
+  dcgan::test::write_svhn(train_mat, 60);
+  dcgan::test::write_svhn(test_mat, 30);
+  dcgan::train::TrainConfig config;
+  config.data = {train_mat};
+  config.out_dir = dir_.file("run");
+  config.epochs = 1;
+  config.batch_size = 30;
+  config.conv_dim = 4;
+  config.z_size = 8;
+  config.seed = 1;
+  config.seed_given = true;
+  config.device = "cpu";
+  config.progress = "log";
+  config.plot = false;
+  config.threads = 1;
+  dcgan::train::Trainer(config).run();
+  const auto checkpoint = config.out_dir + "/checkpoints/last.pt";
+  auto run = [&](const std::string& args, std::string* output) {
+    const std::string command = std::string(DCGAN_BINARY) + " evaluate --checkpoint " + checkpoint +
+                                " --data " + test_mat + " " + args + " 2>&1";
+    FILE* pipe = popen(command.c_str(), "r");
+    char buffer[4096];
+    output->clear();
+    while (size_t n = fread(buffer, 1, sizeof(buffer), pipe)) output->append(buffer, n);
+    return WEXITSTATUS(pclose(pipe));
+  };
+  std::string out;
+  ASSERT_EQ(run("--train-data " + train_mat + " --feature-net " + dir_.file("net.pt") +
+                    " --count 40 --probe-labels 20 --threads 1 --json",
+                &out),
+            0)
+      << out;
+  const auto report = nlohmann::json::parse(out.substr(out.find('{')));
+  EXPECT_EQ(report["sample_quality"]["generated"], 40);
+  EXPECT_TRUE(report["feature_net"]["trained_now"].get<bool>());
+  EXPECT_TRUE(report["probe"].contains("random_discriminator")) << out;
+  EXPECT_TRUE(std::filesystem::exists(dir_.file("net.pt")));
+
+  const auto photos = dir_.file("photos");
+  std::filesystem::create_directory(photos);
+  for (int i = 0; i < 3; ++i)
+    dcgan::image::write_png(photos + "/" + std::to_string(i) + ".png",
+                            torch::full({3, 32, 32}, 40 * i, torch::kUInt8));
+  EXPECT_EQ(run("--train-data " + photos + " --feature-net " + dir_.file("other.pt"), &out), 2);
+  EXPECT_NE(out.find("no digit labels"), std::string::npos) << out;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
+  // With the feature net already trained, (a) still works and (b) says why it is skipped.
+  EXPECT_EQ(
+      run("--train-data " + photos + " --feature-net " + dir_.file("net.pt") + " --count 20 --json",
+          &out),
+      0)
+      << out;
+  EXPECT_NE(out.find("\"skipped\""), std::string::npos) << out;
+}
+
+}  // namespace
