@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <sstream>
 
 #include "dcgan/data/dataset.h"
 #include "dcgan/eval/feature_net.h"
@@ -300,6 +301,60 @@ TEST_F(EvalTest, EvaluateCommandReportsJsonAndRefusesLabelLessTraining) {
       0)
       << out;
   EXPECT_NE(out.find("\"skipped\""), std::string::npos) << out;
+}
+
+}  // namespace
+
+namespace {
+
+// `train --eval-every`: quality.csv gets a row per measured epoch, summary.json the newest value,
+// and the run's random numbers are those of a run that does not measure.
+TEST_F(EvalTest, EvalEveryWritesQualityAndLeavesTrainingAsItWas) {
+  const auto train_mat = dir_.file("train.mat"), test_mat = dir_.file("test.mat");
+  torch::manual_seed(4);
+  dcgan::test::write_svhn(train_mat, 64);
+  dcgan::test::write_svhn(test_mat, 32);
+  auto tiny = [&](const std::string& out) {
+    dcgan::train::TrainConfig c;
+    c.data = {train_mat};
+    c.out_dir = dir_.file(out);
+    c.epochs = 2;
+    c.batch_size = 32;
+    c.conv_dim = 4;
+    c.z_size = 8;
+    c.seed = 3;
+    c.seed_given = true;
+    c.device = "cpu";
+    c.progress = "log";
+    c.plot = false;
+    c.threads = 1;
+    return c;
+  };
+  dcgan::train::Trainer plain(tiny("plain"));
+  plain.run();
+  auto config = tiny("measured");
+  config.eval_every = 1;
+  config.eval_data = test_mat;
+  config.eval_count = 16;
+  config.feature_net = dir_.file("net.pt");
+  dcgan::train::Trainer measured(config);
+  ASSERT_EQ(measured.run().status, dcgan::train::TrainOutcome::Status::kCompleted);
+
+  const auto csv = dcgan::test::read_bytes(config.out_dir + "/quality.csv");
+  std::istringstream lines(csv);
+  std::string line;
+  std::getline(lines, line);
+  EXPECT_EQ(line, "epoch,frechet_distance,confident_share,step");
+  for (int epoch = 1; epoch <= 2; ++epoch) {
+    ASSERT_TRUE(std::getline(lines, line)) << "no row for epoch " << epoch;
+    EXPECT_EQ(line.substr(0, 2), std::to_string(epoch) + ",");
+    EXPECT_GT(std::stod(line.substr(2)), 0.0) << line;
+  }
+  EXPECT_TRUE(std::filesystem::exists(config.feature_net));
+  const auto summary =
+      nlohmann::json::parse(dcgan::test::read_bytes(config.out_dir + "/summary.json"));
+  EXPECT_EQ(summary.at("quality").at("epoch"), 2);
+  EXPECT_TRUE(torch::equal(plain.gan().generator->fc->weight, measured.gan().generator->fc->weight));
 }
 
 }  // namespace

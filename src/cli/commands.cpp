@@ -13,8 +13,8 @@
 #include <set>
 #include <string>
 
-#include "dcgan/cli/interop_commands.h"
 #include "dcgan/cli/evaluate_command.h"
+#include "dcgan/cli/interop_commands.h"
 #include "dcgan/data/dataset.h"
 #include "dcgan/image/grid.h"
 #include "dcgan/image/png.h"
@@ -165,6 +165,18 @@ int train_command(int argc, char** argv) {
       cxxopts::value<std::string>()->default_value(d.step))(
       "precision", "fp32, or bf16 (autocast on CUDA; weights, optimizer and losses stay fp32)",
       cxxopts::value<std::string>()->default_value(d.precision))(
+      "eval-every",
+      "Measure sample quality (Frechet distance, see `dcgan evaluate`) every N epochs "
+      "into quality.csv/quality.png; 0: off",
+      cxxopts::value<int64_t>()->default_value(std::to_string(d.eval_every)))(
+      "eval-data", "Labelled real images (e.g. test_32x32.mat) that --eval-every compares with",
+      cxxopts::value<std::string>())(
+      "feature-net",
+      "Feature net file for --eval-every (default: beside the training data, "
+      "NAME.featnet.pt, trained on first use)",
+      cxxopts::value<std::string>())(
+      "eval-count", "Generated images per --eval-every measurement",
+      cxxopts::value<int64_t>()->default_value(std::to_string(d.eval_count)))(
       "channels-last",
       "NHWC convolution weights (faster tensor-core kernels on CUDA) (default: off)",
       cxxopts::value<bool>()->default_value("false"));
@@ -203,6 +215,10 @@ int train_command(int argc, char** argv) {
   config.step = args["step"].as<std::string>();
   config.precision = args["precision"].as<std::string>();
   config.channels_last = args["channels-last"].as<bool>();
+  config.eval_every = args["eval-every"].as<int64_t>();
+  if (args.count("eval-data")) config.eval_data = args["eval-data"].as<std::string>();
+  if (args.count("feature-net")) config.feature_net = args["feature-net"].as<std::string>();
+  config.eval_count = args["eval-count"].as<int64_t>();
 
   if (args.count("resume")) {
     config.resume = args["resume"].as<std::string>();

@@ -28,14 +28,6 @@ bool labelled(const data::ImageSet& set) {
   return set.size() > 0 && set.labels.ge(0).all().item<bool>();
 }
 
-// Default feature net: beside the training data it is trained on, so every run evaluated against
-// that data shares one net and their distances are comparable.
-std::string default_feature_net(const std::string& train_data) {
-  auto path = std::filesystem::path(train_data);
-  if (std::filesystem::is_directory(path)) return (path / "feature_net.pt").string();
-  return (path.parent_path() / (path.stem().string() + ".featnet.pt")).string();
-}
-
 std::string percent(double share) {
   char text[32];
   std::snprintf(text, sizeof(text), "%.2f%%", 100 * share);
@@ -71,8 +63,9 @@ int evaluate_command(int argc, char** argv) {
       "feature-net",
       "Feature net file: reused when it exists and fits, else trained and saved (default: beside "
       "--train-data, NAME.featnet.pt)",
-      cxxopts::value<std::string>())("feature-net-seed", "Seed for training the feature net",
-                                     cxxopts::value<uint64_t>()->default_value("1"))(
+      cxxopts::value<std::string>())(
+      "feature-net-seed", "Seed for training the feature net",
+      cxxopts::value<uint64_t>()->default_value(std::to_string(eval::kDefaultFeatureNetSeed)))(
       "probe-labels", "Class-balanced training labels for the probe (a multiple of 10)",
       cxxopts::value<int64_t>()->default_value("1000"))(
       "device", "auto, cpu, cuda or cuda:N", cxxopts::value<std::string>()->default_value("auto"))(
@@ -109,7 +102,7 @@ int evaluate_command(int argc, char** argv) {
   const auto test_path = args["data"].as<std::string>();
   const auto train_path = has_train ? args["train-data"].as<std::string>() : std::string();
   const auto net_path = args.count("feature-net") ? args["feature-net"].as<std::string>()
-                                                  : default_feature_net(train_path);
+                                                  : eval::default_feature_net_path(train_path);
   torch::set_num_threads(static_cast<int>(train::cpu_threads(args["threads"].as<int64_t>())));
   const auto device = train::resolve_device(args["device"].as<std::string>());
   const auto start = std::chrono::steady_clock::now();

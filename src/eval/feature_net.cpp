@@ -288,4 +288,10 @@ FeatureNet load_or_train_feature_net(const FeatureNetSource& source, FeatureNetI
   return net;
 }
 
+std::string default_feature_net_path(const std::string& train_data) {
+  const std::filesystem::path path(train_data);
+  if (std::filesystem::is_directory(path)) return (path / "feature_net.pt").string();
+  return (path.parent_path() / (path.stem().string() + ".featnet.pt")).string();
+}
+
 }  // namespace dcgan::eval

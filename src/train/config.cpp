@@ -44,6 +44,12 @@ void validate(const TrainConfig& c) {
   parse_device_name(c.device);  // throws on a malformed name
   require(c.step == "auto" || c.step == "eager" || c.step == "graph" || c.step == "static",
           "--step must be auto, eager, graph or static, got '" + c.step + "'");
+  require(c.eval_every >= 0,
+          "--eval-every must be 0 (off) or more, got " + std::to_string(c.eval_every));
+  require(c.eval_every == 0 || !c.eval_data.empty(),
+          "--eval-every needs --eval-data TEST.mat (labelled real images to compare samples with)");
+  require(c.eval_count >= 2 && c.eval_count <= 100000,
+          "--eval-count must be in 2-100000, got " + std::to_string(c.eval_count));
   require(c.precision == "fp32" || c.precision == "bf16",
           "--precision must be fp32 or bf16, got '" + c.precision + "'");
 }
@@ -74,7 +80,11 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"plot", c.plot},
           {"step", c.step},
           {"precision", c.precision},
-          {"channels_last", c.channels_last}};
+          {"channels_last", c.channels_last},
+          {"eval_every", c.eval_every},
+          {"eval_data", c.eval_data},
+          {"feature_net", c.feature_net},
+          {"eval_count", c.eval_count}};
 }
 
 TrainConfig config_from_json(const nlohmann::json& j) {
@@ -106,6 +116,10 @@ TrainConfig config_from_json(const nlohmann::json& j) {
   c.step = j.value("step", std::string("auto"));
   c.precision = j.value("precision", std::string("fp32"));
   c.channels_last = j.value("channels_last", false);
+  c.eval_every = j.value("eval_every", int64_t{0});
+  c.eval_data = j.value("eval_data", std::string());
+  c.feature_net = j.value("feature_net", std::string());
+  c.eval_count = j.value("eval_count", int64_t{1000});
   return c;
 }
 
@@ -141,6 +155,11 @@ TrainConfig merge_for_resume(const TrainConfig& saved, const TrainConfig& given,
   if (given_names.count("step")) merged.step = given.step;
   if (given_names.count("precision")) merged.precision = given.precision;
   if (given_names.count("channels-last")) merged.channels_last = given.channels_last;
+  // Measuring quality changes nothing the run computes.
+  if (given_names.count("eval-every")) merged.eval_every = given.eval_every;
+  if (given_names.count("eval-data")) merged.eval_data = given.eval_data;
+  if (given_names.count("feature-net")) merged.feature_net = given.feature_net;
+  if (given_names.count("eval-count")) merged.eval_count = given.eval_count;
   merged.resume = given.resume;
   merged.out_dir = given.resume;
   return merged;

@@ -14,7 +14,8 @@ bool warned = false;
 void warn_once(const std::string& message) {
   if (warned) return;
   warned = true;
-  spdlog::warn("{}; losses.png will not be drawn (losses.csv has the numbers)", message);
+  spdlog::warn("{}; losses.png and quality.png will not be drawn (the CSV files have the numbers)",
+               message);
 }
 
 bool gnuplot_installed() {
@@ -28,9 +29,9 @@ std::string quoted(const std::string& s) {
   return out + "'";
 }
 
-}  // namespace
-
-bool plot_losses(const std::string& csv_path, const std::string& png_path) {
+// Runs gnuplot with `settings` and a `plot` command, drawing into a temporary PNG that is then
+// renamed over png_path, so a reader never sees a half-drawn plot.
+bool draw(const std::string& png_path, const std::string& settings, const std::string& plot) {
   if (!gnuplot_installed()) {
     warn_once("gnuplot is not installed (apt-get install gnuplot-nox)");
     return false;
@@ -45,12 +46,8 @@ bool plot_losses(const std::string& csv_path, const std::string& png_path) {
                "set terminal pngcairo size 900,500 font ',11'\n"
                "set output %s\n"
                "set datafile separator ','\n"
-               "set title 'Training Losses'\n"
-               "set xlabel 'step'\nset ylabel 'loss'\n"
-               "set key top right\nset grid\n"
-               "plot %s using 5:3 skip 1 with lines lw 2 title 'Discriminator', "
-               "'' using 5:4 skip 1 with lines lw 2 title 'Generator'\n",
-               quoted(temp).c_str(), quoted(csv_path).c_str());
+               "%s\n%s\n",
+               quoted(temp).c_str(), settings.c_str(), plot.c_str());
   const int status = ::pclose(gnuplot);
   std::error_code ec;
   if (status != 0 || !std::filesystem::exists(temp, ec)) {
@@ -60,6 +57,25 @@ bool plot_losses(const std::string& csv_path, const std::string& png_path) {
   }
   std::filesystem::rename(temp, png_path, ec);
   return !ec;
+}
+
+}  // namespace
+
+bool plot_losses(const std::string& csv_path, const std::string& png_path) {
+  return draw(png_path,
+              "set title 'Training Losses'\nset xlabel 'step'\nset ylabel 'loss'\n"
+              "set key top right\nset grid",
+              "plot " + quoted(csv_path) +
+                  " using 5:3 skip 1 with lines lw 2 title 'Discriminator', '' using 5:4 skip 1 "
+                  "with lines lw 2 title 'Generator'");
+}
+
+bool plot_quality(const std::string& csv_path, const std::string& png_path) {
+  return draw(png_path,
+              "set title 'Sample Quality (lower is better)'\nset xlabel 'epoch'\n"
+              "set ylabel 'Frechet distance'\nset key top right\nset grid",
+              "plot " + quoted(csv_path) +
+                  " using 1:2 skip 1 with linespoints lw 2 pt 7 title 'Frechet distance'");
 }
 
 }  // namespace dcgan::train

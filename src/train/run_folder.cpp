@@ -24,13 +24,17 @@ std::string epoch_name(int64_t epoch) {
   return name.str();
 }
 
-// Keeps the header and the well-formed rows of losses.csv up to `last_step`: a run killed after
-// its last checkpoint must not log the same steps twice, and a torn last row (disk full, power
-// loss) must not survive.
-void trim_loss_rows(const std::string& path, int64_t last_step) {
+constexpr const char* kQualityHeader = "epoch,frechet_distance,confident_share,step\n";
+
+// Keeps the header and the well-formed rows (`fields` comma-separated values, the step last) of
+// a CSV log up to `last_step`: a run killed after its last checkpoint must not log the same steps
+// twice, and a torn last row (disk full, power loss) must not survive.
+void trim_rows(const std::string& path, int64_t last_step, int fields) {
   std::ifstream in(path);
   if (!in) return;
-  static const std::regex row(R"(\d+,\d+,[^,]+,[^,]+,(\d{1,18}))");
+  std::string pattern = R"(\d+)";
+  for (int i = 2; i < fields; ++i) pattern += ",[^,]+";
+  const std::regex row(pattern + R"(,(\d{1,18}))");
   std::string line, kept;
   std::smatch match;
   bool header = true;
@@ -69,7 +73,8 @@ void RunFolder::prepare(const nlohmann::json& config, bool resuming, int64_t res
   // Leftovers of writes cut short by a kill; safe to remove since this process holds the lock.
   for (const char* folder : {"", "checkpoints", "samples"}) remove_stale_temp_files(file(folder));
   if (resuming) {
-    trim_loss_rows(file("losses.csv"), resumed_step);
+    trim_rows(file("losses.csv"), resumed_step, /*fields=*/5);
+    trim_rows(file("quality.csv"), resumed_step, /*fields=*/4);
   } else {
     write_file_atomically(file("losses.csv"), "epoch,batch,d_loss,g_loss,step\n");
   }
@@ -81,6 +86,20 @@ void RunFolder::append_losses(int64_t epoch, int64_t batch, double d_loss, doubl
   csv << epoch << "," << batch << "," << std::setprecision(6) << d_loss << "," << g_loss << ","
       << step << "\n";
   if (!csv) throw std::runtime_error(file("losses.csv") + ": write failed (disk full?)");
+}
+
+void RunFolder::append_quality(int64_t epoch, double frechet_distance, double confident_share,
+                               int64_t step) {
+  const auto path = file("quality.csv");
+  if (!std::filesystem::exists(path)) write_file_atomically(path, kQualityHeader);
+  std::ofstream csv(path, std::ios::app);
+  csv << epoch << "," << std::setprecision(6) << frechet_distance << "," << confident_share << ","
+      << step << "\n";
+  if (!csv) throw std::runtime_error(path + ": write failed (disk full?)");
+}
+
+void RunFolder::plot_quality() {
+  train::plot_quality(file("quality.csv"), file("quality.png"));
 }
 
 std::string RunFolder::write_samples(int64_t epoch, const torch::Tensor& samples, int64_t nrow) {

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "dcgan/data/dataset.h"
+#include "dcgan/eval/sample_quality.h"
 #include "dcgan/models/init.h"
 #include "dcgan/models/summary.h"
 #include "dcgan/train/generate.h"
@@ -118,11 +119,48 @@ Trainer::Trainer(TrainConfig config)
     progress_.fixed_z = sample_z(config_.sample_size, config_.z_size, device_);
   }
 
+  if (config_.eval_every > 0) set_up_quality();
   folder_ = std::make_unique<RunFolder>(
       config_.out_dir,
       estimated_checkpoint_bytes(*gan_) * static_cast<uint64_t>(config_.keep_checkpoints + 2));
   // Images live on the training device as uint8: no float copy of the set, no per-batch upload.
   data_.images = data_.images.to(device_);
+}
+
+void Trainer::set_up_quality() {
+  const auto test = data::load_images({config_.eval_data});
+  if (test.size() < 2)
+    throw InputError(config_.eval_data + ": --eval-data needs at least 2 images");
+  eval::FeatureNetSource source;
+  source.path = config_.feature_net.empty() ? eval::default_feature_net_path(config_.data.front())
+                                            : config_.feature_net;
+  source.train = &data_;
+  source.train_path = config_.data.front();
+  source.test = &test;
+  source.seed = eval::kDefaultFeatureNetSeed;
+  eval::FeatureNetInfo info;
+  quality_net_ = eval::load_or_train_feature_net(source, &info);
+  quality_net_->to(device_);
+  const auto real = test.images.narrow(0, 0, std::min(config_.eval_count, test.size()));
+  quality_real_ = eval::real_feature_stats(quality_net_, real);
+  spdlog::info(
+      "sample quality every {} epochs: feature net {} (test accuracy {:.2f}%), {} real "
+      "images of {}",
+      config_.eval_every, source.path, 100 * info.test_accuracy, real.size(0), config_.eval_data);
+}
+
+// The Frechet distance of eval_count samples (seeded by the run's seed, so epochs compare) to the
+// real images, in the feature net's space; the RNG of the run is left untouched.
+void Trainer::measure_quality(int64_t epoch) {
+  const auto quality = eval::sample_quality(sampling_generator(*gan_), quality_net_, quality_real_,
+                                            config_.eval_count, config_.seed);
+  folder_->append_quality(epoch, quality.frechet_distance, quality.confident_share,
+                          progress_.global_step);
+  if (config_.plot) folder_->plot_quality();
+  last_quality_ = eval::to_json(quality);
+  last_quality_["epoch"] = epoch;
+  spdlog::info("epoch {} sample quality: Frechet distance {:.2f}, {:.1f}% confidently a digit",
+               epoch, quality.frechet_distance, 100 * quality.confident_share);
 }
 
 void Trainer::log_start() const {
@@ -265,6 +303,9 @@ void Trainer::end_epoch(int64_t epoch) {
                                  ? torch::cat({progress_.sample_history, samples.unsqueeze(0)})
                                  : samples.unsqueeze(0);
   folder_->write_progress_sheet(progress_.sample_history);
+  if (config_.eval_every > 0 && (epoch % config_.eval_every == 0 || epoch == config_.epochs)) {
+    measure_quality(epoch);
+  }
   const bool epoch_file = epoch % config_.checkpoint_every == 0 || epoch == config_.epochs;
   save_checkpoints(epoch, epoch_file);
   if (config_.plot) folder_->plot_losses();
@@ -278,19 +319,21 @@ void Trainer::save_checkpoints(int64_t epoch, bool epoch_file) {
 }
 
 void Trainer::write_summary(double wall_seconds) {
-  folder_->write_summary(
-      {{"epochs", progress_.epochs_done},
-       {"steps", progress_.global_step},
-       {"images_seen", progress_.images_seen},
-       {"wall_seconds", wall_seconds},
-       {"training_seconds", progress_.train_seconds},
-       {"images_per_second", progress_.images_seen / std::max(1e-9, progress_.train_seconds)},
-       {"final_d_loss", last_d_loss_},
-       {"final_g_loss", last_g_loss_},
-       {"device", device_.str()},
-       {"step", step_->name()},
-       {"precision", config_.precision},
-       {"checkpoint", folder_->last_checkpoint()}});
+  nlohmann::json summary = {
+      {"epochs", progress_.epochs_done},
+      {"steps", progress_.global_step},
+      {"images_seen", progress_.images_seen},
+      {"wall_seconds", wall_seconds},
+      {"training_seconds", progress_.train_seconds},
+      {"images_per_second", progress_.images_seen / std::max(1e-9, progress_.train_seconds)},
+      {"final_d_loss", last_d_loss_},
+      {"final_g_loss", last_g_loss_},
+      {"device", device_.str()},
+      {"step", step_->name()},
+      {"precision", config_.precision},
+      {"checkpoint", folder_->last_checkpoint()}};
+  if (!last_quality_.is_null()) summary["quality"] = last_quality_;
+  folder_->write_summary(summary);
 }
 
 }  // namespace dcgan::train

@@ -70,6 +70,14 @@ FeatureNet train_feature_net(const data::ImageSet& train, uint64_t seed,
 // Share of `set`'s images the net classifies as their label.
 double classification_accuracy(FeatureNet& net, const data::ImageSet& set);
 
+// Where a feature net trained on `train_data` lives by default: beside it (NAME.featnet.pt, or
+// feature_net.pt inside a folder), so every run evaluated against that data - `dcgan evaluate` and
+// `dcgan train --eval-every` alike - shares one net and their distances are comparable.
+std::string default_feature_net_path(const std::string& train_data);
+
+// The seed a feature net is trained with unless the user picks another.
+constexpr uint64_t kDefaultFeatureNetSeed = 1;
+
 // Writes the net and its info atomically; load_feature_net reads both back (CPU, eval mode).
 // Throws InputError naming the file when it is missing, corrupt or of another version.
 void save_feature_net(const std::string& path, FeatureNet& net, const FeatureNetInfo& info);

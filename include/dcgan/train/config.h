@@ -39,6 +39,10 @@ struct TrainConfig {
   std::string step = "auto";       // auto | eager | graph | static (see train/step.h)
   std::string precision = "fp32";  // fp32 | bf16 (bf16 autocast, CUDA only)
   bool channels_last = false;      // NHWC convolution weights
+  int64_t eval_every = 0;          // > 0: sample quality (Frechet distance) every N epochs
+  std::string eval_data;           // the labelled test set --eval-every compares samples with
+  std::string feature_net;         // empty: beside the training data (see eval/feature_net.h)
+  int64_t eval_count = 1000;       // generated images per evaluation
 };
 
 // Checks values that need no files: ranges, names. Throws dcgan::InputError naming the option.
@@ -48,7 +52,8 @@ nlohmann::json to_json(const TrainConfig& config);
 TrainConfig config_from_json(const nlohmann::json& json);
 
 // For --resume: the saved run's config, with `epochs` (and `device`, `threads`, `print_every`,
-// `progress`, `plot`, checkpoint options, `step`, `precision`, `channels_last`) taken from `given`.
+// `progress`, `plot`, checkpoint options, `step`, `precision`, `channels_last`, the --eval-every
+// options) taken from `given`.
 // Any other option in `given_names` (the options the user typed) must equal the saved value, else
 // InputError naming the option and both values.
 TrainConfig merge_for_resume(const TrainConfig& saved, const TrainConfig& given,

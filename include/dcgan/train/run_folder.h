@@ -11,8 +11,8 @@
 namespace dcgan::train {
 
 // The files of one training run (see README, "The run folder"): config.json, losses.csv,
-// losses.png, samples/, checkpoints/ and summary.json, written only by the process that holds the
-// folder's lock.
+// losses.png, quality.csv and quality.png (--eval-every), samples/, checkpoints/ and summary.json,
+// written only by the process that holds the folder's lock.
 class RunFolder {
  public:
   // Checks that `path` is a writable folder with room for `checkpoint_bytes` of checkpoints and
@@ -28,6 +28,10 @@ class RunFolder {
   void prepare(const nlohmann::json& config, bool resuming, int64_t resumed_step);
 
   void append_losses(int64_t epoch, int64_t batch, double d_loss, double g_loss, int64_t step);
+
+  // quality.csv (epoch,frechet_distance,confident_share,step), made on first use; quality.png.
+  void append_quality(int64_t epoch, double frechet_distance, double confident_share, int64_t step);
+  void plot_quality();
 
   // samples/epoch_NNN.png from uint8 S x 3 x 32 x 32 images; returns its path.
   std::string write_samples(int64_t epoch, const torch::Tensor& samples, int64_t nrow);

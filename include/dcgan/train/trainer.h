@@ -6,6 +6,8 @@
 #include <string>
 
 #include "dcgan/data/svhn.h"
+#include "dcgan/eval/feature_net.h"
+#include "dcgan/eval/frechet.h"
 #include "dcgan/train/checkpoint.h"
 #include "dcgan/train/config.h"
 #include "dcgan/train/device.h"
@@ -40,6 +42,8 @@ class Trainer {
   torch::Tensor epoch_order();  // the saved order when resuming mid-epoch, else a new shuffle
   // Reads the step's losses (a device sync); false, with the error logged, when one is not finite.
   bool read_losses(const StepLosses& losses, int64_t epoch, int64_t batch);
+  void set_up_quality();  // --eval-every: the feature net and the real images' feature statistics
+  void measure_quality(int64_t epoch);
   void end_epoch(int64_t epoch);
   void save_checkpoints(int64_t epoch, bool epoch_file);
   void write_summary(double wall_seconds);
@@ -54,6 +58,9 @@ class Trainer {
   TrainingProgress progress_;
   bool resuming_ = false;
   double last_d_loss_ = NAN, last_g_loss_ = NAN;
+  eval::FeatureNet quality_net_{nullptr};
+  eval::FeatureStats quality_real_;
+  nlohmann::json last_quality_;  // the newest --eval-every measurement, for summary.json
 };
 
 }  // namespace dcgan::train
