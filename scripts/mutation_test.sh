@@ -8,7 +8,8 @@
 #   scripts/mutation_test.sh --list          names and what each breaks
 #   scripts/mutation_test.sh --check         only check that every search text is found once
 #   options: --scratch DIR (default build-mutation/), --jobs N (build and ctest, default 2),
-#            --timeout S (per test, default 600)
+#            --timeout S (per test, default 600), --tests REGEX (run only the CTest tests whose
+#            names match, e.g. in CI; default: the whole suite)
 #
 # Each mutation is (name, file, exact search text, replacement, what it breaks). The search text
 # must occur exactly once in the file: a text that is missing or not unique is reported as an
@@ -21,6 +22,7 @@ SCRATCH="$ROOT/build-mutation"
 JOBS=2
 TIMEOUT=600
 ONLY=""
+TESTS=""
 MODE=run
 
 while [[ $# -gt 0 ]]; do
@@ -31,7 +33,8 @@ while [[ $# -gt 0 ]]; do
     --scratch) SCRATCH="$2"; shift 2 ;;
     --jobs) JOBS="$2"; shift 2 ;;
     --timeout) TIMEOUT="$2"; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --tests) TESTS="$2"; shift 2 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "mutation_test.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -262,12 +265,16 @@ if [[ $MODE == check ]]; then
   [[ $errors -eq 0 ]] && exit 0 || exit 2
 fi
 
-# The scratch copy: the working tree without build folders or git, synced before the run.
-SRC="$SCRATCH/src" BUILD="$SCRATCH/build"
+# The scratch copy: the working tree without build folders or git, synced before the run. Its
+# build folder sits at the same place relative to its sources as build/ does in the tree, so that
+# ccache (with a base dir above both) reuses the objects of the normal build.
+SRC="$SCRATCH/tree" BUILD="$SCRATCH/tree/build"
 mkdir -p "$SRC" "$BUILD"
 # tar keeps modification times, so a second run rebuilds only what changed.
-tar -C "$ROOT" --exclude='./build*' --exclude='./.git' --exclude='./runs' -cf - . | tar -C "$SRC" -xf -
-export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$SCRATCH}"
+tar -C "$ROOT" --exclude='./build*' --exclude='./.git' --exclude='./runs' --exclude='./Testing' -cf - . |
+  tar -C "$SRC" -xf -
+case "$SCRATCH" in "$ROOT"/*) base="$ROOT" ;; *) base=/ ;; esac
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$base}"
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 cmake -S "$SRC" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release "${launcher[@]}" >/dev/null || exit 2
@@ -291,8 +298,8 @@ for i in "${SELECTED[@]}"; do
   if ! build; then
     result="ERROR (does not build)"
     errors=$((errors + 1))
-  elif ctest --test-dir "$BUILD" -j "$JOBS" --stop-on-failure --timeout "$TIMEOUT" \
-      >"$SCRATCH/ctest_$name.log" 2>&1; then
+  elif ctest --test-dir "$BUILD" -j "$JOBS" --stop-on-failure --no-tests=error --timeout "$TIMEOUT" \
+      ${TESTS:+-R "$TESTS"} >"$SCRATCH/ctest_$name.log" 2>&1; then
     result="SURVIVED"
     survived=$((survived + 1))
     SURVIVORS+=("$name")

@@ -185,10 +185,26 @@ const std::string kTinyData = data_path("tiny_v5_compressed.mat");  // 12 images
 // 12-image fixture: 3 batches). `extra` is appended; later options win (--data adds a file).
 std::vector<std::string> train_args(const fs::path& out, const std::vector<std::string>& extra = {},
                                     const std::string& data = kTinyData) {
-  std::vector<std::string> args = {"train",   "--data",  data,  "--out",       out.string(),
-                                   "--conv-dim", "4",     "--z-size", "8",     "--batch-size",
-                                   "4",       "--epochs", "1",   "--seed",      "1",
-                                   "--progress", "log",   "--no-plot", "--sample-size", "4"};
+  std::vector<std::string> args = {"train",
+                                   "--data",
+                                   data,
+                                   "--out",
+                                   out.string(),
+                                   "--conv-dim",
+                                   "4",
+                                   "--z-size",
+                                   "8",
+                                   "--batch-size",
+                                   "4",
+                                   "--epochs",
+                                   "1",
+                                   "--seed",
+                                   "1",
+                                   "--progress",
+                                   "log",
+                                   "--no-plot",
+                                   "--sample-size",
+                                   "4"};
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
 }
@@ -644,7 +660,6 @@ TEST(UserFlow, TrainThenGenerate) {
   EXPECT_NE(read_bytes(tmp.file("c.png")), a) << "another seed must give other images";
 }
 
-
 // --- (f) the other commands and the top-level options --------------------------------------
 
 TEST(Commands, VersionHelpAndUnknownCommand) {
@@ -738,10 +753,9 @@ TEST(TrainOptions, SeveralDataFilesAndLimit) {
   TempDir tmp;
   const auto run = tmp.path() / "run";
   // Two 12-image files (24 images), limited to the first 20: 5 batches of 4.
-  const auto r = dcgan(
-      train_args(run, {"--data", data_path("tiny_v73.mat"), "--limit", "20", "--print-every", "1",
-                       "--smooth-labels"}),
-      tmp.path());
+  const auto r = dcgan(train_args(run, {"--data", data_path("tiny_v73.mat"), "--limit", "20",
+                                        "--print-every", "1", "--smooth-labels"}),
+                       tmp.path());
   ASSERT_EQ(r.code, 0) << describe(r);
   EXPECT_EQ(json_file(run / "config.json").at("dataset_images"), 20);
   EXPECT_EQ(json_file(run / "config.json").at("smooth_labels"), true);
@@ -757,10 +771,7 @@ TEST(TrainOptions, ImageFolder) {
     dcgan::image::write_png(tmp.file("images/" + std::to_string(i) + ".png"),
                             torch::randint(0, 256, {3, 40, 48}, torch::kUInt8));
   const auto run = tmp.path() / "run";
-  const auto r = dcgan({"train", "--data", tmp.file("images"), "--out", run.string(), "--conv-dim",
-                        "4", "--z-size", "8", "--batch-size", "4", "--epochs", "1", "--seed", "1",
-                        "--progress", "log", "--no-plot", "--sample-size", "4"},
-                       tmp.path());
+  const auto r = dcgan(train_args(run, {}, tmp.file("images")), tmp.path());
   ASSERT_EQ(r.code, 0) << describe(r);
   const auto config = json_file(run / "config.json");
   EXPECT_EQ(config.at("dataset_images"), 8);
@@ -772,9 +783,26 @@ TEST(TrainOptions, ImageFolder) {
 TEST(TrainOptions, FallsBackToTheBundledSample) {
   TempDir tmp;
   const auto run = tmp.path() / "run";
-  const auto r = Process({"train", "--out", run.string(), "--limit", "64", "--conv-dim", "4",
-                          "--z-size", "8", "--batch-size", "32", "--epochs", "1", "--seed", "1",
-                          "--progress", "log", "--no-plot", "--sample-size", "4"},
+  const auto r = Process({"train",
+                          "--out",
+                          run.string(),
+                          "--limit",
+                          "64",
+                          "--conv-dim",
+                          "4",
+                          "--z-size",
+                          "8",
+                          "--batch-size",
+                          "32",
+                          "--epochs",
+                          "1",
+                          "--seed",
+                          "1",
+                          "--progress",
+                          "log",
+                          "--no-plot",
+                          "--sample-size",
+                          "4"},
                          tmp.path(), tmp.path())
                      .wait();
   ASSERT_EQ(r.code, 0) << describe(r);
@@ -804,8 +832,8 @@ TEST(TrainOptions, ResumeRefusesAChangedOption) {
   TempDir tmp;
   const auto run = copy_run(tmp);
   const auto before = snapshot(run);
-  const auto r = dcgan({"train", "--resume", run.string(), "--epochs", "2", "--conv-dim", "8"},
-                       tmp.path());
+  const auto r =
+      dcgan({"train", "--resume", run.string(), "--epochs", "2", "--conv-dim", "8"}, tmp.path());
   expect_input_error(r, "--conv-dim");
   EXPECT_NE(r.err.find('4'), std::string::npos) << "names the saved value: " << r.err;
   EXPECT_EQ(snapshot(run), before);

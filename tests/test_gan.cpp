@@ -14,7 +14,7 @@ namespace {
 
 // softplus(x) = ln(1 + e^x); BCE-with-logits of logit x is softplus(-x) for target 1 and
 // softplus(x) for target 0, so for target t it is t*softplus(-x) + (1-t)*softplus(x).
-constexpr double kSoftplusOf1 = 1.3132616875182228;       // ln(1 + e)
+constexpr double kSoftplusOf1 = 1.3132616875182228;        // ln(1 + e)
 constexpr double kSoftplusOfMinus1 = 0.31326168751822286;  // ln(1 + 1/e)
 
 // A tiny GAN whose discriminator says logit 1 for every image: fc weight 0, fc bias 1.
@@ -109,10 +109,11 @@ TEST(TrainStep, ThreeStepsMatchTheNotebookStepWrittenOut) {
     for (int64_t i = 0; i < 3; ++i) dcgan::train::train_step(ours, batches[i], smooth);
     torch::manual_seed(33);
     for (int64_t i = 0; i < 3; ++i) notebook_step(reference, batches[i], smooth);
-    for (auto pair : {std::make_pair(static_cast<torch::nn::Module*>(ours.generator.get()),
-                                     static_cast<torch::nn::Module*>(reference.generator.get())),
-                      std::make_pair(static_cast<torch::nn::Module*>(ours.discriminator.get()),
-                                     static_cast<torch::nn::Module*>(reference.discriminator.get()))}) {
+    for (auto pair :
+         {std::make_pair(static_cast<torch::nn::Module*>(ours.generator.get()),
+                         static_cast<torch::nn::Module*>(reference.generator.get())),
+          std::make_pair(static_cast<torch::nn::Module*>(ours.discriminator.get()),
+                         static_cast<torch::nn::Module*>(reference.discriminator.get()))}) {
       auto expected = pair.second->named_parameters();
       for (const auto& p : pair.first->named_parameters()) {
         EXPECT_TRUE(torch::allclose(p.value(), expected[p.key()], 1e-4, 1e-5))

@@ -68,7 +68,8 @@ std::string expect_error(Action&& action, const std::vector<std::string>& needle
   } catch (const Error& e) {
     const std::string message = e.what();
     for (const auto& needle : needles)
-      EXPECT_NE(message.find(needle), std::string::npos) << "'" << needle << "' not in: " << message;
+      EXPECT_NE(message.find(needle), std::string::npos)
+          << "'" << needle << "' not in: " << message;
     EXPECT_EQ(message.find('\n'), std::string::npos) << "not one line: " << message;
     return message;
   }

@@ -148,10 +148,19 @@ std::string to_big_endian_v5(std::string bytes) {
   };
   auto width_of = [](uint32_t type) -> size_t {
     switch (type) {
-      case 3: case 4: return 2;           // miINT16, miUINT16
-      case 5: case 6: case 7: return 4;   // miINT32, miUINT32, miSINGLE
-      case 9: case 12: case 13: return 8; // miDOUBLE, miINT64, miUINT64
-      default: return 1;
+      case 3:
+      case 4:
+        return 2;  // miINT16, miUINT16
+      case 5:
+      case 6:
+      case 7:
+        return 4;  // miINT32, miUINT32, miSINGLE
+      case 9:
+      case 12:
+      case 13:
+        return 8;  // miDOUBLE, miINT64, miUINT64
+      default:
+        return 1;
     }
   };
   EXPECT_EQ(bytes.substr(126, 2), "IM");

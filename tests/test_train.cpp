@@ -162,9 +162,8 @@ TEST_F(TrainTest, CheckpointRoundTripRestoresEveryTensor) {
   ASSERT_EQ(progress.sample_history.sizes(), (std::vector<int64_t>{1, 16, 3, 32, 32}));
   EXPECT_TRUE(torch::equal(progress.sample_history[0],
                            dcgan::train::render(restored.generator, progress.fixed_z)));
-  EXPECT_TRUE(torch::equal(
-      dcgan::image::make_grid(progress.sample_history[0], config.nrow),
-      dcgan::image::read_image(config.out_dir + "/samples/epoch_001.png")));
+  EXPECT_TRUE(torch::equal(dcgan::image::make_grid(progress.sample_history[0], config.nrow),
+                           dcgan::image::read_image(config.out_dir + "/samples/epoch_001.png")));
   dcgan::test::expect_same_adam_state(*trainer.gan().g_optimizer, *restored.g_optimizer);
   // Adam state (moments and step) comes back too.
   const auto& saved_state = trainer.gan().d_optimizer->state();
@@ -316,8 +315,8 @@ TEST_F(TrainTest, GenerateIsReproducibleBySeed) {
   EXPECT_FALSE(torch::equal(a, c));
   // The loaded generator is the trained one: same weights and buffers, same images.
   expect_same_state(*trainer.gan().generator, *generator);
-  EXPECT_TRUE(torch::equal(a, dcgan::train::render(trainer.gan().generator,
-                                                   dcgan::train::seeded_z(6, 8, 42))));
+  EXPECT_TRUE(torch::equal(
+      a, dcgan::train::render(trainer.gan().generator, dcgan::train::seeded_z(6, 8, 42))));
   EXPECT_FALSE(generator->is_training()) << "load_generator returns it in eval mode";
 }
 
@@ -406,7 +405,6 @@ TEST_F(TrainTest, TwoRunsCannotShareAFolder) {
   EXPECT_THROW(Trainer second(again), InputError);
 }
 
-
 // The per-epoch grid is G(fixed_z) in eval mode (BatchNorm on its running statistics), the same
 // images that `generate` makes from the saved generator.
 TEST_F(TrainTest, EpochSamplesAreTheSavedGeneratorInEvalMode) {
@@ -484,18 +482,18 @@ TEST_F(TrainTest, ResumeTrimsLossRowsAndRemovesStaleTempFiles) {
   Trainer(config).run();
   const auto csv = config.out_dir + "/losses.csv";
   std::ofstream(csv, std::ios::app) << "2,1,0.5,0.7,4\n2,2,0.5,0.6,5\n2,3,0.4";  // torn last row
-  for (const char* stale : {"checkpoints/last.pt.tmp.99999", "samples/progress.png.tmp.1",
-                            "losses.csv.tmp.42"})
+  for (const char* stale :
+       {"checkpoints/last.pt.tmp.99999", "samples/progress.png.tmp.1", "losses.csv.tmp.42"})
     dcgan::test::write_bytes(config.out_dir + "/" + stale, "half-written");
   config.epochs = 2;
   config.resume = config.out_dir;
   Trainer(config).run();
-  EXPECT_EQ(dcgan::test::file_lines(csv), dcgan::test::file_lines(straight.out_dir + "/losses.csv"));
+  EXPECT_EQ(dcgan::test::file_lines(csv),
+            dcgan::test::file_lines(straight.out_dir + "/losses.csv"));
   EXPECT_EQ(dcgan::test::file_lines(csv).size(), 1u + 2 * 3);
   for (const auto& entry : fs::recursive_directory_iterator(config.out_dir))
     EXPECT_EQ(entry.path().filename().string().find(".tmp."), std::string::npos) << entry.path();
 }
-
 
 // --smooth-labels reaches the training step: the real target 0.9 changes D's first loss.
 TEST_F(TrainTest, SmoothLabelsChangeTheLosses) {
