@@ -4,7 +4,8 @@
 # notice ("survived") is a gap in the tests. See docs/TESTING.md.
 #
 #   scripts/mutation_test.sh                 every mutation (slow: a build and a suite run each)
-#   scripts/mutation_test.sh --only NAME     one mutation, by name or 1-based index (CI runs one)
+#   scripts/mutation_test.sh --only NAME     one mutation, by name or 1-based index (CI runs one);
+#                                            a comma-separated list runs several
 #   scripts/mutation_test.sh --list          names and what each breaks
 #   scripts/mutation_test.sh --check         only check that every search text is found once
 #   options: --scratch DIR (default build-mutation/), --jobs N (build and ctest, default 2),
@@ -34,7 +35,7 @@ while [[ $# -gt 0 ]]; do
     --jobs) JOBS="$2"; shift 2 ;;
     --timeout) TIMEOUT="$2"; shift 2 ;;
     --tests) TESTS="$2"; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "mutation_test.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -233,7 +234,9 @@ EOF
 # Which mutations to handle.
 SELECTED=()
 for i in "${!NAMES[@]}"; do
-  if [[ -z "$ONLY" || "$ONLY" == "${NAMES[$i]}" || "$ONLY" == "$((i + 1))" ]]; then SELECTED+=("$i"); fi
+  if [[ -z "$ONLY" || ",$ONLY," == *",${NAMES[$i]},"* || ",$ONLY," == *",$((i + 1)),"* ]]; then
+    SELECTED+=("$i")
+  fi
 done
 if [[ ${#SELECTED[@]} -eq 0 ]]; then
   echo "mutation_test.sh: no mutation named '$ONLY' (see --list)" >&2
