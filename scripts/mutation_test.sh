@@ -233,14 +233,22 @@ EOF
 
 # Which mutations to handle.
 SELECTED=()
-for i in "${!NAMES[@]}"; do
-  if [[ -z "$ONLY" || ",$ONLY," == *",${NAMES[$i]},"* || ",$ONLY," == *",$((i + 1)),"* ]]; then
-    SELECTED+=("$i")
-  fi
-done
-if [[ ${#SELECTED[@]} -eq 0 ]]; then
-  echo "mutation_test.sh: no mutation named '$ONLY' (see --list)" >&2
-  exit 2
+if [[ -z "$ONLY" ]]; then
+  SELECTED=("${!NAMES[@]}")
+else
+  # In the order given.
+  IFS=, read -ra WANTED <<<"$ONLY"
+  for want in "${WANTED[@]}"; do
+    found=""
+    for i in "${!NAMES[@]}"; do
+      if [[ "$want" == "${NAMES[$i]}" || "$want" == "$((i + 1))" ]]; then found=$i; fi
+    done
+    if [[ -z "$found" ]]; then
+      echo "mutation_test.sh: no mutation named '$want' (see --list)" >&2
+      exit 2
+    fi
+    SELECTED+=("$found")
+  done
 fi
 
 if [[ $MODE == list ]]; then

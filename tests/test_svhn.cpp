@@ -346,6 +346,9 @@ TEST(Scale, MapsPixelsToFeatureRangeAndBack) {
   auto unit = dcgan::data::scale(pixels, 0.0, 1.0);
   EXPECT_FLOAT_EQ(unit[5].item<float>(), 1.0f);
   EXPECT_TRUE(torch::equal(dcgan::data::unscale(unit, 0.0, 1.0), pixels));
+  // Values between two pixel levels round to the nearest: (-0.9 + 1) * 127.5 = 12.75 -> 13.
+  EXPECT_TRUE(torch::equal(dcgan::data::unscale(torch::tensor({-0.9f, 0.999f})),
+                           torch::tensor({13, 255}, torch::kUInt8)));
   // Out-of-range values clamp rather than wrap.
   EXPECT_TRUE(torch::equal(dcgan::data::unscale(torch::tensor({-3.0f, 3.0f})),
                            torch::tensor({0, 255}, torch::kUInt8)));
