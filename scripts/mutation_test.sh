@@ -215,6 +215,7 @@ mutation version_flag src/cli/commands.cpp \
   'if (name == "--version" || name == "version") {' 'if (name == "version") {' \
   '`dcgan --version` becomes an unknown command.'
 
+main() {
 count_in_file() {  # occurrences of the exact text $2 in file $1
   python3 - "$1" "$2" <<'EOF'
 import sys
@@ -284,6 +285,12 @@ mkdir -p "$SRC" "$BUILD"
 # tar keeps modification times, so a second run rebuilds only what changed.
 tar -C "$ROOT" --exclude='./build*' --exclude='./.git' --exclude='./runs' --exclude='./Testing' -cf - . |
   tar -C "$SRC" -xf -
+# A run that was stopped mid-mutation left the file listed in `pending`; tar put the original back
+# with its old time, which make tools would take for up to date.
+if [[ -f "$SCRATCH/pending" ]]; then
+  while read -r file; do touch "$SRC/$file"; done <"$SCRATCH/pending"
+  rm -f "$SCRATCH/pending"
+fi
 case "$SCRATCH" in "$ROOT"/*) base="$ROOT" ;; *) base=/ ;; esac
 export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$base}"
 launcher=()
@@ -305,6 +312,7 @@ for i in "${SELECTED[@]}"; do
   if [[ "$n" != 1 ]]; then continue; fi  # reported as ERROR above
   start=$SECONDS
   cp "$SRC/$file" "$SCRATCH/original"
+  echo "$file" >"$SCRATCH/pending"
   apply_mutation "$SRC/$file" "${SEARCHES[$i]}" "${REPLACEMENTS[$i]}"
   if ! build; then
     result="ERROR (does not build)"
@@ -319,7 +327,8 @@ for i in "${SELECTED[@]}"; do
     result="killed by ${failed:-a test}"
     killed=$((killed + 1))
   fi
-  cp "$SCRATCH/original" "$SRC/$file"
+  cp "$SCRATCH/original" "$SRC/$file"  # a new modification time: rebuilt next time
+  rm -f "$SCRATCH/pending"
   printf '%-8s %2d/%d %-34s %4ds  %s\n' "${result%% *}" "$((i + 1))" "${#NAMES[@]}" "$name" \
     "$((SECONDS - start))" "$result"
 done
@@ -331,3 +340,6 @@ for name in "${SURVIVORS[@]}"; do echo "  survived: $name"; done
 [[ $errors -gt 0 ]] && exit 2
 [[ $survived -gt 0 ]] && exit 1
 exit 0
+}
+
+main "$@"
