@@ -343,6 +343,17 @@ TEST(Grid, MatchesTorchvisionLayout) {
   EXPECT_EQ(grid[0][4][4].item<int>(), 0);    // no image 3: padding colour
   EXPECT_EQ(dcgan::image::make_grid(torch::zeros({16, 3, 32, 32}, torch::kUInt8)).sizes(),
             (std::vector<int64_t>{3, 70, 274}));
+  // Every pixel of a small grid, laid out by hand: three 1x2 images a, b, c, two per row,
+  // padding 1 of colour 9 around and between them.
+  const auto small = torch::tensor({1, 2, 3, 4, 5, 6}, torch::kUInt8).view({3, 1, 1, 2});
+  const auto expected = torch::tensor({9, 9, 9, 9, 9, 9, 9,  //
+                                       9, 1, 2, 9, 3, 4, 9,  // a, b
+                                       9, 9, 9, 9, 9, 9, 9,  //
+                                       9, 5, 6, 9, 9, 9, 9,  // c
+                                       9, 9, 9, 9, 9, 9, 9},
+                                      torch::kUInt8)
+                            .view({1, 5, 7});
+  EXPECT_TRUE(torch::equal(dcgan::image::make_grid(small, /*nrow=*/2, /*padding=*/1, 9), expected));
 }
 
 TEST(Png, WritesWhatItReadsBack) {
