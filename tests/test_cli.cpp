@@ -19,14 +19,18 @@
 #include <thread>
 #include <vector>
 
+#include "dcgan/image/grid.h"
+#include "dcgan/image/png.h"
 #include "dcgan/models/generator.h"
 #include "dcgan/train/checkpoint.h"
+#include "dcgan/train/generate.h"
 #include "test_helpers.h"
 
 extern char** environ;
 
 namespace fs = std::filesystem;
 using dcgan::test::data_path;
+using dcgan::test::lines_of;
 using dcgan::test::read_bytes;
 using dcgan::test::TempDir;
 using dcgan::test::write_bytes;
@@ -51,7 +55,8 @@ int status_code(int status) {
 // A running dcgan process whose stdout and stderr go to files in `logs`.
 class Process {
  public:
-  Process(const std::vector<std::string>& args, const fs::path& logs) {
+  // `cwd`, when given, is the child's working folder.
+  Process(const std::vector<std::string>& args, const fs::path& logs, const fs::path& cwd = {}) {
     static int counter = 0;
     const auto id = std::to_string(counter++);
     out_path_ = (logs / ("stdout." + id)).string();
@@ -68,6 +73,7 @@ class Process {
                                      0644);
     posix_spawn_file_actions_addopen(&actions, 2, err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
                                      0644);
+    if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
     const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) throw std::runtime_error(std::string("cannot start ") + DCGAN_BINARY);
@@ -158,13 +164,6 @@ std::vector<std::string> file_names(const fs::path& dir) {
   return names;
 }
 
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
 // PNG width and height from the IHDR chunk (big-endian at bytes 16 and 20).
 std::pair<uint32_t, uint32_t> png_size(const std::string& bytes) {
   if (bytes.size() < 24 || bytes.compare(0, 8, "\x89PNG\r\n\x1a\n") != 0 ||
@@ -182,12 +181,13 @@ std::pair<uint32_t, uint32_t> png_size(const std::string& bytes) {
 
 const std::string kTinyData = data_path("tiny_v5_compressed.mat");  // 12 images
 
-// Tiny, fast training options on the 12-image fixture (3 batches of 4 per epoch).
-std::vector<std::string> tiny_train(const fs::path& out,
-                                    const std::vector<std::string>& extra = {}) {
+// Tiny, fast training options: conv_dim 4, one epoch of batches of 4 on `data` (by default the
+// 12-image fixture: 3 batches). `extra` is appended; later options win (--data adds a file).
+std::vector<std::string> train_args(const fs::path& out, const std::vector<std::string>& extra = {},
+                                    const std::string& data = kTinyData) {
   std::vector<std::string> args = {"train",
                                    "--data",
-                                   kTinyData,
+                                   data,
                                    "--out",
                                    out.string(),
                                    "--conv-dim",
@@ -223,7 +223,7 @@ class Shared {
 
  private:
   Shared() {
-    const auto r = dcgan(tiny_train(run()), dir_.path());
+    const auto r = dcgan(train_args(run()), dir_.path());
     ok_ = r.code == 0 && fs::exists(checkpoint());
     if (!ok_) failure_ = describe(r);
   }
@@ -246,7 +246,7 @@ fs::path copy_run(const TempDir& tmp) {
 
 struct BadTrain {
   const char* name;
-  std::vector<std::string> extra;  // appended to tiny_train (later options win)
+  std::vector<std::string> extra;  // appended to train_args (later options win)
   const char* needle;              // what the error line must mention
 };
 
@@ -261,7 +261,7 @@ TEST_P(TrainRejects, ExitsTwoWithOneLineAndWritesNothing) {
   const auto out = tmp.path() / "run";
   auto extra = GetParam().extra;
   for (auto& arg : extra) arg = std::regex_replace(arg, std::regex("TMP"), tmp.path().string());
-  const auto r = dcgan(tiny_train(out, extra), tmp.path());
+  const auto r = dcgan(train_args(out, extra), tmp.path());
   expect_input_error(r, GetParam().needle);
   EXPECT_TRUE(missing_or_empty(out))
       << out << " was written: " << ::testing::PrintToString(file_names(out));
@@ -299,7 +299,7 @@ TEST(TrainRejects, DataFileThatIsNotMat) {
   write_bytes(tmp.file("random.mat"), random);
   for (const auto* name : {"text.mat", "random.mat"}) {
     const auto out = tmp.path() / "run";
-    const auto r = dcgan(tiny_train(out, {"--data", tmp.file(name)}), tmp.path());
+    const auto r = dcgan(train_args(out, {"--data", tmp.file(name)}), tmp.path());
     expect_input_error(r, name);
     EXPECT_NE(r.err.find("not a MAT file"), std::string::npos) << r.err;
     EXPECT_TRUE(missing_or_empty(out));
@@ -309,7 +309,7 @@ TEST(TrainRejects, DataFileThatIsNotMat) {
 TEST(TrainRejects, OutputFolderUnderARegularFile) {
   TempDir tmp;
   write_bytes(tmp.file("FILE"), "keep me");
-  const auto r = dcgan(tiny_train(tmp.path() / "FILE" / "sub"), tmp.path());
+  const auto r = dcgan(train_args(tmp.path() / "FILE" / "sub"), tmp.path());
   expect_input_error(r, "FILE/sub");
   EXPECT_EQ(read_bytes(tmp.file("FILE")), "keep me");
 }
@@ -317,7 +317,7 @@ TEST(TrainRejects, OutputFolderUnderARegularFile) {
 TEST(TrainRejects, OutputFolderThatIsARegularFile) {
   TempDir tmp;
   write_bytes(tmp.file("FILE"), "keep me");
-  const auto r = dcgan(tiny_train(tmp.path() / "FILE"), tmp.path());
+  const auto r = dcgan(train_args(tmp.path() / "FILE"), tmp.path());
   expect_input_error(r, "FILE");
   EXPECT_EQ(read_bytes(tmp.file("FILE")), "keep me");
 }
@@ -326,7 +326,7 @@ TEST(TrainRejects, CudaWhenUnavailable) {
   if (torch::cuda::is_available()) GTEST_SKIP() << "CUDA is available here";
   TempDir tmp;
   const auto out = tmp.path() / "run";
-  const auto r = dcgan(tiny_train(out, {"--device", "cuda"}), tmp.path());
+  const auto r = dcgan(train_args(out, {"--device", "cuda"}), tmp.path());
   expect_input_error(r, "CUDA is not available");
   EXPECT_TRUE(missing_or_empty(out));
 }
@@ -336,7 +336,7 @@ TEST(TrainRejects, OutFolderThatAlreadyHoldsARun) {
   TempDir tmp;
   const auto run = copy_run(tmp);
   const auto before = snapshot(run);
-  const auto r = dcgan(tiny_train(run), tmp.path());
+  const auto r = dcgan(train_args(run), tmp.path());
   expect_input_error(r, "already holds a run");
   EXPECT_EQ(snapshot(run), before);
 }
@@ -347,7 +347,7 @@ TEST(ResumeRejects, EmptyFolder) {
   TempDir tmp;
   fs::create_directory(tmp.path() / "run");
   const auto r = dcgan({"train", "--resume", (tmp.path() / "run").string()}, tmp.path());
-  expect_input_error(r, "run");
+  expect_input_error(r, (tmp.path() / "run").string() + ": no config.json, not a dcgan run folder");
   EXPECT_TRUE(missing_or_empty(tmp.path() / "run"));
 }
 
@@ -436,8 +436,8 @@ TEST(GenerateRejects, UnwritableOutput) {
 
 // --- (c) checkpoints of an unknown format version ------------------------------------------
 
-// A checkpoint that is well-formed except for its format version.
-void write_checkpoint_with_version(const std::string& path, int64_t version) {
+// A checkpoint that is well-formed except for its format version; returns its generator.
+dcgan::models::Generator write_checkpoint_with_version(const std::string& path, int64_t version) {
   torch::serialize::OutputArchive archive, g;
   auto tensor = [](int64_t v) { return torch::tensor(v, torch::kInt64); };
   archive.write("format_version", tensor(version));
@@ -450,16 +450,22 @@ void write_checkpoint_with_version(const std::string& path, int64_t version) {
   std::ostringstream payload;
   archive.save_to(payload);
   write_bytes(path, dcgan::train::seal_checkpoint(payload.str(), version));
+  return generator;
 }
 
 TEST(CheckpointVersion, CraftedCurrentVersionLoads) {
   // Guards the tests below: the crafted file differs from a real one only in what they change.
   TempDir tmp;
-  write_checkpoint_with_version(tmp.file("v.pt"), dcgan::train::kCheckpointFormatVersion);
+  auto generator =
+      write_checkpoint_with_version(tmp.file("v.pt"), dcgan::train::kCheckpointFormatVersion);
   const auto r = dcgan({"generate", "--checkpoint", tmp.file("v.pt"), "--count", "4", "--seed", "1",
                         "--out", tmp.file("grid.png")},
                        tmp.path());
-  EXPECT_EQ(r.code, 0) << describe(r);
+  ASSERT_EQ(r.code, 0) << describe(r);
+  // The images are those of the generator that was written.
+  const auto expected = dcgan::image::make_grid(
+      dcgan::train::render(generator, dcgan::train::seeded_z(4, 8, 1)), /*nrow=*/8);
+  EXPECT_TRUE(torch::equal(dcgan::image::read_image(tmp.file("grid.png")), expected));
 }
 
 TEST(CheckpointVersion, NewerVersionIsRefusedByGenerate) {
@@ -497,28 +503,10 @@ TEST(CheckpointVersion, NewerVersionIsRefusedByResume) {
 // 256 random images: 32 batches of 8 per epoch, so a signal lands well inside an epoch.
 std::vector<std::string> signal_train(const fs::path& out, const std::string& data,
                                       int64_t epochs) {
-  return {"train",
-          "--data",
-          data,
-          "--out",
-          out.string(),
-          "--conv-dim",
-          "4",
-          "--z-size",
-          "8",
-          "--batch-size",
-          "8",
-          "--epochs",
-          std::to_string(epochs),
-          "--seed",
-          "5",
-          "--print-every",
-          "1",
-          "--progress",
-          "log",
-          "--no-plot",
-          "--sample-size",
-          "4"};
+  return train_args(out,
+                    {"--batch-size", "8", "--epochs", std::to_string(epochs), "--seed", "5",
+                     "--print-every", "1"},
+                    data);
 }
 
 bool has_data_row(const fs::path& csv) {
@@ -620,7 +608,7 @@ TEST(Signals, SigtermSavesAndExitsWith143) {
 TEST(UserFlow, TrainThenGenerate) {
   TempDir tmp;
   const auto run = tmp.path() / "run";
-  const auto trained = dcgan(tiny_train(run, {"--epochs", "2", "--print-every", "1"}), tmp.path());
+  const auto trained = dcgan(train_args(run, {"--epochs", "2", "--print-every", "1"}), tmp.path());
   ASSERT_EQ(trained.code, 0) << describe(trained);
   EXPECT_TRUE(trained.err.empty()) << trained.err;
   for (const auto* file :
@@ -670,6 +658,218 @@ TEST(UserFlow, TrainThenGenerate) {
   const auto other = generate_into("c", "4");
   ASSERT_EQ(other.code, 0) << describe(other);
   EXPECT_NE(read_bytes(tmp.file("c.png")), a) << "another seed must give other images";
+}
+
+// --- (f) the other commands and the top-level options --------------------------------------
+
+TEST(Commands, VersionHelpAndUnknownCommand) {
+  TempDir tmp;
+  const auto version = dcgan({"--version"}, tmp.path());
+  EXPECT_EQ(version.code, 0) << describe(version);
+  EXPECT_TRUE(std::regex_search(version.out, std::regex(R"(^dcgan \S+ \(LibTorch [0-9.]+)")))
+      << version.out;
+  const auto help = dcgan({"--help"}, tmp.path());
+  EXPECT_EQ(help.code, 0) << describe(help);
+  for (const auto* command : {"inspect", "summary", "train", "generate", "interpolate"})
+    EXPECT_TRUE(std::regex_search(help.out, std::regex(std::string("\n  ") + command + " ")))
+        << command << " missing from:\n"
+        << help.out;
+  const auto none = dcgan({}, tmp.path());
+  EXPECT_EQ(none.code, 2);
+  EXPECT_NE(none.err.find("Usage: dcgan <command>"), std::string::npos) << none.err;
+  const auto unknown = dcgan({"trian"}, tmp.path());
+  expect_input_error(unknown, "unknown command 'trian'");
+  const auto train_help = dcgan({"train", "--help"}, tmp.path());
+  EXPECT_EQ(train_help.code, 0);
+  EXPECT_NE(train_help.out.find("--smooth-labels"), std::string::npos) << train_help.out;
+}
+
+TEST(Commands, InspectCountsTheFixtureDigits) {
+  TempDir tmp;
+  const auto r = dcgan({"inspect", "--data", kTinyData, "--json"}, tmp.path());
+  ASSERT_EQ(r.code, 0) << describe(r);
+  const auto json = nlohmann::json::parse(r.out);
+  EXPECT_EQ(json.at("images"), 12);
+  // The fixture's digits (tiny_expected.json): 0-9, then 0 and 1 again.
+  EXPECT_EQ(json.at("label_counts").get<std::vector<int64_t>>(),
+            (std::vector<int64_t>{2, 2, 1, 1, 1, 1, 1, 1, 1, 1}));
+  const std::vector<double> mean = {95.21736653645833, 105.47932942708333, 89.610107421875};
+  for (size_t c = 0; c < 3; ++c) EXPECT_NEAR(json.at("pixel_mean")[c].get<double>(), mean[c], 1e-3);
+  const auto table = dcgan({"inspect", "--data", kTinyData}, tmp.path());
+  ASSERT_EQ(table.code, 0) << describe(table);
+  EXPECT_NE(table.out.find("Images    12 x 3 x 32 x 32"), std::string::npos) << table.out;
+  expect_input_error(dcgan({"inspect", "--data", tmp.file("none.mat")}, tmp.path()), "none.mat");
+}
+
+TEST(Commands, SummaryGivesTheNotebookParameterCounts) {
+  TempDir tmp;
+  const auto r = dcgan({"summary", "--conv-dim", "32", "--json"}, tmp.path());
+  ASSERT_EQ(r.code, 0) << describe(r);
+  const auto json = nlohmann::json::parse(r.out);
+  // The notebook's models (conv_dim 32, z_size 100) as torchsummary counts them.
+  EXPECT_EQ(json.at("generator").at("total_params"), 372416) << r.out;
+  EXPECT_EQ(json.at("discriminator").at("total_params"), 167809) << r.out;
+  expect_input_error(dcgan({"summary", "--conv-dim", "0"}, tmp.path()), "--conv-dim");
+}
+
+TEST(Commands, InterpolateDrawsTheLatentWalk) {
+  REQUIRE_SHARED_RUN();
+  TempDir tmp;
+  const auto r = dcgan({"interpolate", "--checkpoint", Shared::get().checkpoint(), "--rows", "2",
+                        "--steps", "5", "--seed", "9", "--out", tmp.file("walk.png")},
+                       tmp.path());
+  ASSERT_EQ(r.code, 0) << describe(r);
+  auto generator = dcgan::train::load_generator(Shared::get().checkpoint(), torch::kCPU);
+  const auto expected = dcgan::image::make_grid(
+      dcgan::train::render(generator, dcgan::train::latent_walk(2, 5, 8, 9)), /*nrow=*/5);
+  const auto walk = dcgan::image::read_image(tmp.file("walk.png"));
+  EXPECT_EQ(walk.sizes(), (std::vector<int64_t>{3, 2 * 34 + 2, 5 * 34 + 2}));
+  EXPECT_TRUE(torch::equal(walk, expected));
+}
+
+// More than 1024 images are rendered in chunks; the grid must still be G(z) of every z in order.
+TEST(Commands, GenerateMoreThanOneChunk) {
+  REQUIRE_SHARED_RUN();
+  TempDir tmp;
+  const auto r = dcgan({"generate", "--checkpoint", Shared::get().checkpoint(), "--count", "1030",
+                        "--nrow", "40", "--seed", "2", "--out", tmp.file("many.png")},
+                       tmp.path());
+  ASSERT_EQ(r.code, 0) << describe(r);
+  auto generator = dcgan::train::load_generator(Shared::get().checkpoint(), torch::kCPU);
+  const auto expected = dcgan::image::make_grid(
+      dcgan::train::render(generator, dcgan::train::seeded_z(1030, 8, 2)), /*nrow=*/40);
+  const auto grid = dcgan::image::read_image(tmp.file("many.png"));
+  EXPECT_EQ(grid.sizes(), (std::vector<int64_t>{3, 26 * 34 + 2, 40 * 34 + 2}));
+  EXPECT_TRUE(torch::equal(grid, expected));
+}
+
+// --- (g) training options end to end --------------------------------------------------------
+
+nlohmann::json json_file(const fs::path& path) {
+  return nlohmann::json::parse(read_bytes(path.string()));
+}
+
+TEST(TrainOptions, SeveralDataFilesAndLimit) {
+  TempDir tmp;
+  const auto run = tmp.path() / "run";
+  // Two 12-image files (24 images), limited to the first 20: 5 batches of 4.
+  const auto r = dcgan(train_args(run, {"--data", data_path("tiny_v73.mat"), "--limit", "20",
+                                        "--print-every", "1", "--smooth-labels"}),
+                       tmp.path());
+  ASSERT_EQ(r.code, 0) << describe(r);
+  EXPECT_EQ(json_file(run / "config.json").at("dataset_images"), 20);
+  EXPECT_EQ(json_file(run / "config.json").at("smooth_labels"), true);
+  EXPECT_EQ(json_file(run / "summary.json").at("steps"), 5);
+  EXPECT_EQ(json_file(run / "summary.json").at("images_seen"), 20);
+  EXPECT_EQ(lines_of(read_bytes((run / "losses.csv").string())).size(), 1u + 5);
+}
+
+TEST(TrainOptions, ImageFolder) {
+  TempDir tmp;
+  fs::create_directory(tmp.path() / "images");
+  for (int i = 0; i < 8; ++i)
+    dcgan::image::write_png(tmp.file("images/" + std::to_string(i) + ".png"),
+                            torch::randint(0, 256, {3, 40, 48}, torch::kUInt8));
+  const auto run = tmp.path() / "run";
+  const auto r = dcgan(train_args(run, {}, tmp.file("images")), tmp.path());
+  ASSERT_EQ(r.code, 0) << describe(r);
+  const auto config = json_file(run / "config.json");
+  EXPECT_EQ(config.at("dataset_images"), 8);
+  EXPECT_EQ(config.at("dataset_format"), "image folder");
+  EXPECT_EQ(json_file(run / "summary.json").at("steps"), 2);
+}
+
+// Without --data and without data/train_32x32.mat in the working folder, the bundled sample trains.
+TEST(TrainOptions, FallsBackToTheBundledSample) {
+  TempDir tmp;
+  const auto run = tmp.path() / "run";
+  const auto r = Process({"train",
+                          "--out",
+                          run.string(),
+                          "--limit",
+                          "64",
+                          "--conv-dim",
+                          "4",
+                          "--z-size",
+                          "8",
+                          "--batch-size",
+                          "32",
+                          "--epochs",
+                          "1",
+                          "--seed",
+                          "1",
+                          "--progress",
+                          "log",
+                          "--no-plot",
+                          "--sample-size",
+                          "4"},
+                         tmp.path(), tmp.path())
+                     .wait();
+  ASSERT_EQ(r.code, 0) << describe(r);
+  EXPECT_NE(r.out.find("using the bundled sample"), std::string::npos) << describe(r);
+  const auto data = json_file(run / "config.json").at("data");
+  ASSERT_EQ(data.size(), 1u) << data;
+  EXPECT_NE(data[0].get<std::string>().find("svhn_sample_32x32.mat"), std::string::npos) << data;
+  EXPECT_EQ(json_file(run / "config.json").at("dataset_images"), 64);
+}
+
+TEST(TrainOptions, CheckpointEveryAndKeepCheckpointsZero) {
+  TempDir tmp;
+  const auto every = tmp.path() / "every";
+  auto r = dcgan(train_args(every, {"--epochs", "3", "--checkpoint-every", "2"}), tmp.path());
+  ASSERT_EQ(r.code, 0) << describe(r);
+  // Epoch 2 by --checkpoint-every, epoch 3 because it is the last.
+  EXPECT_EQ(file_names(every / "checkpoints"),
+            (std::vector<std::string>{"epoch_002.pt", "epoch_003.pt", "last.pt"}));
+  const auto none = tmp.path() / "none";
+  r = dcgan(train_args(none, {"--keep-checkpoints", "0"}), tmp.path());
+  ASSERT_EQ(r.code, 0) << describe(r);
+  EXPECT_EQ(file_names(none / "checkpoints"), (std::vector<std::string>{"last.pt"}));
+}
+
+TEST(TrainOptions, ResumeRefusesAChangedOption) {
+  REQUIRE_SHARED_RUN();
+  TempDir tmp;
+  const auto run = copy_run(tmp);
+  const auto before = snapshot(run);
+  const auto r =
+      dcgan({"train", "--resume", run.string(), "--epochs", "2", "--conv-dim", "8"}, tmp.path());
+  expect_input_error(r, "--conv-dim");
+  EXPECT_NE(r.err.find('4'), std::string::npos) << "names the saved value: " << r.err;
+  EXPECT_EQ(snapshot(run), before);
+}
+
+// A learning rate of 1e30 sends the weights to +-1e30 in the first Adam step; the next forward
+// overflows and the losses become NaN or inf.
+TEST(TrainOptions, DivergenceExitsWith3AndKeepsNoBadCheckpoint) {
+  TempDir tmp;
+  const auto run = tmp.path() / "run";
+  const auto r = dcgan(train_args(run, {"--lr", "1e30", "--print-every", "1"}), tmp.path());
+  EXPECT_EQ(r.code, 3) << describe(r);
+  EXPECT_NE(r.out.find("training diverged"), std::string::npos) << describe(r);
+  EXPECT_FALSE(fs::exists(run / "checkpoints" / "last.pt"));
+  EXPECT_FALSE(fs::exists(run / "summary.json"));
+}
+
+// A second signal while the first is being handled exits at once, without a checkpoint. Two
+// different signals, because two pending SIGINTs would merge into one.
+TEST(Signals, SecondSignalExitsAtOnceWithoutSaving) {
+  TempDir tmp;
+  const auto data = tmp.file("data.mat");
+  dcgan::test::write_svhn(data, 256);
+  const auto run = tmp.path() / "run";
+  Process p(signal_train(run, data, 1000), tmp.path());
+  const auto deadline = Clock::now() + std::chrono::seconds(60);
+  while (!has_data_row(run / "losses.csv") && Clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  ASSERT_TRUE(has_data_row(run / "losses.csv")) << describe(p.wait(std::chrono::milliseconds(1)));
+  p.signal(SIGINT);
+  p.signal(SIGTERM);
+  const auto r = p.wait(std::chrono::seconds(30));
+  EXPECT_TRUE(r.code == 130 || r.code == 143) << describe(r);
+  EXPECT_NE(r.err.find("Second interrupt: exiting now without saving"), std::string::npos)
+      << describe(r);
+  EXPECT_FALSE(fs::exists(run / "checkpoints" / "last.pt")) << "saved although told not to wait";
 }
 
 }  // namespace

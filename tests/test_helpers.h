@@ -7,10 +7,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "dcgan/data/svhn.h"
+#include "dcgan/util/compat.h"
 #include "dcgan/util/errors.h"
 
 namespace dcgan::test {
@@ -46,6 +48,37 @@ inline std::string read_bytes(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+// The lines of `text`, without their newlines.
+inline std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+inline std::vector<std::string> file_lines(const std::string& path) {
+  return lines_of(read_bytes(path));
+}
+
+// Runs `action` expecting it to throw `Error` with a message that contains every one of `needles`
+// and is one line; returns the message ("" when nothing was thrown, after recording a failure).
+template <class Error = dcgan::InputError, class Action>
+std::string expect_error(Action&& action, const std::vector<std::string>& needles) {
+  try {
+    action();
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    for (const auto& needle : needles)
+      EXPECT_NE(message.find(needle), std::string::npos)
+          << "'" << needle << "' not in: " << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << "not one line: " << message;
+    return message;
+  }
+  ADD_FAILURE() << "no error thrown, expected one naming '"
+                << (needles.empty() ? std::string() : needles.front()) << "'";
+  return "";
+}
+
 // One variable for write_mat: MATLAB dims and a contiguous tensor holding the data in MATLAB
 // (column-major) order.
 struct MatVariable {
@@ -53,6 +86,9 @@ struct MatVariable {
   std::vector<size_t> dims;
   torch::Tensor data;  // uint8, float64, or char (stored as uint8 with char_class)
   bool char_class = false;
+  // Store the data under this unsigned class instead (data must have its width: int16 for
+  // MAT_C_UINT16, int32 for MAT_C_UINT32); MAT_C_EMPTY: the class follows the dtype.
+  matio_classes unsigned_class = MAT_C_EMPTY;
 };
 
 inline void write_mat(const std::string& path, const std::vector<MatVariable>& vars,
@@ -70,6 +106,12 @@ inline void write_mat(const std::string& path, const std::vector<MatVariable>& v
     } else if (data.scalar_type() == torch::kFloat64) {
       cls = MAT_C_DOUBLE;
       type = MAT_T_DOUBLE;
+    } else if (v.unsigned_class == MAT_C_UINT16) {
+      cls = MAT_C_UINT16;
+      type = MAT_T_UINT16;
+    } else if (v.unsigned_class == MAT_C_UINT32) {
+      cls = MAT_C_UINT32;
+      type = MAT_T_UINT32;
     }
     std::vector<size_t> dims = v.dims;
     matvar_t* var = Mat_VarCreate(v.name.c_str(), cls, type, static_cast<int>(dims.size()),
@@ -92,14 +134,25 @@ inline void write_svhn(const std::string& path, int64_t n, mat_ft version = MAT_
 
 // Loads `path` expecting an InputError that names the file, contains `problem` and is one line.
 inline void expect_load_refused(const std::string& path, const std::string& problem) {
-  try {
-    dcgan::data::load_svhn_mat(path);
-    FAIL() << "accepted " << path << ", expected an error containing '" << problem << "'";
-  } catch (const dcgan::InputError& e) {
-    const std::string message = e.what();
-    EXPECT_NE(message.find(path), std::string::npos) << message;
-    EXPECT_NE(message.find(problem), std::string::npos) << message;
-    EXPECT_EQ(message.find('\n'), std::string::npos) << "not one line: " << message;
+  expect_error([&] { dcgan::data::load_svhn_mat(path); }, {path, problem});
+}
+
+// The Adam state of a parameter, in whichever way this LibTorch keys it.
+using dcgan::compat::adam_state;
+
+// Every parameter of `a` has the same Adam step and moments as the same parameter of `b`.
+inline void expect_same_adam_state(const torch::optim::Adam& a, const torch::optim::Adam& b) {
+  const auto& pa = a.param_groups().at(0).params();
+  const auto& pb = b.param_groups().at(0).params();
+  ASSERT_EQ(pa.size(), pb.size());
+  ASSERT_EQ(a.state().size(), pa.size()) << "not every parameter has Adam state";
+  ASSERT_EQ(b.state().size(), pb.size()) << "not every parameter has Adam state";
+  for (size_t i = 0; i < pa.size(); ++i) {
+    const auto& sa = adam_state(a, pa[i]);
+    const auto& sb = adam_state(b, pb[i]);
+    EXPECT_EQ(sa.step(), sb.step()) << "parameter " << i;
+    EXPECT_TRUE(torch::equal(sa.exp_avg(), sb.exp_avg())) << "parameter " << i;
+    EXPECT_TRUE(torch::equal(sa.exp_avg_sq(), sb.exp_avg_sq())) << "parameter " << i;
   }
 }
 

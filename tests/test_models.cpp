@@ -5,6 +5,7 @@
 #include "dcgan/models/discriminator.h"
 #include "dcgan/models/generator.h"
 #include "dcgan/models/init.h"
+#include "dcgan/models/subpixel.h"
 #include "dcgan/models/summary.h"
 
 using dcgan::models::Discriminator;
@@ -102,6 +103,20 @@ TEST(Discriminator, ProbabilityIsSigmoidOfLogit) {
   EXPECT_LE(p.max().item<float>(), 1.0f);
 }
 
+// The notebook's discriminator written out from its modules: leaky ReLU 0.2 after each conv (after
+// BatchNorm where there is one), flatten, fc.
+TEST(Discriminator, ForwardIsTheNotebookComposition) {
+  torch::manual_seed(2);
+  Discriminator d(DiscriminatorOptions(4));
+  const auto images = torch::rand({3, 3, 32, 32}) * 2 - 1;
+  torch::NoGradGuard no_grad;
+  auto x = torch::leaky_relu(d->conv1(images), 0.2);
+  x = torch::leaky_relu(d->bn2(d->conv2(x)), 0.2);
+  x = torch::leaky_relu(d->bn3(d->conv3(x)), 0.2);
+  x = d->fc(x.reshape({3, -1}));
+  EXPECT_TRUE(torch::allclose(d->forward(images), x, 1e-5, 1e-6));
+}
+
 // Which layers are convs, and which have BatchNorm, exactly as the design says.
 TEST(Architecture, NoBiasInConvsAndBatchNormWhereSpecified) {
   Discriminator d(DiscriminatorOptions(32));
@@ -177,17 +192,121 @@ TEST(Backward, EveryParameterGetsAGradient) {
   }
 }
 
+// Every Conv2d, ConvTranspose2d and Linear weight ~ N(0, 0.02) with zero bias, every BatchNorm
+// weight ~ N(1, 0.02) with zero bias, in both networks. conv_dim 32 gives each layer enough weights
+// for the estimates; PyTorch's default init has other spreads (e.g. D's fc: std 1/sqrt(3*2048) =
+// 0.0128; G's t_conv3: 0.083) and BatchNorm weights of exactly 1.
 TEST(WeightsInit, NormalFollowsThePaper) {
   torch::manual_seed(4);
-  Discriminator d(DiscriminatorOptions(64));
+  Discriminator d(DiscriminatorOptions(32));
+  Generator g(GeneratorOptions(100, 32));
   dcgan::models::apply_weights_init(*d, dcgan::models::WeightsInit::kNormal);
-  EXPECT_NEAR(d->conv3->weight.std().item<double>(), 0.02, 0.001);
-  EXPECT_NEAR(d->conv3->weight.mean().item<double>(), 0.0, 0.001);
-  EXPECT_NEAR(d->bn3->weight.mean().item<double>(), 1.0, 0.005);
-  EXPECT_NEAR(d->bn3->weight.std().item<double>(), 0.02, 0.005);
-  EXPECT_EQ(d->bn3->bias.abs().sum().item<double>(), 0.0);
+  dcgan::models::apply_weights_init(*g, dcgan::models::WeightsInit::kNormal);
+  int checked_weights = 0, checked_norms = 0;
+  for (auto* module :
+       {static_cast<torch::nn::Module*>(d.get()), static_cast<torch::nn::Module*>(g.get())}) {
+    for (const auto& child : module->named_children()) {
+      const auto& layer = *child.value();
+      auto params = layer.named_parameters(/*recurse=*/false);
+      if (layer.as<torch::nn::Conv2d>() || layer.as<torch::nn::ConvTranspose2d>() ||
+          layer.as<torch::nn::Linear>()) {
+        EXPECT_NEAR(params["weight"].std().item<double>(), 0.02, 0.002) << child.key();
+        EXPECT_NEAR(params["weight"].mean().item<double>(), 0.0, 0.002) << child.key();
+        if (auto* bias = params.find("bias")) {
+          EXPECT_EQ(bias->abs().sum().item<double>(), 0.0) << child.key();
+        }
+        ++checked_weights;
+      } else if (layer.as<torch::nn::BatchNorm2d>()) {
+        EXPECT_NEAR(params["weight"].mean().item<double>(), 1.0, 0.01) << child.key();
+        EXPECT_NEAR(params["weight"].std().item<double>(), 0.02, 0.01) << child.key();
+        EXPECT_EQ(params["bias"].abs().sum().item<double>(), 0.0) << child.key();
+        ++checked_norms;
+      }
+    }
+  }
+  EXPECT_EQ(checked_weights, 4 + 4);  // D: conv1-3, fc; G: fc, t_conv1-3
+  EXPECT_EQ(checked_norms, 2 + 2);
   EXPECT_EQ(dcgan::models::parse_weights_init("normal"), dcgan::models::WeightsInit::kNormal);
+  EXPECT_EQ(dcgan::models::parse_weights_init("default"), dcgan::models::WeightsInit::kDefault);
   EXPECT_THROW(dcgan::models::parse_weights_init("xavier"), std::exception);
+}
+
+TEST(WeightsInit, DefaultLeavesTheWeightsAlone) {
+  torch::manual_seed(5);
+  Generator g(GeneratorOptions(100, 8));
+  Discriminator d(DiscriminatorOptions(8));
+  for (auto* module :
+       {static_cast<torch::nn::Module*>(d.get()), static_cast<torch::nn::Module*>(g.get())}) {
+    std::vector<torch::Tensor> before;
+    for (const auto& p : module->parameters()) before.push_back(p.clone());
+    dcgan::models::apply_weights_init(*module, dcgan::models::WeightsInit::kDefault);
+    const auto after = module->parameters();
+    ASSERT_EQ(after.size(), before.size());
+    for (size_t i = 0; i < before.size(); ++i) EXPECT_TRUE(torch::equal(after[i], before[i])) << i;
+  }
+}
+
+// ConvTranspose2d(k=4, stride 2, padding 1) by its definition: input pixel (i, j) adds
+// x[i][j] * w[k][l] to output pixel (2i - 1 + k, 2j - 1 + l) when that lies inside the output.
+torch::Tensor conv_transpose_by_definition(const torch::Tensor& x, const torch::Tensor& w) {
+  const int64_t n = x.size(0), cin = x.size(1), side = x.size(2), cout = w.size(1);
+  auto out = torch::zeros({n, cout, 2 * side, 2 * side}, torch::kFloat64);
+  const auto xd = x.to(torch::kFloat64), wd = w.detach().to(torch::kFloat64);
+  auto xa = xd.accessor<double, 4>();
+  auto wa = wd.accessor<double, 4>();
+  auto oa = out.accessor<double, 4>();
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t ci = 0; ci < cin; ++ci)
+      for (int64_t co = 0; co < cout; ++co)
+        for (int64_t i = 0; i < side; ++i)
+          for (int64_t j = 0; j < side; ++j)
+            for (int64_t k = 0; k < 4; ++k)
+              for (int64_t l = 0; l < 4; ++l) {
+                const int64_t r = 2 * i - 1 + k, c = 2 * j - 1 + l;
+                if (r >= 0 && r < 2 * side && c >= 0 && c < 2 * side)
+                  oa[b][co][r][c] += xa[b][ci][i][j] * wa[ci][co][k][l];
+              }
+  return out.to(torch::kFloat32);
+}
+
+// The generator's ConvTranspose2d modules (which the CPU forward replaces by the sub-pixel path)
+// must compute the same: their padding is what the sub-pixel path assumes.
+TEST(ConvTranspose, GeneratorModulesMatchTheDefinitionAndTheSubpixelPath) {
+  torch::manual_seed(7);
+  Generator g(GeneratorOptions(8, 4));
+  // One input pixel of 1 shows the padding directly: the output is w[1:3, 1:3] (padding 0 would
+  // give all 4x4 taps, padding 2 nothing).
+  {
+    Generator probe(GeneratorOptions(8, 4));
+    torch::NoGradGuard no_grad;
+    probe->t_conv3->weight.zero_();
+    probe->t_conv3->weight[0][0].copy_(torch::arange(16, torch::kFloat32).view({4, 4}));
+    auto pixel = torch::zeros({1, 4, 1, 1});
+    pixel[0][0][0][0] = 1;
+    EXPECT_TRUE(torch::equal(probe->t_conv3->forward(pixel)[0][0],
+                             torch::tensor({5.0f, 6.0f, 9.0f, 10.0f}).view({2, 2})));
+  }
+  int64_t side = 4;
+  for (auto* layer : {&g->t_conv1, &g->t_conv2, &g->t_conv3}) {
+    EXPECT_EQ(*(*layer)->options.kernel_size(), (std::array<int64_t, 2>{4, 4}));
+    const auto x = torch::randn({2, (*layer)->options.in_channels(), side, side});
+    torch::NoGradGuard no_grad;
+    const auto module_out = (*layer)->forward(x);
+    const auto expected = conv_transpose_by_definition(x, (*layer)->weight);
+    ASSERT_EQ(module_out.sizes(), expected.sizes());
+    EXPECT_TRUE(torch::allclose(module_out, expected, 1e-4, 1e-4));
+    EXPECT_TRUE(torch::allclose(dcgan::models::subpixel_conv_transpose(x, (*layer)->weight),
+                                expected, 1e-4, 1e-4));
+    side *= 2;
+  }
+  // The whole generator through its modules equals its forward (the sub-pixel path on the CPU).
+  const auto z = torch::rand({3, 8}) * 2 - 1;
+  torch::NoGradGuard no_grad;
+  auto x = g->fc(z).view({-1, 16, 4, 4});
+  x = torch::relu(g->bn1(g->t_conv1(x)));
+  x = torch::relu(g->bn2(g->t_conv2(x)));
+  x = torch::tanh(g->t_conv3(x));
+  EXPECT_TRUE(torch::allclose(g->forward(z), x, 1e-4, 1e-5));
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -94,6 +95,121 @@ TEST(SvhnLoader, AcceptsSingleImageWithDroppedTrailingDimension) {
   const auto set = load_svhn_mat(dir.file("one.mat"));
   EXPECT_EQ(set.size(), 1);
   EXPECT_EQ(set.labels[0].item<int64_t>(), 5);
+}
+
+// uint16 and uint32 pixels and labels (MATLAB's other unsigned classes), and y stored as 1xN.
+TEST(SvhnLoader, ConvertsUnsignedPixelsAndARowOfLabels) {
+  TempDir dir;
+  torch::manual_seed(8);
+  const auto pixels = torch::randint(0, 256, {3 * 3072}, torch::kInt64);
+  const auto expected = pixels.to(torch::kUInt8).view({3, 3, 32, 32}).transpose(2, 3);
+  const auto y = torch::tensor({10, 1, 7}, torch::kInt64);
+  for (auto cls : {MAT_C_UINT16, MAT_C_UINT32}) {
+    const auto dtype = cls == MAT_C_UINT16 ? torch::kInt16 : torch::kInt32;
+    const auto path = dir.file(cls == MAT_C_UINT16 ? "u16.mat" : "u32.mat");
+    MatVariable x{"X", {32, 32, 3, 3}, pixels.to(dtype)};
+    x.unsigned_class = cls;
+    MatVariable labels{"y", {1, 3}, y.to(dtype)};
+    labels.unsigned_class = cls;
+    write_mat(path, {x, labels});
+    const auto set = load_svhn_mat(path);
+    EXPECT_TRUE(torch::equal(set.images, expected)) << path;
+    EXPECT_EQ(to_vector(set.labels), (std::vector<int64_t>{0, 1, 7})) << path;
+  }
+}
+
+// The largest uint16/uint32 values must be read as such (torch has no unsigned 16/32-bit type), so
+// the message about labels out of range names them, not -1.
+TEST(SvhnLoaderRefuses, LargestUnsignedLabelsAreNamedAsTheyAre) {
+  TempDir dir;
+  for (auto [cls, largest] : {std::pair{MAT_C_UINT16, std::string("65535")},
+                              std::pair{MAT_C_UINT32, std::string("4294967295")}}) {
+    const auto dtype = cls == MAT_C_UINT16 ? torch::kInt16 : torch::kInt32;
+    MatVariable labels{"y", {2, 1}, torch::tensor({1, -1}, torch::kInt64).to(dtype)};
+    labels.unsigned_class = cls;
+    const auto path = dir.file("big_" + largest + ".mat");
+    write_mat(path, {{"X", {32, 32, 3, 2}, torch::zeros({2 * 3072}, torch::kUInt8)}, labels});
+    dcgan::test::expect_load_refused(path, "labels outside 1-10 (min 1.000000, max " + largest);
+  }
+}
+
+// An uncompressed MAT v5 file rewritten as a big-endian machine writes it: header version and
+// endian indicator swapped, every tag and every numeric element byte-swapped. Handles what
+// write_mat produces: top-level miMATRIX elements of flags, dims, name and real data.
+std::string to_big_endian_v5(std::string bytes) {
+  auto swap = [&](size_t at, size_t width) {
+    std::reverse(bytes.begin() + static_cast<std::ptrdiff_t>(at),
+                 bytes.begin() + static_cast<std::ptrdiff_t>(at + width));
+  };
+  auto u32 = [&](size_t at) {  // little-endian, as matio wrote it here
+    uint32_t v = 0;
+    for (int i = 3; i >= 0; --i) v = v << 8 | static_cast<unsigned char>(bytes[at + i]);
+    return v;
+  };
+  auto width_of = [](uint32_t type) -> size_t {
+    switch (type) {
+      case 3:
+      case 4:
+        return 2;  // miINT16, miUINT16
+      case 5:
+      case 6:
+      case 7:
+        return 4;  // miINT32, miUINT32, miSINGLE
+      case 9:
+      case 12:
+      case 13:
+        return 8;  // miDOUBLE, miINT64, miUINT64
+      default:
+        return 1;
+    }
+  };
+  EXPECT_EQ(bytes.substr(126, 2), "IM");
+  swap(124, 2);
+  bytes[126] = 'M';
+  bytes[127] = 'I';
+  for (size_t pos = 128; pos + 8 <= bytes.size();) {
+    const uint32_t type = u32(pos), size = u32(pos + 4);
+    EXPECT_EQ(type, 14u) << "expected only uncompressed miMATRIX elements";
+    swap(pos, 4);
+    swap(pos + 4, 4);
+    const size_t end = pos + 8 + size;
+    for (size_t sub = pos + 8; sub < end;) {
+      const uint32_t first = u32(sub);
+      const bool small = (first >> 16) != 0;  // (bytes << 16 | type) with the data in the tag
+      const uint32_t sub_type = small ? first & 0xFFFF : first;
+      const size_t sub_bytes = small ? first >> 16 : u32(sub + 4);
+      const size_t data = sub + (small ? 4 : 8);
+      swap(sub, 4);
+      if (!small) swap(sub + 4, 4);
+      const size_t width = width_of(sub_type);
+      for (size_t at = data; at + width <= data + sub_bytes; at += width) swap(at, width);
+      sub = small ? sub + 8 : data + (sub_bytes + 7) / 8 * 8;
+    }
+    pos = end;
+  }
+  return bytes;
+}
+
+TEST(SvhnLoader, ReadsBigEndianFiles) {
+  TempDir dir;
+  torch::manual_seed(9);
+  const auto pixels = torch::randint(0, 256, {2 * 3072}, torch::kInt64);
+  const auto expected = pixels.to(torch::kUInt8).view({2, 3, 32, 32}).transpose(2, 3);
+  MatVariable x16{"X", {32, 32, 3, 2}, pixels.to(torch::kInt16)};
+  x16.unsigned_class = MAT_C_UINT16;
+  const MatVariable y{"y", {2, 1}, torch::tensor({3.0, 10.0}, torch::kFloat64)};
+  const std::vector<std::vector<MatVariable>> files = {
+      {{"X", {32, 32, 3, 2}, pixels.to(torch::kUInt8)}, y}, {x16, y}};
+  for (size_t i = 0; i < files.size(); ++i) {
+    const auto little = dir.file("le" + std::to_string(i) + ".mat");
+    const auto big = dir.file("be" + std::to_string(i) + ".mat");
+    write_mat(little, files[i], MAT_FT_MAT5, MAT_COMPRESSION_NONE);
+    dcgan::test::write_bytes(big, to_big_endian_v5(dcgan::test::read_bytes(little)));
+    ASSERT_NE(dcgan::test::read_bytes(big), dcgan::test::read_bytes(little));
+    const auto set = load_svhn_mat(big);
+    EXPECT_TRUE(torch::equal(set.images, expected)) << big;
+    EXPECT_EQ(to_vector(set.labels), (std::vector<int64_t>{3, 0})) << big;
+  }
 }
 
 // Each bad input gives an InputError whose message names the file and contains `problem`.
@@ -230,6 +346,9 @@ TEST(Scale, MapsPixelsToFeatureRangeAndBack) {
   auto unit = dcgan::data::scale(pixels, 0.0, 1.0);
   EXPECT_FLOAT_EQ(unit[5].item<float>(), 1.0f);
   EXPECT_TRUE(torch::equal(dcgan::data::unscale(unit, 0.0, 1.0), pixels));
+  // Values between two pixel levels round to the nearest: (-0.9 + 1) * 127.5 = 12.75 -> 13.
+  EXPECT_TRUE(torch::equal(dcgan::data::unscale(torch::tensor({-0.9f, 0.999f})),
+                           torch::tensor({13, 255}, torch::kUInt8)));
   // Out-of-range values clamp rather than wrap.
   EXPECT_TRUE(torch::equal(dcgan::data::unscale(torch::tensor({-3.0f, 3.0f})),
                            torch::tensor({0, 255}, torch::kUInt8)));

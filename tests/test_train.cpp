@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "dcgan/data/scale.h"
 #include "dcgan/image/grid.h"
 #include "dcgan/image/png.h"
 #include "dcgan/models/subpixel.h"
@@ -58,13 +59,6 @@ class TrainTest : public ::testing::Test {
   std::string data_;
 };
 
-std::vector<std::string> csv_lines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
 void expect_same_state(torch::nn::Module& a, torch::nn::Module& b) {
   const auto pa = a.named_parameters(), pb = b.named_parameters();
   ASSERT_EQ(pa.size(), pb.size());
@@ -73,6 +67,26 @@ void expect_same_state(torch::nn::Module& a, torch::nn::Module& b) {
   ASSERT_EQ(ba.size(), bb.size());
   for (const auto& buffer : ba)
     EXPECT_TRUE(torch::equal(buffer.value(), bb[buffer.key()])) << buffer.key();
+}
+
+// A 32x32 tile of a grid made with padding 2: tile `index` of a grid `per_row` tiles wide.
+torch::Tensor tile(const torch::Tensor& grid, int64_t index, int64_t per_row) {
+  return grid.narrow(1, (index / per_row) * 34 + 2, 32).narrow(2, (index % per_row) * 34 + 2, 32);
+}
+
+// samples/progress.png: one row per epoch (up to 20), each row that epoch's 16 samples, which are
+// the tiles of samples/epoch_NNN.png (8 per row).
+void expect_progress_sheet_holds_every_epoch(const std::string& run, int64_t epochs) {
+  const auto sheet = dcgan::image::read_image(run + "/samples/progress.png");
+  ASSERT_EQ(sheet.sizes(), (std::vector<int64_t>{3, epochs * 34 + 2, 16 * 34 + 2}));
+  for (int64_t e = 1; e <= epochs; ++e) {
+    char name[32];
+    std::snprintf(name, sizeof(name), "/samples/epoch_%03lld.png", static_cast<long long>(e));
+    const auto grid = dcgan::image::read_image(run + name);
+    for (int64_t i = 0; i < 16; ++i)
+      EXPECT_TRUE(torch::equal(tile(sheet, (e - 1) * 16 + i, 16), tile(grid, i, 8)))
+          << name << " sample " << i;
+  }
 }
 
 TEST_F(TrainTest, WritesEveryOutputWithFiniteLosses) {
@@ -86,7 +100,7 @@ TEST_F(TrainTest, WritesEveryOutputWithFiniteLosses) {
                            "checkpoints/epoch_001.pt", "checkpoints/epoch_002.pt"}) {
     EXPECT_TRUE(fs::exists(run / file)) << file;
   }
-  const auto lines = csv_lines((run / "losses.csv").string());
+  const auto lines = dcgan::test::file_lines((run / "losses.csv").string());
   ASSERT_EQ(lines.front(), "epoch,batch,d_loss,g_loss,step");
   EXPECT_EQ(lines.size(), 1u + 2 * 3);  // print_every 1: every batch of 3, two epochs
   for (size_t i = 1; i < lines.size(); ++i) {
@@ -138,7 +152,20 @@ TEST_F(TrainTest, CheckpointRoundTripRestoresEveryTensor) {
   expect_same_state(*trainer.gan().discriminator, *restored.discriminator);
   EXPECT_EQ(progress.epochs_done, 1);
   EXPECT_EQ(progress.global_step, 3);
-  EXPECT_EQ(progress.fixed_z.sizes(), (std::vector<int64_t>{16, 8}));
+  EXPECT_EQ(progress.batch_in_epoch, 0);
+  EXPECT_EQ(progress.images_seen, 40);
+  EXPECT_GT(progress.train_seconds, 0.0);
+  EXPECT_FALSE(progress.epoch_order.defined()) << "no epoch in progress at an epoch's end";
+  EXPECT_EQ(nlohmann::json::parse(progress.config_json)["conv_dim"], 4);
+  ASSERT_EQ(progress.fixed_z.sizes(), (std::vector<int64_t>{16, 8}));
+  // fixed_z and sample_history are the ones the run drew: the epoch-1 grid is G(fixed_z).
+  ASSERT_TRUE(progress.sample_history.defined());
+  ASSERT_EQ(progress.sample_history.sizes(), (std::vector<int64_t>{1, 16, 3, 32, 32}));
+  EXPECT_TRUE(torch::equal(progress.sample_history[0],
+                           dcgan::train::render(restored.generator, progress.fixed_z)));
+  EXPECT_TRUE(torch::equal(dcgan::image::make_grid(progress.sample_history[0], config.nrow),
+                           dcgan::image::read_image(config.out_dir + "/samples/epoch_001.png")));
+  dcgan::test::expect_same_adam_state(*trainer.gan().g_optimizer, *restored.g_optimizer);
   // Adam state (moments and step) comes back too.
   const auto& saved_state = trainer.gan().d_optimizer->state();
   const auto& loaded_state = restored.d_optimizer->state();
@@ -168,7 +195,15 @@ TEST_F(TrainTest, ResumeContinuesExactly) {
 
   expect_same_state(*straight_trainer.gan().generator, *resumed.gan().generator);
   expect_same_state(*straight_trainer.gan().discriminator, *resumed.gan().discriminator);
-  EXPECT_EQ(csv_lines(straight.out_dir + "/losses.csv"), csv_lines(second.out_dir + "/losses.csv"));
+  EXPECT_EQ(dcgan::test::file_lines(straight.out_dir + "/losses.csv"),
+            dcgan::test::file_lines(second.out_dir + "/losses.csv"));
+  // The samples written after the resume, and the progress sheet that holds epoch 1's samples
+  // from the checkpoint, are those of the straight run.
+  for (const char* png : {"samples/epoch_001.png", "samples/epoch_002.png", "samples/progress.png"})
+    EXPECT_EQ(dcgan::test::read_bytes(straight.out_dir + "/" + png),
+              dcgan::test::read_bytes(second.out_dir + "/" + png))
+        << png;
+  expect_progress_sheet_holds_every_epoch(second.out_dir, 2);
 }
 
 TEST_F(TrainTest, ResumeAfterInterruptMidEpochContinuesExactly) {
@@ -198,12 +233,7 @@ TEST_F(TrainTest, ResumeAfterInterruptMidEpochContinuesExactly) {
 
 TEST_F(TrainTest, RefusesBadConfigurationsBeforeWritingAnything) {
   auto expect_refused = [&](TrainConfig config, const std::string& problem) {
-    try {
-      Trainer trainer(config);
-      FAIL() << "accepted, expected: " << problem;
-    } catch (const InputError& e) {
-      EXPECT_NE(std::string(e.what()).find(problem), std::string::npos) << e.what();
-    }
+    dcgan::test::expect_error([&] { Trainer trainer(config); }, {problem});
     EXPECT_FALSE(fs::exists(config.out_dir)) << "wrote " << config.out_dir;
   };
   auto c = tiny("bad", 1);
@@ -270,7 +300,8 @@ TEST_F(TrainTest, RefusesCheckpointOfAnotherArchitectureOrCorrupt) {
 
 TEST_F(TrainTest, GenerateIsReproducibleBySeed) {
   auto config = tiny("gen", 1);
-  Trainer(config).run();
+  Trainer trainer(config);
+  trainer.run();
   auto generator =
       dcgan::train::load_generator(config.out_dir + "/checkpoints/last.pt", torch::kCPU);
   EXPECT_EQ(generator->options().conv_dim(), 4);
@@ -281,6 +312,11 @@ TEST_F(TrainTest, GenerateIsReproducibleBySeed) {
   EXPECT_EQ(a.scalar_type(), torch::kUInt8);
   EXPECT_TRUE(torch::equal(a, b));
   EXPECT_FALSE(torch::equal(a, c));
+  // The loaded generator is the trained one: same weights and buffers, same images.
+  expect_same_state(*trainer.gan().generator, *generator);
+  EXPECT_TRUE(torch::equal(
+      a, dcgan::train::render(trainer.gan().generator, dcgan::train::seeded_z(6, 8, 42))));
+  EXPECT_FALSE(generator->is_training()) << "load_generator returns it in eval mode";
 }
 
 TEST(LatentWalk, RowsRunStraightBetweenTheirEnds) {
@@ -306,6 +342,17 @@ TEST(Grid, MatchesTorchvisionLayout) {
   EXPECT_EQ(grid[0][4][4].item<int>(), 0);    // no image 3: padding colour
   EXPECT_EQ(dcgan::image::make_grid(torch::zeros({16, 3, 32, 32}, torch::kUInt8)).sizes(),
             (std::vector<int64_t>{3, 70, 274}));
+  // Every pixel of a small grid, laid out by hand: three 1x2 images a, b, c, two per row,
+  // padding 1 of colour 9 around and between them.
+  const auto small = torch::tensor({1, 2, 3, 4, 5, 6}, torch::kUInt8).view({3, 1, 1, 2});
+  const auto expected = torch::tensor({9, 9, 9, 9, 9, 9, 9,  //
+                                       9, 1, 2, 9, 3, 4, 9,  // a, b
+                                       9, 9, 9, 9, 9, 9, 9,  //
+                                       9, 5, 6, 9, 9, 9, 9,  // c
+                                       9, 9, 9, 9, 9, 9, 9},
+                                      torch::kUInt8)
+                            .view({1, 5, 7});
+  EXPECT_TRUE(torch::equal(dcgan::image::make_grid(small, /*nrow=*/2, /*padding=*/1, 9), expected));
 }
 
 TEST(Png, WritesWhatItReadsBack) {
@@ -366,6 +413,109 @@ TEST_F(TrainTest, TwoRunsCannotShareAFolder) {
   Trainer first(config);
   auto again = config;
   EXPECT_THROW(Trainer second(again), InputError);
+}
+
+// The per-epoch grid is G(fixed_z) in eval mode (BatchNorm on its running statistics), the same
+// images that `generate` makes from the saved generator.
+TEST_F(TrainTest, EpochSamplesAreTheSavedGeneratorInEvalMode) {
+  auto config = tiny("eval", 1);
+  Trainer(config).run();
+  const auto last = config.out_dir + "/checkpoints/last.pt";
+  dcgan::train::Gan restored(dcgan::train::GanOptions{4, 8}, torch::kCPU);
+  const auto fixed_z = dcgan::train::load_checkpoint(last, restored).fixed_z;
+  auto generator = dcgan::train::load_generator(last, torch::kCPU);
+  torch::Tensor eval_images;
+  {
+    torch::NoGradGuard no_grad;
+    generator->eval();
+    eval_images = dcgan::data::unscale(generator->forward(fixed_z));
+  }
+  EXPECT_TRUE(torch::equal(dcgan::image::make_grid(eval_images, config.nrow),
+                           dcgan::image::read_image(config.out_dir + "/samples/epoch_001.png")));
+}
+
+// serialize_checkpoint + load_checkpoint on a hand-made mid-epoch state: every field, both Adam
+// states and the CPU RNG come back.
+TEST_F(TrainTest, CheckpointRestoresEveryFieldOfAMidEpochState) {
+  torch::manual_seed(3);
+  dcgan::train::Gan gan(dcgan::train::GanOptions{4, 8}, torch::kCPU);
+  for (int i = 0; i < 2; ++i)
+    dcgan::train::train_step(gan, torch::randint(0, 256, {4, 3, 32, 32}, torch::kUInt8), false);
+  dcgan::train::TrainingProgress saved;
+  saved.epochs_done = 2;
+  saved.batch_in_epoch = 5;
+  saved.global_step = 17;
+  saved.images_seen = 123;
+  saved.train_seconds = 4.25;
+  saved.epoch_order = torch::randperm(40, torch::kInt64);
+  saved.fixed_z = torch::rand({16, 8});
+  saved.sample_history = torch::randint(0, 256, {2, 16, 3, 32, 32}, torch::kUInt8);
+  saved.config_json = R"({"conv_dim":4})";
+  const auto bytes = dcgan::train::serialize_checkpoint(gan, saved);
+  const auto next_draws = torch::rand({5});  // what the RNG gives after the saved state
+  const auto path = dir_.file("mid.pt");
+  dcgan::test::write_bytes(path, bytes);
+
+  torch::manual_seed(99);
+  dcgan::train::Gan restored(dcgan::train::GanOptions{4, 8}, torch::kCPU);
+  const auto loaded = dcgan::train::load_checkpoint(path, restored);
+  EXPECT_TRUE(torch::equal(torch::rand({5}), next_draws)) << "RNG state not restored";
+  EXPECT_EQ(loaded.epochs_done, 2);
+  EXPECT_EQ(loaded.batch_in_epoch, 5);
+  EXPECT_EQ(loaded.global_step, 17);
+  EXPECT_EQ(loaded.images_seen, 123);
+  EXPECT_DOUBLE_EQ(loaded.train_seconds, 4.25);
+  ASSERT_TRUE(loaded.epoch_order.defined());
+  EXPECT_TRUE(torch::equal(loaded.epoch_order, saved.epoch_order));
+  EXPECT_TRUE(torch::equal(loaded.fixed_z, saved.fixed_z));
+  ASSERT_TRUE(loaded.sample_history.defined());
+  EXPECT_TRUE(torch::equal(loaded.sample_history, saved.sample_history));
+  EXPECT_EQ(loaded.config_json, saved.config_json);
+  expect_same_state(*gan.generator, *restored.generator);
+  expect_same_state(*gan.discriminator, *restored.discriminator);
+  dcgan::test::expect_same_adam_state(*gan.g_optimizer, *restored.g_optimizer);
+  dcgan::test::expect_same_adam_state(*gan.d_optimizer, *restored.d_optimizer);
+  const auto info = dcgan::train::read_checkpoint_info(path);
+  EXPECT_EQ(info.epochs_done, 2);
+  EXPECT_EQ(info.conv_dim, 4);
+  EXPECT_EQ(info.z_size, 8);
+  EXPECT_EQ(info.format_version, dcgan::train::kCheckpointFormatVersion);
+}
+
+// A run killed after its last checkpoint leaves loss rows past that checkpoint (possibly torn) and
+// *.tmp.PID files; resuming drops both, so the run continues as if it had never been killed.
+TEST_F(TrainTest, ResumeTrimsLossRowsAndRemovesStaleTempFiles) {
+  auto straight = tiny("straight", 2);
+  Trainer(straight).run();
+
+  auto config = tiny("killed", 1);
+  Trainer(config).run();
+  const auto csv = config.out_dir + "/losses.csv";
+  std::ofstream(csv, std::ios::app) << "2,1,0.5,0.7,4\n2,2,0.5,0.6,5\n2,3,0.4";  // torn last row
+  for (const char* stale :
+       {"checkpoints/last.pt.tmp.99999", "samples/progress.png.tmp.1", "losses.csv.tmp.42"})
+    dcgan::test::write_bytes(config.out_dir + "/" + stale, "half-written");
+  config.epochs = 2;
+  config.resume = config.out_dir;
+  Trainer(config).run();
+  EXPECT_EQ(dcgan::test::file_lines(csv),
+            dcgan::test::file_lines(straight.out_dir + "/losses.csv"));
+  EXPECT_EQ(dcgan::test::file_lines(csv).size(), 1u + 2 * 3);
+  for (const auto& entry : fs::recursive_directory_iterator(config.out_dir))
+    EXPECT_EQ(entry.path().filename().string().find(".tmp."), std::string::npos) << entry.path();
+}
+
+// --smooth-labels reaches the training step: the real target 0.9 changes D's first loss.
+TEST_F(TrainTest, SmoothLabelsChangeTheLosses) {
+  auto plain = tiny("plain", 1);
+  Trainer(plain).run();
+  auto smooth = tiny("smooth", 1);
+  smooth.smooth_labels = true;
+  Trainer(smooth).run();
+  const auto a = dcgan::test::file_lines(plain.out_dir + "/losses.csv");
+  const auto b = dcgan::test::file_lines(smooth.out_dir + "/losses.csv");
+  ASSERT_EQ(a.size(), b.size());
+  EXPECT_NE(a[1], b[1]) << "first loss row unchanged by smooth labels";
 }
 
 }  // namespace

@@ -1,0 +1,345 @@
+#!/usr/bin/env bash
+# Mutation testing: plants one known bug at a time in a scratch copy of the tree, rebuilds it
+# incrementally and runs the test suite, which must fail ("killed"). A mutation the suite does not
+# notice ("survived") is a gap in the tests. See docs/TESTING.md.
+#
+#   scripts/mutation_test.sh                 every mutation (slow: a build and a suite run each)
+#   scripts/mutation_test.sh --only NAME     one mutation, by name or 1-based index (CI runs one);
+#                                            a comma-separated list runs several
+#   scripts/mutation_test.sh --list          names and what each breaks
+#   scripts/mutation_test.sh --check         only check that every search text is found once
+#   options: --scratch DIR (default build-mutation/), --jobs N (build and ctest, default 2),
+#            --timeout S (per test, default 600), --tests REGEX (run only the CTest tests whose
+#            names match, e.g. in CI; default: the whole suite)
+#
+# Each mutation is (name, file, exact search text, replacement, what it breaks). The search text
+# must occur exactly once in the file: a text that is missing or not unique is reported as an
+# ERROR, so the list cannot rot silently when code moves. Exit status: 0 when every mutation run was
+# killed, 1 when one survived, 2 on an ERROR.
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+SCRATCH="$ROOT/build-mutation"
+JOBS=2
+TIMEOUT=600
+ONLY=""
+TESTS=""
+MODE=run
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --only) ONLY="$2"; shift 2 ;;
+    --list) MODE=list; shift ;;
+    --check) MODE=check; shift ;;
+    --scratch) SCRATCH="$2"; shift 2 ;;
+    --jobs) JOBS="$2"; shift 2 ;;
+    --timeout) TIMEOUT="$2"; shift 2 ;;
+    --tests) TESTS="$2"; shift 2 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    *) echo "mutation_test.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+NAMES=() FILES=() SEARCHES=() REPLACEMENTS=() BREAKS=()
+mutation() {
+  NAMES+=("$1") FILES+=("$2") SEARCHES+=("$3") REPLACEMENTS+=("$4") BREAKS+=("$5")
+}
+
+# --- loader -------------------------------------------------------------------------------------
+mutation loader_label_10_is_digit_0 src/data/svhn.cpp \
+  'labels.masked_fill(labels == 10, 0)' 'labels.masked_fill(labels == 10, 10)' \
+  "SVHN's label 10 is no longer read as digit 0."
+mutation loader_column_major src/data/svhn.cpp \
+  'base[row * kSide + col] = plane[col * kSide + row];' 'base[row * kSide + col] = plane[row * kSide + col];' \
+  "Images come out transposed: MATLAB's column-major order is ignored."
+mutation loader_uint16_widening src/data/svhn.cpp \
+  'return tensor.to(torch::kInt32).bitwise_and_(0xFFFF);' 'return tensor.to(torch::kInt32);' \
+  'uint16 values of 32768 and more are read as negative numbers.'
+mutation loader_pixel_range src/data/svhn.cpp \
+  'if (!all_whole_in_range(flat, 0, 255)) {' 'if (!all_whole_in_range(flat, 0, 65535)) {' \
+  'Non-uint8 pixels above 255 are accepted and wrap around in the uint8 conversion.'
+mutation loader_row_of_labels src/data/svhn.cpp \
+  '(y_info->dims[0] == 1 || y_info->dims[1] == 1)' '(y_info->dims[1] == 1)' \
+  'A 1xN y (labels stored as a row) is refused.'
+mutation loader_big_endian_precheck src/data/svhn.cpp \
+  "const bool swap = endian[0] == 'M' && endian[1] == 'I';" 'const bool swap = false;' \
+  'The size pre-check reads big-endian files as little-endian and refuses them.'
+
+# --- scaling ------------------------------------------------------------------------------------
+mutation scale_range src/data/scale.cpp \
+  '.mul_((hi - lo) / 255.0).add_(lo)' '.mul_((hi - lo) / 256.0).add_(lo)' \
+  'Pixel 255 no longer maps to 1: real images are not in [-1, 1].'
+mutation unscale_rounds src/data/scale.cpp \
+  '.add_(0.5)' '.add_(0.0)' \
+  'unscale truncates instead of rounding, so scale/unscale do not round-trip.'
+
+# --- models -------------------------------------------------------------------------------------
+mutation generator_convT_padding src/models/generator.cpp \
+  '.padding(1)' '.padding(2)' \
+  "The generator's ConvTranspose2d modules (used on CUDA) lose the padding the CPU path assumes."
+mutation generator_relu src/models/generator.cpp \
+  'x = seen("relu1", torch::relu(x));' 'x = seen("relu1", x);' \
+  'The first ReLU of the generator is dropped.'
+mutation generator_tanh src/models/generator.cpp \
+  'return seen("tanh", torch::tanh(x));' 'return seen("tanh", torch::sigmoid(x));' \
+  'The generator ends in sigmoid (0..1) instead of tanh (-1..1).'
+mutation discriminator_leaky_slope src/models/discriminator.cpp \
+  'x = seen("leaky_relu2", torch::leaky_relu(x, 0.2));' 'x = seen("leaky_relu2", torch::leaky_relu(x, 0.02));' \
+  "The discriminator's second leaky ReLU has slope 0.02 instead of the notebook's 0.2."
+mutation discriminator_stride src/models/discriminator.cpp \
+  'return torch::nn::Conv2dOptions(in, out, /*kernel_size=*/4).stride(2).padding(1).bias(false);' \
+  'return torch::nn::Conv2dOptions(in, out, /*kernel_size=*/4).stride(1).padding(1).bias(false);' \
+  'The discriminator convs no longer halve the image.'
+mutation subpixel_taps src/models/subpixel.cpp \
+  'torch::tensor({3, 1, 4, 4, 2, 0}, torch::kInt64)' 'torch::tensor({3, 1, 4, 4, 0, 2}, torch::kInt64)' \
+  'The CPU sub-pixel path uses the wrong kernel taps for odd output pixels.'
+
+# --- weight init --------------------------------------------------------------------------------
+mutation init_conv_std src/models/init.cpp \
+  'normal_(0.0, 0.02)' 'normal_(0.0, 0.2)' \
+  '--weights-init normal draws conv/linear weights with std 0.2 instead of 0.02.'
+mutation init_skips_convT src/models/init.cpp \
+  'child->as<torch::nn::ConvTranspose2d>() ||' 'false ||' \
+  "ConvTranspose2d falls out of the paper's init."
+mutation init_skips_linear src/models/init.cpp \
+  'child->as<torch::nn::Linear>();' 'false;' \
+  "Linear layers fall out of the paper's init."
+mutation init_batchnorm_mean src/models/init.cpp \
+  'normal_(1.0, 0.02)' 'normal_(0.0, 0.02)' \
+  'BatchNorm weights are drawn around 0 instead of 1.'
+mutation init_default_touches_weights src/models/init.cpp \
+  'if (init == WeightsInit::kDefault) return;' 'if (init == WeightsInit::kNormal) return;' \
+  '--weights-init default re-initialises the layers (and normal does nothing).'
+
+# --- losses -------------------------------------------------------------------------------------
+mutation loss_fake_target src/train/gan.cpp \
+  'bce_with_logits(gan.discriminator(fake), 0.0)' 'bce_with_logits(gan.discriminator(fake), 1.0)' \
+  "D is trained to call fake images real: the GAN's losses are wrong."
+mutation loss_smooth_labels src/train/gan.cpp \
+  'smooth_labels ? 0.9 : 1.0' 'smooth_labels ? 1.0 : 1.0' \
+  '--smooth-labels does nothing.'
+mutation loss_generator_target src/train/gan.cpp \
+  'sample_z(batch, z_size, gan.device))), 1.0);' 'sample_z(batch, z_size, gan.device))), 0.0);' \
+  'G is trained to make its images look fake.'
+mutation latent_range src/train/gan.cpp \
+  'return (torch::rand({count, z_size}) * 2 - 1).to(device);' 'return torch::rand({count, z_size}).to(device);' \
+  'z is drawn from U(0, 1) instead of the notebook'"'"'s U(-1, 1).'
+mutation real_images_unscaled src/train/gan.cpp \
+  'const auto real = data::scale(real_images);' 'const auto real = real_images.to(torch::kFloat32);' \
+  'D sees real images in 0..255 instead of [-1, 1].'
+
+# --- optimizer use ------------------------------------------------------------------------------
+mutation adam_betas_swapped src/train/gan.cpp \
+  '.betas(std::make_tuple(o.beta1, o.beta2))' '.betas(std::make_tuple(o.beta2, o.beta1))' \
+  "Adam's beta1 and beta2 are swapped."
+mutation d_zero_grad_missing src/train/gan.cpp \
+  'gan.d_optimizer->zero_grad();' '(void)0;' \
+  "D's gradients accumulate across steps (and pick up G's backward pass)."
+mutation g_step_missing src/train/gan.cpp \
+  'gan.g_optimizer->step();' '(void)0;' \
+  'G never takes an optimizer step.'
+
+# --- trainer ------------------------------------------------------------------------------------
+mutation samples_in_train_mode src/train/trainer.cpp \
+  'gan_->generator->eval();' '(void)0;' \
+  'Per-epoch samples use batch statistics and update the BatchNorm buffers that get checkpointed.'
+mutation resume_reshuffles_mid_epoch src/train/trainer.cpp \
+  'if (progress_.batch_in_epoch > 0 && progress_.epoch_order.defined()) return progress_.epoch_order;' \
+  'if (false) return progress_.epoch_order;' \
+  'Resuming mid-epoch draws a new order, so images are skipped or seen twice.'
+mutation images_seen_counts_full_batches src/train/trainer.cpp \
+  'progress_.images_seen += size;' 'progress_.images_seen += batch_size;' \
+  'A partial last batch is counted as a full one.'
+mutation loss_rows_not_trimmed src/train/trainer.cpp \
+  'std::stoll(match[1].str()) <= last_step' 'std::stoll(match[1].str()) <= last_step + 1000' \
+  'Resuming keeps loss rows logged after the last checkpoint, so steps appear twice.'
+mutation stale_temp_files_kept src/train/trainer.cpp \
+  'for (const char* folder : {"", "checkpoints", "samples"}) remove_stale_temp_files(dir(folder));' \
+  'for (const char* folder : {"", "samples"}) remove_stale_temp_files(dir(folder));' \
+  'Half-written checkpoint temp files of a killed run are never cleaned up.'
+mutation keep_checkpoints_off_by_one src/train/trainer.cpp \
+  'static_cast<int64_t>(epoch_files.size()) - config_.keep_checkpoints;' \
+  'static_cast<int64_t>(epoch_files.size()) - config_.keep_checkpoints - 1;' \
+  '--keep-checkpoints keeps one epoch file fewer than asked.'
+mutation last_epoch_checkpoint_skipped src/train/trainer.cpp \
+  'epoch % config_.checkpoint_every == 0 || epoch == config_.epochs' 'epoch % config_.checkpoint_every == 0' \
+  'With --checkpoint-every, the final epoch gets no epoch_NNN.pt.'
+mutation divergence_unchecked src/train/trainer.cpp \
+  'if (!std::isfinite(last_d_loss_) || !std::isfinite(last_g_loss_)) {' 'if (false) {' \
+  'NaN losses are not noticed: the run goes on and checkpoints NaN weights.'
+
+# --- checkpoints --------------------------------------------------------------------------------
+mutation load_generator_skips_weights src/train/checkpoint.cpp \
+  '    generator->load(g);' '    (void)g;' \
+  '`generate` uses a freshly initialised generator instead of the trained one.'
+mutation resume_skips_generator src/train/checkpoint.cpp \
+  'gan.generator->load(g);' '(void)g;' \
+  'Resuming restarts the generator from random weights.'
+mutation rng_state_not_restored src/train/checkpoint.cpp \
+  'generator.set_state(rng.cpu());' '(void)rng;' \
+  'Resuming does not restore the RNG, so the run does not continue exactly.'
+mutation sample_history_not_restored src/train/checkpoint.cpp \
+  'archive.try_read("sample_history", progress.sample_history);' '(void)0;' \
+  'After a resume, progress.png loses the epochs before it.'
+mutation checksum_ignored src/train/checkpoint.cpp \
+  'if (static_cast<uint64_t>(read_int(envelope, "payload_checksum")) != fnv1a64(bytes, size)) {' \
+  'if (false) {' \
+  'A flipped byte in a checkpoint loads as silently different weights.'
+mutation newer_format_accepted src/train/checkpoint.cpp \
+  'if (version > kCheckpointFormatVersion || version < 1) {' 'if (version < 1) {' \
+  'Checkpoints of a newer format version are read as if they were this one.'
+
+# --- grids --------------------------------------------------------------------------------------
+mutation grid_column_padding src/image/grid.cpp \
+  'x = (i % columns) * width + padding;' 'x = (i % columns) * width;' \
+  'Grid tiles lose their left padding and overlap.'
+mutation progress_sheet_rows src/train/trainer.cpp \
+  'image::make_grid(selected.flatten(0, 1), per_row)' 'image::make_grid(selected.flatten(0, 1), 8)' \
+  'progress.png no longer has one row per epoch.'
+
+# --- command line -------------------------------------------------------------------------------
+mutation generate_one_chunk_only src/cli/commands.cpp \
+  'for (int64_t start = 0; start < count; start += 1024) {' \
+  'for (int64_t start = 0; start < std::min<int64_t>(count, 1024); start += 1024) {' \
+  '`generate --count` above 1024 writes only the first 1024 images.'
+mutation divergence_exit_code src/cli/commands.cpp \
+  '      return 3;' '      return 0;' \
+  'A diverged run exits 0 instead of 3.'
+mutation limit_ignored src/cli/commands.cpp \
+  'config.limit = args["limit"].as<int64_t>();' 'config.limit = 0;' \
+  '--limit is ignored.'
+mutation smooth_labels_flag_ignored src/cli/commands.cpp \
+  'config.smooth_labels = args["smooth-labels"].as<bool>();' 'config.smooth_labels = false;' \
+  '--smooth-labels on the command line is ignored.'
+mutation version_flag src/cli/commands.cpp \
+  'if (name == "--version" || name == "version") {' 'if (name == "version") {' \
+  '`dcgan --version` becomes an unknown command.'
+
+main() {
+count_in_file() {  # occurrences of the exact text $2 in file $1
+  python3 - "$1" "$2" <<'EOF'
+import sys
+print(open(sys.argv[1], encoding="utf-8").read().count(sys.argv[2]))
+EOF
+}
+
+apply_mutation() {  # file, search, replacement (text replaced in place)
+  python3 - "$1" "$2" "$3" <<'EOF'
+import sys
+path, search, replacement = sys.argv[1:]
+text = open(path, encoding="utf-8").read()
+open(path, "w", encoding="utf-8").write(text.replace(search, replacement, 1))
+EOF
+}
+
+# Which mutations to handle.
+SELECTED=()
+if [[ -z "$ONLY" ]]; then
+  SELECTED=("${!NAMES[@]}")
+else
+  # In the order given.
+  IFS=, read -ra WANTED <<<"$ONLY"
+  for want in "${WANTED[@]}"; do
+    found=""
+    for i in "${!NAMES[@]}"; do
+      if [[ "$want" == "${NAMES[$i]}" || "$want" == "$((i + 1))" ]]; then found=$i; fi
+    done
+    if [[ -z "$found" ]]; then
+      echo "mutation_test.sh: no mutation named '$want' (see --list)" >&2
+      exit 2
+    fi
+    SELECTED+=("$found")
+  done
+fi
+
+if [[ $MODE == list ]]; then
+  for i in "${SELECTED[@]}"; do printf '%2d %-34s %-28s %s\n' "$((i + 1))" "${NAMES[$i]}" "${FILES[$i]}" "${BREAKS[$i]}"; done
+  exit 0
+fi
+
+# Every search text must be found exactly once in the current tree.
+errors=0
+for i in "${SELECTED[@]}"; do
+  file="$ROOT/${FILES[$i]}"
+  if [[ ! -f "$file" ]]; then
+    echo "ERROR ${NAMES[$i]}: ${FILES[$i]} does not exist"
+    errors=$((errors + 1))
+    continue
+  fi
+  n=$(count_in_file "$file" "${SEARCHES[$i]}")
+  if [[ "$n" != 1 ]]; then
+    echo "ERROR ${NAMES[$i]}: search text found $n times in ${FILES[$i]} (must be exactly once): ${SEARCHES[$i]}"
+    errors=$((errors + 1))
+  fi
+done
+if [[ $MODE == check ]]; then
+  echo "${#SELECTED[@]} mutations checked, $errors errors"
+  [[ $errors -eq 0 ]] && exit 0 || exit 2
+fi
+
+# The scratch copy: the working tree without build folders or git, synced before the run. Its
+# build folder sits at the same place relative to its sources as build/ does in the tree, so that
+# ccache (with a base dir above both) reuses the objects of the normal build.
+SRC="$SCRATCH/tree" BUILD="$SCRATCH/tree/build"
+mkdir -p "$SRC" "$BUILD"
+# tar keeps modification times, so a second run rebuilds only what changed.
+tar -C "$ROOT" --exclude='./build*' --exclude='./.git' --exclude='./runs' --exclude='./Testing' -cf - . |
+  tar -C "$SRC" -xf -
+# A run that was stopped mid-mutation left the file listed in `pending`; tar put the original back
+# with its old time, which make tools would take for up to date.
+if [[ -f "$SCRATCH/pending" ]]; then
+  while read -r file; do touch "$SRC/$file"; done <"$SCRATCH/pending"
+  rm -f "$SCRATCH/pending"
+fi
+case "$SCRATCH" in "$ROOT"/*) base="$ROOT" ;; *) base=/ ;; esac
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$base}"
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+cmake -S "$SRC" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release "${launcher[@]}" >/dev/null || exit 2
+build() { cmake --build "$BUILD" -j "$JOBS" --target dcgan dcgan_tests dcgan_io_tests >"$SCRATCH/build.log" 2>&1; }
+echo "building the unmutated scratch copy in $BUILD"
+if ! build; then
+  tail -30 "$SCRATCH/build.log"
+  echo "ERROR: the unmutated tree does not build"
+  exit 2
+fi
+
+killed=0 survived=0 start_all=$SECONDS
+SURVIVORS=()
+for i in "${SELECTED[@]}"; do
+  name="${NAMES[$i]}" file="${FILES[$i]}"
+  n=$(count_in_file "$SRC/$file" "${SEARCHES[$i]}")
+  if [[ "$n" != 1 ]]; then continue; fi  # reported as ERROR above
+  start=$SECONDS
+  cp "$SRC/$file" "$SCRATCH/original"
+  echo "$file" >"$SCRATCH/pending"
+  apply_mutation "$SRC/$file" "${SEARCHES[$i]}" "${REPLACEMENTS[$i]}"
+  if ! build; then
+    result="ERROR (does not build)"
+    errors=$((errors + 1))
+  elif ctest --test-dir "$BUILD" -j "$JOBS" --stop-on-failure --no-tests=error --timeout "$TIMEOUT" \
+      ${TESTS:+-R "$TESTS"} >"$SCRATCH/ctest_$name.log" 2>&1; then
+    result="SURVIVED"
+    survived=$((survived + 1))
+    SURVIVORS+=("$name")
+  else
+    failed=$(grep -m3 -oE '[0-9]+ - [A-Za-z0-9_./]+' "$SCRATCH/ctest_$name.log" | sed 's/^[0-9]* - //' | paste -sd, -)
+    result="killed by ${failed:-a test}"
+    killed=$((killed + 1))
+  fi
+  cp "$SCRATCH/original" "$SRC/$file"  # a new modification time: rebuilt next time
+  rm -f "$SCRATCH/pending"
+  printf '%-8s %2d/%d %-34s %4ds  %s\n' "${result%% *}" "$((i + 1))" "${#NAMES[@]}" "$name" \
+    "$((SECONDS - start))" "$result"
+done
+
+total=$((killed + survived))
+echo
+echo "mutation score: $killed/$total killed, $survived survived, $errors errors ($((SECONDS - start_all)) s)"
+for name in "${SURVIVORS[@]}"; do echo "  survived: $name"; done
+[[ $errors -gt 0 ]] && exit 2
+[[ $survived -gt 0 ]] && exit 1
+exit 0
+}
+
+main "$@"
