@@ -113,19 +113,19 @@ mutation init_default_touches_weights src/models/init.cpp \
 
 # --- losses -------------------------------------------------------------------------------------
 mutation loss_fake_target src/train/gan.cpp \
-  'bce_with_logits(gan.discriminator(fake), 0.0)' 'bce_with_logits(gan.discriminator(fake), 1.0)' \
+  'bce_with_logits(discriminate(gan, fake, precision), 0.0)' 'bce_with_logits(discriminate(gan, fake, precision), 1.0)' \
   "D is trained to call fake images real: the GAN's losses are wrong."
 mutation loss_smooth_labels src/train/gan.cpp \
   'smooth_labels ? 0.9 : 1.0' 'smooth_labels ? 1.0 : 1.0' \
   '--smooth-labels does nothing.'
 mutation loss_generator_target src/train/gan.cpp \
-  'sample_z(batch, z_size, gan.device))), 1.0);' 'sample_z(batch, z_size, gan.device))), 0.0);' \
+  'generate(gan, z, precision), precision), 1.0);' 'generate(gan, z, precision), precision), 0.0);' \
   'G is trained to make its images look fake.'
 mutation latent_range src/train/gan.cpp \
   'return (torch::rand({count, z_size}) * 2 - 1).to(device);' 'return torch::rand({count, z_size}).to(device);' \
   'z is drawn from U(0, 1) instead of the notebook'"'"'s U(-1, 1).'
 mutation real_images_unscaled src/train/gan.cpp \
-  'const auto real = data::scale(real_images);' 'const auto real = real_images.to(torch::kFloat32);' \
+  'discriminator_loss(gan, data::scale(real_images),' 'discriminator_loss(gan, real_images.to(torch::kFloat32),' \
   'D sees real images in 0..255 instead of [-1, 1].'
 
 # --- optimizer use ------------------------------------------------------------------------------
@@ -140,8 +140,8 @@ mutation g_step_missing src/train/gan.cpp \
   'G never takes an optimizer step.'
 
 # --- trainer ------------------------------------------------------------------------------------
-mutation samples_in_train_mode src/train/trainer.cpp \
-  'gan_->generator->eval();' '(void)0;' \
+mutation samples_in_train_mode src/train/generate.cpp \
+  'generator->eval();' '(void)0;' \
   'Per-epoch samples use batch statistics and update the BatchNorm buffers that get checkpointed.'
 mutation resume_reshuffles_mid_epoch src/train/trainer.cpp \
   'if (progress_.batch_in_epoch > 0 && progress_.epoch_order.defined()) return progress_.epoch_order;' \
@@ -150,22 +150,22 @@ mutation resume_reshuffles_mid_epoch src/train/trainer.cpp \
 mutation images_seen_counts_full_batches src/train/trainer.cpp \
   'progress_.images_seen += size;' 'progress_.images_seen += batch_size;' \
   'A partial last batch is counted as a full one.'
-mutation loss_rows_not_trimmed src/train/trainer.cpp \
+mutation loss_rows_not_trimmed src/train/run_folder.cpp \
   'std::stoll(match[1].str()) <= last_step' 'std::stoll(match[1].str()) <= last_step + 1000' \
   'Resuming keeps loss rows logged after the last checkpoint, so steps appear twice.'
-mutation stale_temp_files_kept src/train/trainer.cpp \
-  'for (const char* folder : {"", "checkpoints", "samples"}) remove_stale_temp_files(dir(folder));' \
-  'for (const char* folder : {"", "samples"}) remove_stale_temp_files(dir(folder));' \
+mutation stale_temp_files_kept src/train/run_folder.cpp \
+  'for (const char* folder : {"", "checkpoints", "samples"}) remove_stale_temp_files(file(folder));' \
+  'for (const char* folder : {"", "samples"}) remove_stale_temp_files(file(folder));' \
   'Half-written checkpoint temp files of a killed run are never cleaned up.'
-mutation keep_checkpoints_off_by_one src/train/trainer.cpp \
-  'static_cast<int64_t>(epoch_files.size()) - config_.keep_checkpoints;' \
-  'static_cast<int64_t>(epoch_files.size()) - config_.keep_checkpoints - 1;' \
+mutation keep_checkpoints_off_by_one src/train/run_folder.cpp \
+  'static_cast<int64_t>(epoch_files.size()) - keep;' \
+  'static_cast<int64_t>(epoch_files.size()) - keep - 1;' \
   '--keep-checkpoints keeps one epoch file fewer than asked.'
 mutation last_epoch_checkpoint_skipped src/train/trainer.cpp \
   'epoch % config_.checkpoint_every == 0 || epoch == config_.epochs' 'epoch % config_.checkpoint_every == 0' \
   'With --checkpoint-every, the final epoch gets no epoch_NNN.pt.'
 mutation divergence_unchecked src/train/trainer.cpp \
-  'if (!std::isfinite(last_d_loss_) || !std::isfinite(last_g_loss_)) {' 'if (false) {' \
+  'if (std::isfinite(last_d_loss_) && std::isfinite(last_g_loss_)) return true;' 'return true;' \
   'NaN losses are not noticed: the run goes on and checkpoints NaN weights.'
 
 # --- checkpoints --------------------------------------------------------------------------------
@@ -193,7 +193,7 @@ mutation newer_format_accepted src/train/checkpoint.cpp \
 mutation grid_column_padding src/image/grid.cpp \
   'x = (i % columns) * width + padding;' 'x = (i % columns) * width;' \
   'Grid tiles lose their left padding and overlap.'
-mutation progress_sheet_rows src/train/trainer.cpp \
+mutation progress_sheet_rows src/train/run_folder.cpp \
   'image::make_grid(selected.flatten(0, 1), per_row)' 'image::make_grid(selected.flatten(0, 1), 8)' \
   'progress.png no longer has one row per epoch.'
 
