@@ -8,6 +8,9 @@
 #                                            a comma-separated list runs several
 #   scripts/mutation_test.sh --list          names and what each breaks
 #   scripts/mutation_test.sh --check         only check that every search text is found once
+#   scripts/mutation_test.sh --in-place ...  mutate the tree itself and rebuild build/ incrementally
+#                                            (CI: no second full build); the file is put back
+#                                            afterwards, and by the next run if this one is killed
 #   options: --scratch DIR (default build-mutation/), --jobs N (build and ctest, default 2),
 #            --timeout S (per test, default 600), --tests REGEX (run only the CTest tests whose
 #            names match, e.g. in CI; default: the whole suite)
@@ -25,12 +28,14 @@ TIMEOUT=600
 ONLY=""
 TESTS=""
 MODE=run
+IN_PLACE=0
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --only) ONLY="$2"; shift 2 ;;
     --list) MODE=list; shift ;;
     --check) MODE=check; shift ;;
+    --in-place) IN_PLACE=1; shift ;;
     --scratch) SCRATCH="$2"; shift 2 ;;
     --jobs) JOBS="$2"; shift 2 ;;
     --timeout) TIMEOUT="$2"; shift 2 ;;
@@ -277,27 +282,42 @@ if [[ $MODE == check ]]; then
   [[ $errors -eq 0 ]] && exit 0 || exit 2
 fi
 
-# The scratch copy: the working tree without build folders or git, synced before the run. Its
-# build folder sits at the same place relative to its sources as build/ does in the tree, so that
-# ccache (with a base dir above both) reuses the objects of the normal build.
-SRC="$SCRATCH/tree" BUILD="$SCRATCH/tree/build"
-mkdir -p "$SRC" "$BUILD"
-# tar keeps modification times, so a second run rebuilds only what changed.
-tar -C "$ROOT" --exclude='./build*' --exclude='./.git' --exclude='./runs' --exclude='./Testing' -cf - . |
-  tar -C "$SRC" -xf -
-# A run that was stopped mid-mutation left the file listed in `pending`; tar put the original back
-# with its old time, which make tools would take for up to date.
-if [[ -f "$SCRATCH/pending" ]]; then
-  while read -r file; do touch "$SRC/$file"; done <"$SCRATCH/pending"
-  rm -f "$SCRATCH/pending"
+mkdir -p "$SCRATCH"
+if [[ $IN_PLACE == 1 ]]; then
+  # The tree and its build/ themselves; a run killed mid-mutation left the original beside
+  # `pending`, which is put back first.
+  SRC="$ROOT" BUILD="$ROOT/build"
+  [[ -f "$BUILD/build.ninja" || -f "$BUILD/Makefile" ]] ||
+    { echo "ERROR: --in-place needs a configured $BUILD (run scripts/build.sh first)"; exit 2; }
+  if [[ -f "$SCRATCH/pending" ]]; then
+    cp "$SCRATCH/original" "$SRC/$(cat "$SCRATCH/pending")"
+    rm -f "$SCRATCH/pending"
+  fi
+  trap 'if [[ -f "$SCRATCH/pending" ]]; then cp "$SCRATCH/original" "$SRC/$(cat "$SCRATCH/pending")"; rm -f "$SCRATCH/pending"; fi' EXIT
+  trap 'exit 130' INT TERM
+else
+  # The scratch copy: the working tree without build folders or git, synced before the run. Its
+  # build folder sits at the same place relative to its sources as build/ does in the tree, so that
+  # ccache (with a base dir above both) reuses the objects of the normal build.
+  SRC="$SCRATCH/tree" BUILD="$SCRATCH/tree/build"
+  mkdir -p "$SRC" "$BUILD"
+  # tar keeps modification times, so a second run rebuilds only what changed.
+  tar -C "$ROOT" --exclude='./build*' --exclude='./.git' --exclude='./runs' --exclude='./Testing' -cf - . |
+    tar -C "$SRC" -xf -
+  # A run that was stopped mid-mutation left the file listed in `pending`; tar put the original back
+  # with its old time, which make tools would take for up to date.
+  if [[ -f "$SCRATCH/pending" ]]; then
+    while read -r file; do touch "$SRC/$file"; done <"$SCRATCH/pending"
+    rm -f "$SCRATCH/pending"
+  fi
+  case "$SCRATCH" in "$ROOT"/*) base="$ROOT" ;; *) base=/ ;; esac
+  export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$base}"
+  launcher=()
+  command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  cmake -S "$SRC" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release "${launcher[@]}" >/dev/null || exit 2
 fi
-case "$SCRATCH" in "$ROOT"/*) base="$ROOT" ;; *) base=/ ;; esac
-export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$base}"
-launcher=()
-command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-cmake -S "$SRC" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release "${launcher[@]}" >/dev/null || exit 2
 build() { cmake --build "$BUILD" -j "$JOBS" --target dcgan dcgan_tests dcgan_io_tests >"$SCRATCH/build.log" 2>&1; }
-echo "building the unmutated scratch copy in $BUILD"
+echo "building the unmutated tree in $BUILD"
 if ! build; then
   tail -30 "$SCRATCH/build.log"
   echo "ERROR: the unmutated tree does not build"

@@ -20,6 +20,7 @@
 #include "dcgan/interop/transfer.h"
 #include "dcgan/train/checkpoint.h"
 #include "dcgan/train/gan.h"
+#include "dcgan/util/compat.h"
 #include "dcgan/util/errors.h"
 #include "dcgan/util/files.h"
 #include "test_helpers.h"
@@ -75,21 +76,6 @@ dcgan::models::Discriminator notebook_discriminator() {
   dcgan::models::Discriminator discriminator(dcgan::interop::discriminator_options(state, "D.pt"));
   dcgan::interop::load_notebook_state_dict(discriminator, state, "D.pt");
   return discriminator;
-}
-
-// An optimizer's per-parameter state is keyed by a string in LibTorch 1.13 and by the TensorImpl
-// pointer in 2.x.
-template <typename StateMap>
-torch::optim::AdamParamState& adam_state(StateMap& state, const torch::Tensor& parameter) {
-  using Key = typename StateMap::key_type;
-  if constexpr (std::is_same_v<Key, std::string>) {
-    std::ostringstream key;
-    key << parameter.unsafeGetTensorImpl();
-    return static_cast<torch::optim::AdamParamState&>(*state.at(key.str()));
-  } else {
-    return static_cast<torch::optim::AdamParamState&>(
-        *state.at(static_cast<Key>(parameter.unsafeGetTensorImpl())));
-  }
 }
 
 struct CommandResult {
@@ -185,7 +171,7 @@ TEST(NotebookParity, OneTrainingStep) {
       ++parameters;
       expect_close("step.grad." + net + "." + key, tensor.grad(),
                    e.at("step.grad." + net + "." + key));
-      auto& moments = adam_state(adam.state(), tensor);
+      const auto& moments = dcgan::compat::adam_state(adam, tensor);
       const auto prefix = "step.adam." + net + "." + key;
       expect_close(prefix + ".exp_avg", moments.exp_avg(), e.at(prefix + ".exp_avg"));
       expect_close(prefix + ".exp_avg_sq", moments.exp_avg_sq(), e.at(prefix + ".exp_avg_sq"));

@@ -15,6 +15,7 @@
 
 #include "dcgan/cli/evaluate_command.h"
 #include "dcgan/cli/interop_commands.h"
+#include "dcgan/cli/options.h"
 #include "dcgan/data/dataset.h"
 #include "dcgan/image/grid.h"
 #include "dcgan/image/png.h"
@@ -34,20 +35,6 @@ struct Command {
   std::function<int(int, char**)> run;
 };
 
-// Parses a subcommand's options; prints help and returns nullopt when --help was asked for.
-c10::optional<cxxopts::ParseResult> parse(cxxopts::Options& options, int argc, char** argv) {
-  options.add_options("")("h,help", "Show this help");
-  auto result = options.parse(argc, argv);
-  if (result.count("help")) {
-    std::cout << options.help() << std::endl;
-    return c10::nullopt;
-  }
-  if (!result.unmatched().empty()) {
-    throw InputError("unexpected argument '" + result.unmatched().front() + "' (see --help)");
-  }
-  return result;
-}
-
 int inspect_command(int argc, char** argv) {
   cxxopts::Options options("dcgan inspect",
                            "Describe an SVHN-format .mat file or an image folder.");
@@ -56,7 +43,7 @@ int inspect_command(int argc, char** argv) {
       "json", "Print one JSON object instead of a table (default: off)",
       cxxopts::value<bool>()->default_value("false"));
   // clang-format on
-  auto args = parse(options, argc, argv);
+  auto args = parse_options(options, argc, argv);
   if (!args) return 0;
   if (!args->count("data")) throw InputError("inspect: --data FILE is required");
   const auto file = (*args)["data"].as<std::string>();
@@ -80,7 +67,7 @@ int summary_command(int argc, char** argv) {
       "json", "Print one JSON object instead of tables (default: off)",
       cxxopts::value<bool>()->default_value("false"));
   // clang-format on
-  auto args = parse(options, argc, argv);
+  auto args = parse_options(options, argc, argv);
   if (!args) return 0;
   const auto conv_dim = (*args)["conv-dim"].as<int64_t>();
   const auto z_size = (*args)["z-size"].as<int64_t>();
@@ -181,7 +168,7 @@ int train_command(int argc, char** argv) {
       "NHWC convolution weights (faster tensor-core kernels on CUDA) (default: off)",
       cxxopts::value<bool>()->default_value("false"));
   // clang-format on
-  auto parsed = parse(options, argc, argv);
+  auto parsed = parse_options(options, argc, argv);
   if (!parsed) return 0;
   const auto& args = *parsed;
 
@@ -300,7 +287,7 @@ int generate_command(int argc, char** argv) {
       "individual", "Also write one 32x32 PNG per image into this folder (for FID tools)",
       cxxopts::value<std::string>());
   // clang-format on
-  auto parsed = parse(options, argc, argv);
+  auto parsed = parse_options(options, argc, argv);
   if (!parsed) return 0;
   const auto& args = *parsed;
   const auto count = positive_option(args, "count", 1000000);
@@ -338,7 +325,7 @@ int interpolate_command(int argc, char** argv) {
       "steps", "Images per row, both ends included",
       cxxopts::value<int64_t>()->default_value("10"));
   // clang-format on
-  auto parsed = parse(options, argc, argv);
+  auto parsed = parse_options(options, argc, argv);
   if (!parsed) return 0;
   const auto& args = *parsed;
   const auto rows = positive_option(args, "rows", 256);

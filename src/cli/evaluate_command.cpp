@@ -8,6 +8,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "dcgan/cli/options.h"
 #include "dcgan/data/dataset.h"
 #include "dcgan/eval/feature_net.h"
 #include "dcgan/eval/probe.h"
@@ -72,15 +73,11 @@ int evaluate_command(int argc, char** argv) {
       "threads", "CPU threads (0: OMP_NUM_THREADS if set, else every core)",
       cxxopts::value<int64_t>()->default_value("0"))(
       "json", "Print one JSON object instead of text (default: off)",
-      cxxopts::value<bool>()->default_value("false"))("h,help", "Show this help");
+      cxxopts::value<bool>()->default_value("false"));
   // clang-format on
-  const auto args = options.parse(argc, argv);
-  if (args.count("help")) {
-    std::cout << options.help() << std::endl;
-    return 0;
-  }
-  if (!args.unmatched().empty())
-    throw InputError("unexpected argument '" + args.unmatched().front() + "' (see --help)");
+  const auto parsed = parse_options(options, argc, argv);
+  if (!parsed) return 0;
+  const auto& args = *parsed;
   if (!args.count("checkpoint")) throw InputError("--checkpoint FILE is required");
   if (!args.count("data")) throw InputError("--data FILE (real test images) is required");
   const auto count = args["count"].as<int64_t>();

@@ -7,24 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "dcgan/cli/options.h"
 #include "dcgan/interop/transfer.h"
 #include "dcgan/util/errors.h"
 
 namespace dcgan::cli {
 namespace {
-
-// Parses a subcommand's options; false when --help was asked for (and printed).
-bool parse(cxxopts::Options& options, int argc, char** argv, cxxopts::ParseResult& result) {
-  options.add_options("")("h,help", "Show this help");
-  result = options.parse(argc, argv);
-  if (result.count("help")) {
-    std::cout << options.help() << std::endl;
-    return false;
-  }
-  if (!result.unmatched().empty())
-    throw InputError("unexpected argument '" + result.unmatched().front() + "' (see --help)");
-  return true;
-}
 
 std::string optional_string(const cxxopts::ParseResult& args, const std::string& name) {
   return args.count(name) ? args[name].as<std::string>() : std::string();
@@ -44,8 +32,9 @@ int export_command(int argc, char** argv) {
       cxxopts::value<std::string>())("net", "generator or discriminator",
                                      cxxopts::value<std::string>()->default_value("generator"));
   // clang-format on
-  cxxopts::ParseResult args;
-  if (!parse(options, argc, argv, args)) return 0;
+  const auto parsed = parse_options(options, argc, argv);
+  if (!parsed) return 0;
+  const auto& args = *parsed;
   interop::ExportOptions o;
   o.checkpoint = optional_string(args, "checkpoint");
   o.out = optional_string(args, "out");
@@ -74,8 +63,9 @@ int import_command(int argc, char** argv) {
       "seed", "Seed of a fresh discriminator and of the sample grid's z (default: random)",
       cxxopts::value<uint64_t>());
   // clang-format on
-  cxxopts::ParseResult args;
-  if (!parse(options, argc, argv, args)) return 0;
+  const auto parsed = parse_options(options, argc, argv);
+  if (!parsed) return 0;
+  const auto& args = *parsed;
   interop::ImportOptions o;
   o.generator = optional_string(args, "generator");
   o.discriminator = optional_string(args, "discriminator");

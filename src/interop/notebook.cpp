@@ -106,7 +106,7 @@ TensorDict notebook_state_dict(models::Discriminator& discriminator) {
 
 models::GeneratorOptions generator_options(const TensorDict& state, const std::string& source) {
   // fc: z_size -> 4*conv_dim x 4 x 4
-  const auto& fc = require(state, "fc.weight", "Generator", source);
+  const auto fc = require(state, "fc.weight", "Generator", source);
   require(state, "t_conv1.0.weight", "Generator", source);
   if (fc.dim() != 2 || fc.size(0) < 64 || fc.size(0) % 64 != 0 || fc.size(1) < 1) {
     throw InputError(source + ": key 'fc.weight' has shape " + shape(fc) +
@@ -118,7 +118,7 @@ models::GeneratorOptions generator_options(const TensorDict& state, const std::s
 models::DiscriminatorOptions discriminator_options(const TensorDict& state,
                                                    const std::string& source) {
   // conv1: 3 -> conv_dim channels, 4x4 kernel
-  const auto& conv1 = require(state, "conv1.0.weight", "Discriminator", source);
+  const auto conv1 = require(state, "conv1.0.weight", "Discriminator", source);
   if (conv1.dim() != 4 || conv1.size(0) < 1) {
     throw InputError(source + ": key 'conv1.0.weight' has shape " + shape(conv1) +
                      ", expected [conv_dim, 3, 4, 4]");

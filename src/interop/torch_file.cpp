@@ -274,8 +274,8 @@ class Unpickler {
           auto id = expect(pop(), Value::Kind::kTuple);
           if (id->items.size() < 5 || id->items[0]->text != "storage")
             fail("unknown persistent id");
-          const auto& type = expect(id->items[1], Value::Kind::kGlobal)->text;
-          const auto& key = expect(id->items[2], Value::Kind::kString)->text;
+          const auto type = expect(id->items[1], Value::Kind::kGlobal)->text;
+          const auto key = expect(id->items[2], Value::Kind::kString)->text;
           const int64_t numel = expect(id->items[4], Value::Kind::kInt)->integer;
           auto v = make(Value::Kind::kTensor);
           auto cached = storages_.find(key);
@@ -399,7 +399,7 @@ class Unpickler {
   // _rebuild_tensor_v2(storage, offset, size, stride, requires_grad, hooks[, metadata])
   ValuePtr rebuild_tensor(const std::vector<ValuePtr>& args) {
     if (args.size() < 4) fail("tensor with too few arguments");
-    const auto& storage = expect(args[0], Value::Kind::kTensor)->tensor;
+    const auto storage = expect(args[0], Value::Kind::kTensor)->tensor;
     const int64_t offset = expect(args[1], Value::Kind::kInt)->integer;
     const auto size = ints(args[2]), stride = ints(args[3]);
     if (size.size() != stride.size()) fail("tensor size and stride differ in length");
