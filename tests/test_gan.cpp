@@ -109,11 +109,10 @@ TEST(TrainStep, ThreeStepsMatchTheNotebookStepWrittenOut) {
     for (int64_t i = 0; i < 3; ++i) dcgan::train::train_step(ours, batches[i], smooth);
     torch::manual_seed(33);
     for (int64_t i = 0; i < 3; ++i) notebook_step(reference, batches[i], smooth);
-    for (auto pair :
-         {std::make_pair(static_cast<torch::nn::Module*>(ours.generator.get()),
-                         static_cast<torch::nn::Module*>(reference.generator.get())),
-          std::make_pair(static_cast<torch::nn::Module*>(ours.discriminator.get()),
-                         static_cast<torch::nn::Module*>(reference.discriminator.get()))}) {
+    const std::vector<std::pair<torch::nn::Module*, torch::nn::Module*>> pairs = {
+        {ours.generator.get(), reference.generator.get()},
+        {ours.discriminator.get(), reference.discriminator.get()}};
+    for (const auto& pair : pairs) {
       auto expected = pair.second->named_parameters();
       for (const auto& p : pair.first->named_parameters()) {
         EXPECT_TRUE(torch::allclose(p.value(), expected[p.key()], 1e-4, 1e-5))
