@@ -129,8 +129,11 @@ TEST(StaticStep, MatchesTheEagerStepForThreeSteps) {
   Gan untouched(notebook_options(), torch::kCPU);
   EXPECT_GT(relative_difference(eager.generator->fc->weight, untouched.generator->fc->weight),
             1e-4);
-  expect_modules_close(*fixed.discriminator, *eager.discriminator, 1e-5, "D");
-  expect_modules_close(*fixed.generator, *eager.generator, 1e-5, "G");
+  // The two optimizers round in a different order (and LibTorch 2.x's Adam differs from 1.13's in
+  // its own order); Adam divides by sqrt(v) + eps, which magnifies that for weights whose gradient
+  // is near zero: 2.5e-5 seen on LibTorch 2.6. CapturableAdam alone is held to 1e-6 above.
+  expect_modules_close(*fixed.discriminator, *eager.discriminator, 1e-4, "D");
+  expect_modules_close(*fixed.generator, *eager.generator, 1e-4, "G");
 }
 
 class StepResumeTest : public ::testing::Test {

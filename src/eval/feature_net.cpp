@@ -9,6 +9,7 @@
 
 #include "dcgan/data/scale.h"
 #include "dcgan/eval/seed.h"
+#include "dcgan/util/archive_values.h"
 #include "dcgan/util/errors.h"
 #include "dcgan/util/files.h"
 
@@ -29,20 +30,6 @@ uint64_t fnv1a64(uint64_t hash, const torch::Tensor& t) {
   const auto size = static_cast<size_t>(c.numel() * c.element_size());
   for (size_t i = 0; i < size; ++i) hash = (hash ^ bytes[i]) * 1099511628211ULL;
   return hash;
-}
-
-torch::Tensor int_tensor(int64_t value) {
-  return torch::tensor(value, torch::kInt64);
-}
-
-torch::Tensor string_tensor(const std::string& s) {
-  return torch::from_blob(const_cast<char*>(s.data()), {static_cast<int64_t>(s.size())},
-                          torch::kUInt8)
-      .clone();
-}
-
-std::string first_line(const std::string& text) {
-  return text.substr(0, text.find('\n'));
 }
 
 torch::Device net_device(FeatureNet& net) {

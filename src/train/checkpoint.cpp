@@ -7,26 +7,11 @@
 #include <sstream>
 
 #include "dcgan/interop/torch_file.h"
+#include "dcgan/util/archive_values.h"
 #include "dcgan/util/errors.h"
 
 namespace dcgan::train {
 namespace {
-
-torch::Tensor int_tensor(int64_t value) {
-  return torch::tensor(value, torch::kInt64);
-}
-
-torch::Tensor string_tensor(const std::string& s) {
-  return torch::from_blob(const_cast<char*>(s.data()), {static_cast<int64_t>(s.size())},
-                          torch::kUInt8)
-      .clone();
-}
-
-std::string tensor_string(const torch::Tensor& t) {
-  const auto c = t.contiguous();
-  return std::string(reinterpret_cast<const char*>(c.data_ptr<uint8_t>()),
-                     static_cast<size_t>(c.numel()));
-}
 
 int64_t read_int(torch::serialize::InputArchive& archive, const char* key) {
   torch::Tensor t;
@@ -39,11 +24,6 @@ uint64_t fnv1a64(const void* data, size_t size) {
   const auto* bytes = static_cast<const unsigned char*>(data);
   for (size_t i = 0; i < size; ++i) hash = (hash ^ bytes[i]) * 1099511628211ULL;
   return hash;
-}
-
-// The first line of a LibTorch error, without its C++ backtrace.
-std::string first_line(const std::string& text) {
-  return text.substr(0, text.find('\n'));
 }
 
 // Opens the envelope, checks version and checksum, and returns the payload archive with its
