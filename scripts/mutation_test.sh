@@ -343,7 +343,8 @@ for i in "${SELECTED[@]}"; do
     survived=$((survived + 1))
     SURVIVORS+=("$name")
   else
-    failed=$(grep -m3 -oE '[0-9]+ - [A-Za-z0-9_./]+' "$SCRATCH/ctest_$name.log" | sed 's/^[0-9]* - //' | paste -sd, -)
+    failed=$(sed -n '/tests FAILED:/,$p' "$SCRATCH/ctest_$name.log" | grep -m3 -oE '[0-9]+ - [A-Za-z0-9_./]+' |
+      sed 's/^[0-9]* - //' | paste -sd, -)
     result="killed by ${failed:-a test}"
     killed=$((killed + 1))
   fi
