@@ -216,6 +216,9 @@ mutation limit_ignored src/cli/commands.cpp \
 mutation smooth_labels_flag_ignored src/cli/commands.cpp \
   'config.smooth_labels = args["smooth-labels"].as<bool>();' 'config.smooth_labels = false;' \
   '--smooth-labels on the command line is ignored.'
+mutation recipe_not_applied src/cli/commands.cpp \
+  'train::apply_recipe(config, given);' '(void)given;' \
+  '`--recipe improved` changes nothing.'
 mutation version_flag src/cli/commands.cpp \
   'if (name == "--version" || name == "version") {' 'if (name == "version") {' \
   '`dcgan --version` becomes an unknown command.'

@@ -811,6 +811,24 @@ TEST(TrainOptions, FallsBackToTheBundledSample) {
   ASSERT_EQ(data.size(), 1u) << data;
   EXPECT_NE(data[0].get<std::string>().find("svhn_sample_32x32.mat"), std::string::npos) << data;
   EXPECT_EQ(json_file(run / "config.json").at("dataset_images"), 64);
+  // No --recipe: the notebook's training.
+  EXPECT_EQ(json_file(run / "config.json").at("recipe"), "notebook");
+  EXPECT_EQ(json_file(run / "config.json").at("weights_init"), "default");
+  EXPECT_EQ(json_file(run / "config.json").at("g_ema"), 0.0);
+}
+
+TEST(TrainOptions, RecipeImprovedAndAFlagThatOverridesIt) {
+  TempDir tmp;
+  const auto run = tmp.path() / "run";
+  const auto r = dcgan(train_args(run, {"--recipe", "improved", "--g-ema", "0.9"}), tmp.path());
+  ASSERT_EQ(r.code, 0) << describe(r);
+  const auto config = json_file(run / "config.json");
+  EXPECT_EQ(config.at("recipe"), "improved");
+  EXPECT_EQ(config.at("weights_init"), "normal");
+  EXPECT_EQ(config.at("g_ema"), 0.9);
+  EXPECT_TRUE(dcgan::train::read_checkpoint_info((run / "checkpoints/last.pt").string()).has_g_ema);
+  expect_input_error(dcgan(train_args(tmp.path() / "bad", {"--recipe", "best"}), tmp.path()),
+                     "--recipe must be notebook or improved");
 }
 
 TEST(TrainOptions, CheckpointEveryAndKeepCheckpointsZero) {

@@ -201,21 +201,13 @@ TEST_F(EvalTest, SampleQualityIsSeededAndLeavesTheGeneratorAsItWas) {
 TEST_F(EvalTest, ProbeBeatsChanceOnATrainedTinyModel) {
   const auto data = dir_.file("train.mat");
   // A short real training run: 600 images, conv_dim 8, 3 epochs.
-  dcgan::train::TrainConfig config;
-  config.data = {std::string(DCGAN_TEST_DATA_DIR) + "/../../data/svhn_sample_32x32.mat"};
+  auto config = dcgan::test::tiny_config(
+      std::string(DCGAN_TEST_DATA_DIR) + "/../../data/svhn_sample_32x32.mat", dir_.file("run"),
+      /*epochs=*/3, /*batch_size=*/32, /*seed=*/1);
   config.limit = 600;
-  config.out_dir = dir_.file("run");
-  config.epochs = 3;
-  config.batch_size = 32;
   config.conv_dim = 8;
   config.z_size = 16;
-  config.seed = 1;
-  config.seed_given = true;
-  config.device = "cpu";
-  config.progress = "log";
   config.print_every = 1000;
-  config.plot = false;
-  config.threads = 1;
   dcgan::train::Trainer(config).run();
   auto discriminator =
       dcgan::train::load_discriminator(config.out_dir + "/checkpoints/last.pt", torch::kCPU);
@@ -250,19 +242,8 @@ TEST_F(EvalTest, EvaluateCommandReportsJsonAndRefusesLabelLessTraining) {
   torch::manual_seed(6);
   dcgan::test::write_svhn(train_mat, 60);
   dcgan::test::write_svhn(test_mat, 30);
-  dcgan::train::TrainConfig config;
-  config.data = {train_mat};
-  config.out_dir = dir_.file("run");
-  config.epochs = 1;
-  config.batch_size = 30;
-  config.conv_dim = 4;
-  config.z_size = 8;
-  config.seed = 1;
-  config.seed_given = true;
-  config.device = "cpu";
-  config.progress = "log";
-  config.plot = false;
-  config.threads = 1;
+  auto config = dcgan::test::tiny_config(train_mat, dir_.file("run"), /*epochs=*/1,
+                                         /*batch_size=*/30, /*seed=*/1);
   dcgan::train::Trainer(config).run();
   const auto checkpoint = config.out_dir + "/checkpoints/last.pt";
   auto run = [&](const std::string& args, std::string* output) {
@@ -315,20 +296,8 @@ TEST_F(EvalTest, EvalEveryWritesQualityAndLeavesTrainingAsItWas) {
   dcgan::test::write_svhn(train_mat, 64);
   dcgan::test::write_svhn(test_mat, 32);
   auto tiny = [&](const std::string& out) {
-    dcgan::train::TrainConfig c;
-    c.data = {train_mat};
-    c.out_dir = dir_.file(out);
-    c.epochs = 2;
-    c.batch_size = 32;
-    c.conv_dim = 4;
-    c.z_size = 8;
-    c.seed = 3;
-    c.seed_given = true;
-    c.device = "cpu";
-    c.progress = "log";
-    c.plot = false;
-    c.threads = 1;
-    return c;
+    return dcgan::test::tiny_config(train_mat, dir_.file(out), /*epochs=*/2, /*batch_size=*/32,
+                                    /*seed=*/3);
   };
   dcgan::train::Trainer plain(tiny("plain"));
   plain.run();

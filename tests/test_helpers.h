@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "dcgan/data/svhn.h"
+#include "dcgan/train/config.h"
 #include "dcgan/util/compat.h"
 #include "dcgan/util/errors.h"
 
@@ -141,6 +142,28 @@ inline void expect_load_refused(const std::string& path, const std::string& prob
 using dcgan::compat::adam_state;
 
 // Every parameter of `a` has the same Adam step and moments as the same parameter of `b`.
+// The config of a tiny, quick CPU training run (conv_dim 4, z_size 8, one thread, log lines, no
+// plot): each test then sets what it is about.
+inline dcgan::train::TrainConfig tiny_config(const std::string& data, const std::string& out_dir,
+                                             int64_t epochs, int64_t batch_size = 16,
+                                             uint64_t seed = 5) {
+  dcgan::train::TrainConfig c;
+  c.data = {data};
+  c.out_dir = out_dir;
+  c.epochs = epochs;
+  c.batch_size = batch_size;
+  c.conv_dim = 4;
+  c.z_size = 8;
+  c.seed = seed;
+  c.seed_given = true;
+  c.device = "cpu";
+  c.print_every = 1;
+  c.progress = "log";
+  c.plot = false;
+  c.threads = 1;
+  return c;
+}
+
 inline void expect_same_adam_state(const torch::optim::Adam& a, const torch::optim::Adam& b) {
   const auto& pa = a.param_groups().at(0).params();
   const auto& pb = b.param_groups().at(0).params();

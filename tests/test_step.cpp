@@ -147,20 +147,8 @@ class StepResumeTest : public ::testing::Test {
   void TearDown() override { spdlog::set_level(spdlog::level::info); }
 
   TrainConfig tiny(const std::string& out, int64_t epochs, const std::string& step) const {
-    TrainConfig c;
-    c.data = {data_};
-    c.out_dir = dir_.file(out);
-    c.epochs = epochs;
-    c.batch_size = 16;
-    c.conv_dim = 4;
-    c.z_size = 8;
-    c.seed = 5;
-    c.seed_given = true;
+    auto c = dcgan::test::tiny_config(data_, dir_.file(out), epochs);
     c.device = torch::cuda::is_available() && step == "graph" ? "cuda" : "cpu";
-    c.print_every = 1;
-    c.progress = "log";
-    c.plot = false;
-    c.threads = 1;
     c.step = step;
     return c;
   }

@@ -38,21 +38,7 @@ class TrainTest : public ::testing::Test {
 
   // A tiny run: 40 images, batches of 16 (the last one partial), conv_dim 4.
   TrainConfig tiny(const std::string& out, int64_t epochs) const {
-    TrainConfig c;
-    c.data = {data_};
-    c.out_dir = dir_.file(out);
-    c.epochs = epochs;
-    c.batch_size = 16;
-    c.conv_dim = 4;
-    c.z_size = 8;
-    c.seed = 5;
-    c.seed_given = true;
-    c.device = "cpu";
-    c.print_every = 1;
-    c.progress = "log";
-    c.plot = false;
-    c.threads = 1;
-    return c;
+    return dcgan::test::tiny_config(data_, dir_.file(out), epochs);
   }
 
   TempDir dir_;
@@ -273,6 +259,37 @@ TEST_F(TrainTest, ResumeRefusesChangedOptionsButAllowsMoreEpochs) {
   EXPECT_EQ(merged.conv_dim, 4);
   given.conv_dim = 4;  // the same value given again is fine
   EXPECT_NO_THROW(dcgan::train::merge_for_resume(saved, given, {"resume", "epochs", "conv-dim"}));
+}
+
+// `dcgan train` keeps the notebook's defaults; --recipe improved fills docs/QUALITY.md's winning
+// options, and only those the user did not give.
+TEST(Recipe, ImprovedFillsOnlyTheOptionsNotGiven) {
+  TrainConfig notebook;
+  dcgan::train::apply_recipe(notebook, {});
+  EXPECT_EQ(dcgan::train::to_json(notebook), dcgan::train::to_json(TrainConfig{}));
+  EXPECT_EQ(notebook.weights_init, "default");
+  EXPECT_EQ(notebook.g_ema, 0.0);
+  EXPECT_FALSE(notebook.smooth_labels);
+
+  TrainConfig improved;
+  improved.recipe = "improved";
+  dcgan::train::apply_recipe(improved, {"recipe"});
+  EXPECT_EQ(improved.weights_init, "normal");
+  EXPECT_EQ(improved.g_ema, 0.995);
+  EXPECT_EQ(dcgan::train::recipe_flags("improved"), "--weights-init normal --g-ema 0.995");
+
+  TrainConfig given;
+  given.recipe = "improved";
+  given.g_ema = 0.9;
+  dcgan::train::apply_recipe(given, {"recipe", "g-ema"});
+  EXPECT_EQ(given.g_ema, 0.9);
+  EXPECT_EQ(given.weights_init, "normal");
+
+  TrainConfig unknown;
+  unknown.recipe = "best";
+  dcgan::test::expect_error([&] { dcgan::train::validate(unknown); },
+                            {"--recipe must be notebook or improved", "'best'"});
+  EXPECT_EQ(dcgan::train::config_from_json(dcgan::train::to_json(improved)).recipe, "improved");
 }
 
 TEST_F(TrainTest, RefusesCheckpointOfAnotherArchitectureOrCorrupt) {

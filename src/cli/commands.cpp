@@ -123,6 +123,11 @@ int train_command(int argc, char** argv) {
       "weights-init",
       "default (PyTorch's, as the notebook) or normal (DCGAN paper: N(0,0.02) convs, N(1,0.02) BN)",
       cxxopts::value<std::string>()->default_value(d.weights_init))(
+      "recipe",
+      "notebook (the notebook's training, as every option's default) or improved (" +
+          train::recipe_flags("improved") +
+          ": a lower Frechet distance, see docs/QUALITY.md); flags given still win",
+      cxxopts::value<std::string>()->default_value(d.recipe))(
       "sample-size", "Fixed-z samples in each epoch's grid",
       cxxopts::value<int64_t>()->default_value(std::to_string(d.sample_size)))(
       "nrow", "Images per row of the sample grids",
@@ -206,6 +211,12 @@ int train_command(int argc, char** argv) {
   if (args.count("eval-data")) config.eval_data = args["eval-data"].as<std::string>();
   if (args.count("feature-net")) config.feature_net = args["feature-net"].as<std::string>();
   config.eval_count = args["eval-count"].as<int64_t>();
+  config.recipe = args["recipe"].as<std::string>();
+
+  std::set<std::string> given;  // the options typed, which a recipe or a resumed run never overrides
+  for (const auto& kv : args.arguments()) given.insert(kv.key());
+  if (given.count("no-plot")) given.insert("plot");
+  train::apply_recipe(config, given);
 
   if (args.count("resume")) {
     config.resume = args["resume"].as<std::string>();
@@ -213,9 +224,6 @@ int train_command(int argc, char** argv) {
       throw InputError(
           "--out and --resume name different folders; --resume continues in its own folder");
     }
-    std::set<std::string> given;
-    for (const auto& kv : args.arguments()) given.insert(kv.key());
-    if (given.count("no-plot")) given.insert("plot");
     const std::string saved_path = config.resume + "/config.json";
     std::ifstream saved_file(saved_path);
     if (!saved_file) throw InputError(config.resume + ": no config.json, not a dcgan run folder");

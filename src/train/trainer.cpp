@@ -178,6 +178,10 @@ void Trainer::log_start() const {
                  progress_.epochs_done + 1, progress_.batch_in_epoch, progress_.global_step);
   }
   spdlog::info("writing to {}", config_.out_dir);
+  if (config_.recipe != "notebook") {
+    spdlog::info("recipe {}: {} (unless given otherwise)", config_.recipe,
+                 recipe_flags(config_.recipe));
+  }
 }
 
 torch::Tensor Trainer::epoch_order() {

@@ -23,6 +23,7 @@ struct TrainConfig {
   bool smooth_labels = false;
   double g_ema = 0.0;  // > 0: decay of the generator's weight average used for samples
   std::string weights_init = "default";  // default | normal
+  std::string recipe = "notebook";       // notebook | improved (see apply_recipe)
   int64_t sample_size = 16;
   int64_t nrow = 8;
   int64_t print_every = 300;
@@ -44,6 +45,14 @@ struct TrainConfig {
   std::string feature_net;         // empty: beside the training data (see eval/feature_net.h)
   int64_t eval_count = 1000;       // generated images per evaluation
 };
+
+// The recipes `--recipe` names: "notebook" changes nothing; "improved" is the combination that
+// docs/QUALITY.md measured best. It fills only the options that are not in `given_names` (the
+// options the user typed), so an explicit flag still wins. validate() refuses an unknown name.
+void apply_recipe(TrainConfig& config, const std::set<std::string>& given_names);
+
+// What a recipe sets, as the flags that would set it (for logs and --help).
+std::string recipe_flags(const std::string& recipe);
 
 // Checks values that need no files: ranges, names. Throws dcgan::InputError naming the option.
 void validate(const TrainConfig& config);

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# The recipe experiment behind docs/QUALITY.md: trains each recipe with each seed and measures the
+# final generator with `dcgan evaluate` (Fréchet distance in the feature net's space, 3,000
+# samples). Runs one after another, each on every core; results.csv gets one row per run and the
+# table at the end compares each recipe with the notebook's defaults, seed by seed.
+#
+#   scripts/quality_experiment.sh OUT [--train FILE] [--test FILE] [--epochs N] [--seeds "1 2"]
+#                                     [--recipes "notebook normal_init ..."] [--conv-dim N]
+#                                     [--threads N]
+#
+# Defaults: the shared 10,000-image synthetic set, conv_dim 32 (the notebook's model), 25 epochs,
+# seeds 1 and 2, every recipe below, every core. On a busy machine, run one experiment per seed
+# side by side (--seeds 1 and --seeds 2, the same OUT) with --threads 1: OpenMP threads that wait
+# for a busy core stall every step. A finished run (its evaluation.json exists) is skipped, so an
+# interrupted experiment resumes where it stopped, and a last call with every seed prints the
+# whole table.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+DCGAN="${DCGAN:-$ROOT/build/dcgan}"  # DCGAN=path: a frozen copy, so rebuilding build/ mid-run is safe
+TRAIN=/work/shared/data/svhn_synth_train_32x32.mat
+TEST=/work/shared/data/svhn_synth_test_32x32.mat
+EPOCHS=25
+SEEDS="1 2"
+CONV_DIM=32
+RECIPES=""
+THREADS=0
+
+# name -> `dcgan train` flags. G-EMA's decay is 0.995 (a ~200-step window): at 0.999 a 2,000-step
+# run would still average in a share of its first, untrained weights.
+declare -A FLAGS=(
+  [notebook]=""
+  [normal_init]="--weights-init normal"
+  [smooth_labels]="--smooth-labels"
+  [g_ema]="--g-ema 0.995"
+  [normal_init+g_ema]="--weights-init normal --g-ema 0.995"
+  [improved]="--recipe improved"
+)
+ORDER="notebook normal_init smooth_labels g_ema normal_init+g_ema improved"
+
+[[ $# -ge 1 && "$1" != -* ]] || { sed -n '2,16p' "$0"; exit 2; }
+OUT="$1"; shift
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --train) TRAIN="$2"; shift 2 ;;
+    --test) TEST="$2"; shift 2 ;;
+    --epochs) EPOCHS="$2"; shift 2 ;;
+    --seeds) SEEDS="$2"; shift 2 ;;
+    --recipes) RECIPES="$2"; shift 2 ;;
+    --conv-dim) CONV_DIM="$2"; shift 2 ;;
+    --threads) THREADS="$2"; shift 2 ;;
+    *) echo "quality_experiment.sh: unknown argument '$1'" >&2; exit 2 ;;
+  esac
+done
+RECIPES="${RECIPES:-$ORDER}"
+for recipe in $RECIPES; do
+  [[ -v "FLAGS[$recipe]" ]] || { echo "quality_experiment.sh: unknown recipe '$recipe' (known: $ORDER)" >&2; exit 2; }
+done
+
+mkdir -p "$OUT"
+FEATURE_NET="$OUT/feature_net.pt"
+json_number() { grep -o "\"$1\":[-0-9.e]*" "$2" | head -1 | cut -d: -f2; }
+
+for recipe in $RECIPES; do
+  for seed in $SEEDS; do
+    run="$OUT/$recipe/seed$seed"
+    [[ -f "$run/evaluation.json" ]] && continue
+    rm -rf "$run"
+    # shellcheck disable=SC2086  # FLAGS holds several words on purpose
+    command=("$DCGAN" train --data "$TRAIN" --out "$run" --conv-dim "$CONV_DIM" --epochs "$EPOCHS"
+             --seed "$seed" --threads "$THREADS" ${FLAGS[$recipe]} --eval-every 5 --eval-data "$TEST"
+             --feature-net "$FEATURE_NET" --no-plot --progress log --print-every 1000)
+    echo "== $recipe seed $seed: ${command[*]}"
+    start=$SECONDS
+    "${command[@]}" > "$OUT/$recipe-seed$seed.log" 2>&1
+    "$DCGAN" evaluate --checkpoint "$run/checkpoints/last.pt" --data "$TEST" --count 3000 \
+      --threads "$THREADS" --feature-net "$FEATURE_NET" --json 2>/dev/null > "$run/evaluation.json.tmp"
+    mv "$run/evaluation.json.tmp" "$run/evaluation.json"
+    echo "   FD $(json_number frechet_distance "$run/evaluation.json") in $((SECONDS - start)) s"
+  done
+done
+
+# One row per run; the curve's columns are quality.csv's Fréchet distances every 5 epochs.
+{
+  echo "recipe,seed,frechet_distance,confident_share,curve"
+  for recipe in $RECIPES; do
+    for seed in $SEEDS; do
+      run="$OUT/$recipe/seed$seed"
+      curve=$(tail -n +2 "$run/quality.csv" | cut -d, -f2 | xargs printf '%.1f ' | sed 's/ $//')
+      echo "$recipe,$seed,$(json_number frechet_distance "$run/evaluation.json"),$(json_number confident_share "$run/evaluation.json"),$curve"
+    done
+  done
+} > "$OUT/results.csv"
+
+# The table: FD per seed and its change against the notebook's defaults with the same seed.
+awk -F, 'NR > 1 { fd[$1 "," $2] = $3; conf[$1 "," $2] = $4; if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 }
+                  if (!($2 in seenseed)) { seenseed[$2] = 1; seeds[++m] = $2 } }
+  END {
+    printf "| recipe |"; for (j = 1; j <= m; j++) printf " FD seed %s | vs notebook |", seeds[j]; print " confident (mean) |"
+    printf "|---|"; for (j = 1; j <= m; j++) printf "---:|---:|"; print "---:|"
+    for (i = 1; i <= n; i++) {
+      r = order[i]; printf "| %s |", r; c = 0
+      for (j = 1; j <= m; j++) {
+        k = r "," seeds[j]; base = fd["notebook," seeds[j]]
+        printf " %.1f |", fd[k]
+        if (base > 0) printf " %+.0f%% |", 100 * (fd[k] - base) / base; else printf " |"
+        c += conf[k]
+      }
+      printf " %.1f%% |\n", 100 * c / m
+    }
+  }' "$OUT/results.csv" | tee "$OUT/table.md"
