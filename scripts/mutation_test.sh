@@ -292,11 +292,20 @@ if [[ $IN_PLACE == 1 ]]; then
   SRC="$ROOT" BUILD="$ROOT/build"
   [[ -f "$BUILD/build.ninja" || -f "$BUILD/Makefile" ]] ||
     { echo "ERROR: --in-place needs a configured $BUILD (run scripts/build.sh first)"; exit 2; }
-  if [[ -f "$SCRATCH/pending" ]]; then
-    cp "$SCRATCH/original" "$SRC/$(cat "$SCRATCH/pending")"
+  # Puts the original back only while the file still holds the mutation: after a checkout or an
+  # edit since the interrupted run, the saved original is stale and would overwrite newer code.
+  restore_pending() {
+    [[ -f "$SCRATCH/pending" ]] || return 0
+    local file; file="$(cat "$SCRATCH/pending")"
+    if cmp -s "$SRC/$file" "$SCRATCH/mutated"; then
+      cp "$SCRATCH/original" "$SRC/$file"
+    else
+      echo "note: $file changed since an interrupted mutation run; left as it is" >&2
+    fi
     rm -f "$SCRATCH/pending"
-  fi
-  trap 'if [[ -f "$SCRATCH/pending" ]]; then cp "$SCRATCH/original" "$SRC/$(cat "$SCRATCH/pending")"; rm -f "$SCRATCH/pending"; fi' EXIT
+  }
+  restore_pending
+  trap restore_pending EXIT
   trap 'exit 130' INT TERM
 else
   # The scratch copy: the working tree without build folders or git, synced before the run. Its
@@ -335,8 +344,10 @@ for i in "${SELECTED[@]}"; do
   if [[ "$n" != 1 ]]; then continue; fi  # reported as ERROR above
   start=$SECONDS
   cp "$SRC/$file" "$SCRATCH/original"
+  cp "$SRC/$file" "$SCRATCH/mutated"
+  apply_mutation "$SCRATCH/mutated" "${SEARCHES[$i]}" "${REPLACEMENTS[$i]}"
   echo "$file" >"$SCRATCH/pending"
-  apply_mutation "$SRC/$file" "${SEARCHES[$i]}" "${REPLACEMENTS[$i]}"
+  cp "$SCRATCH/mutated" "$SRC/$file"
   if ! build; then
     result="ERROR (does not build)"
     errors=$((errors + 1))
