@@ -169,6 +169,10 @@ mutation keep_checkpoints_off_by_one src/train/run_folder.cpp \
 mutation last_epoch_checkpoint_skipped src/train/trainer.cpp \
   'epoch % config_.checkpoint_every == 0 || epoch == config_.epochs' 'epoch % config_.checkpoint_every == 0' \
   'With --checkpoint-every, the final epoch gets no epoch_NNN.pt.'
+mutation g_ema_not_recalibrated src/train/trainer.cpp \
+  'void Trainer::end_epoch(int64_t epoch) {
+  recalibrate_g_ema(*gan_);' 'void Trainer::end_epoch(int64_t epoch) {' \
+  "G-EMA samples and checkpoints keep the generator's BatchNorm statistics, which do not fit the averaged weights."
 mutation divergence_unchecked src/train/trainer.cpp \
   'if (std::isfinite(last_d_loss_) && std::isfinite(last_g_loss_)) return true;' 'return true;' \
   'NaN losses are not noticed: the run goes on and checkpoints NaN weights.'

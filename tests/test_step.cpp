@@ -298,6 +298,45 @@ TEST(GEma, MovesTowardTheGeneratorByOneMinusTheDecay) {
   EXPECT_TRUE(torch::equal(gan.g_ema->bn1->running_mean, gan.generator->bn1->running_mean));
 }
 
+// After recalibration, g_ema's BatchNorm statistics are those of its own weights: measured here on
+// fresh z through the layer observer, not by the code under test.
+TEST(GEma, RecalibrationFitsTheStatisticsToTheAveragedWeights) {
+  torch::manual_seed(3);
+  GanOptions options;
+  options.conv_dim = 4;
+  options.z_size = 8;
+  options.g_ema_decay = 0.5;
+  Gan gan(options, torch::kCPU);
+  train_step(gan, random_images(8), /*smooth_labels=*/false);
+  {
+    torch::NoGradGuard no_grad;
+    gan.g_ema->fc->weight.mul_(3);  // weights far from G's, whose statistics g_ema holds now
+  }
+  torch::Tensor pre_norm;
+  {
+    torch::NoGradGuard no_grad;
+    gan.g_ema->eval();
+    gan.g_ema->forward(torch::rand({4096, 8}) * 2 - 1, [&](const std::string& layer, const torch::Tensor& x) {
+      if (layer == "t_conv1") pre_norm = x;
+    });
+  }
+  const auto mean = pre_norm.mean({0, 2, 3}), var = pre_norm.var({0, 2, 3});
+  auto off_by = [&] {
+    return std::max((gan.g_ema->bn1->running_mean - mean).abs().max().item<double>(),
+                    ((gan.g_ema->bn1->running_var - var).abs() / var).max().item<double>());
+  };
+  ASSERT_GT(off_by(), 0.3) << "the test needs statistics that do not fit at first";
+
+  torch::manual_seed(9);
+  const auto next_draw = torch::rand({4});
+  torch::manual_seed(9);
+  recalibrate_g_ema(gan);
+  EXPECT_LT(off_by(), 0.08);
+  EXPECT_TRUE(torch::equal(torch::rand({4}), next_draw)) << "drew from the run's RNG";
+  EXPECT_EQ(gan.g_ema->bn1->options.momentum(), c10::optional<double>(0.1));
+  EXPECT_FALSE(gan.g_ema->is_training());
+}
+
 TEST_F(StepResumeTest, GEmaIsCheckpointedAndSampledFrom) {
   auto config = tiny("ema", 1, "eager");
   config.g_ema = 0.9;
@@ -307,6 +346,9 @@ TEST_F(StepResumeTest, GEmaIsCheckpointedAndSampledFrom) {
   const auto& gan = trainer.gan();
   EXPECT_TRUE(torch::equal(loaded->fc->weight, gan.g_ema->fc->weight));
   EXPECT_FALSE(torch::equal(loaded->fc->weight, gan.generator->fc->weight));
+  // Saved with statistics recalibrated for the averaged weights, not the generator's copied ones.
+  EXPECT_TRUE(torch::equal(loaded->bn1->running_var, gan.g_ema->bn1->running_var));
+  EXPECT_FALSE(torch::allclose(loaded->bn1->running_var, gan.generator->bn1->running_var));
 }
 
 }  // namespace

@@ -81,6 +81,30 @@ void update_g_ema(Gan& gan) {
   for (size_t i = 0; i < source_buffers.size(); ++i) target_buffers[i].copy_(source_buffers[i]);
 }
 
+void recalibrate_g_ema(Gan& gan) {
+  if (gan.g_ema.is_empty()) return;
+  constexpr int64_t kBatches = 8, kBatchSize = 256;  // 2,048 z: statistics to about 2%
+  constexpr uint64_t kSeed = 0x5EED;
+  torch::NoGradGuard no_grad;
+  auto z_source = at::make_generator<at::CPUGeneratorImpl>(kSeed);
+  std::vector<std::pair<torch::nn::BatchNorm2dImpl*, c10::optional<double>>> norms;
+  for (const auto& module : gan.g_ema->modules(/*include_self=*/false)) {
+    if (auto* norm = module->as<torch::nn::BatchNorm2dImpl>()) {
+      norms.emplace_back(norm, norm->options.momentum());
+      norm->reset_running_stats();
+      norm->options.momentum(c10::nullopt);  // a plain average over the batches below
+    }
+  }
+  const bool was_training = gan.g_ema->is_training();
+  gan.g_ema->train();
+  for (int64_t b = 0; b < kBatches; ++b) {
+    const auto z = torch::rand({kBatchSize, gan.options.z_size}, z_source) * 2 - 1;
+    gan.g_ema->forward(z.to(gan.device));
+  }
+  gan.g_ema->train(was_training);
+  for (auto& [norm, momentum] : norms) norm->options.momentum(momentum);
+}
+
 models::Generator& sampling_generator(Gan& gan) {
   return gan.g_ema.is_empty() ? gan.generator : gan.g_ema;
 }

@@ -279,6 +279,7 @@ TrainOutcome Trainer::run() {
       if (stopping) {
         display.finish_epoch();
         progress_.epoch_order = order;
+        recalibrate_g_ema(*gan_);
         save_checkpoints(epoch - 1, /*epoch_file=*/false);
         return interrupted(fmt::format("at epoch {}, batch {}/{}", epoch, b + 1, batches));
       }
@@ -300,6 +301,7 @@ TrainOutcome Trainer::run() {
 }
 
 void Trainer::end_epoch(int64_t epoch) {
+  recalibrate_g_ema(*gan_);
   // Samples in eval mode, as the notebook does: BatchNorm uses its running statistics.
   const auto samples = render(sampling_generator(*gan_), progress_.fixed_z);
   const auto png = folder_->write_samples(epoch, samples, config_.nrow);

@@ -40,6 +40,13 @@ void reset_g_ema(Gan& gan);
 // G's. Device work only, so the CUDA graph captures it. Does nothing without g_ema.
 void update_g_ema(Gan& gan);
 
+// Averaged weights do not fit the BatchNorm statistics of the generator they were averaged from
+// (update_g_ema copies those), and sampling with them costs image quality. This recomputes g_ema's
+// running statistics for its own weights from a fixed set of z ("standing statistics"; BigGAN
+// does the same), drawn from a private generator so that the run's random numbers are untouched.
+// The trainer calls it before every sample grid, measurement and checkpoint. No-op without g_ema.
+void recalibrate_g_ema(Gan& gan);
+
 // The generator to draw samples from: g_ema when kept, else the generator.
 models::Generator& sampling_generator(Gan& gan);
 
