@@ -34,9 +34,11 @@ declare -A FLAGS=(
   [smooth_labels]="--smooth-labels"
   [g_ema]="--g-ema 0.995"
   [normal_init+g_ema]="--weights-init normal --g-ema 0.995"
-  [improved]="--recipe improved"
+  [g_ema+batch64]="--g-ema 0.995 --batch-size 64"
+  [normal_init+g_ema+batch64]="--weights-init normal --g-ema 0.995 --batch-size 64"
+  [improved]="--recipe improved"  # the same flags as the row above, by name
 )
-ORDER="notebook normal_init smooth_labels g_ema normal_init+g_ema improved"
+ORDER="notebook normal_init smooth_labels g_ema normal_init+g_ema g_ema+batch64 normal_init+g_ema+batch64"
 
 [[ $# -ge 1 && "$1" != -* ]] || { sed -n '2,16p' "$0"; exit 2; }
 OUT="$1"; shift

@@ -826,6 +826,7 @@ TEST(TrainOptions, RecipeImprovedAndAFlagThatOverridesIt) {
   EXPECT_EQ(config.at("recipe"), "improved");
   EXPECT_EQ(config.at("weights_init"), "normal");
   EXPECT_EQ(config.at("g_ema"), 0.9);
+  EXPECT_EQ(config.at("batch_size"), 4);  // given by train_args
   EXPECT_TRUE(dcgan::train::read_checkpoint_info((run / "checkpoints/last.pt").string()).has_g_ema);
   expect_input_error(dcgan(train_args(tmp.path() / "bad", {"--recipe", "best"}), tmp.path()),
                      "--recipe must be notebook or improved");

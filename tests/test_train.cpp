@@ -276,7 +276,9 @@ TEST(Recipe, ImprovedFillsOnlyTheOptionsNotGiven) {
   dcgan::train::apply_recipe(improved, {"recipe"});
   EXPECT_EQ(improved.weights_init, "normal");
   EXPECT_EQ(improved.g_ema, 0.995);
-  EXPECT_EQ(dcgan::train::recipe_flags("improved"), "--weights-init normal --g-ema 0.995");
+  EXPECT_EQ(improved.batch_size, 64);
+  EXPECT_EQ(dcgan::train::recipe_flags("improved"),
+            "--weights-init normal --g-ema 0.995 --batch-size 64");
 
   TrainConfig given;
   given.recipe = "improved";
@@ -284,6 +286,7 @@ TEST(Recipe, ImprovedFillsOnlyTheOptionsNotGiven) {
   dcgan::train::apply_recipe(given, {"recipe", "g-ema"});
   EXPECT_EQ(given.g_ema, 0.9);
   EXPECT_EQ(given.weights_init, "normal");
+  EXPECT_EQ(given.batch_size, 64);
 
   TrainConfig unknown;
   unknown.recipe = "best";
