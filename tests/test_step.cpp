@@ -281,13 +281,18 @@ TEST_F(StepResumeTest, GraphRunResumesAfterAnInterrupt_CUDA) {
 
 namespace {
 
-TEST(GEma, MovesTowardTheGeneratorByOneMinusTheDecay) {
-  torch::manual_seed(2);
+// A tiny CPU GAN that keeps a G-EMA with `decay`, its weights drawn after seeding with `seed`.
+GanOptions tiny_ema_options(uint64_t seed, double decay) {
+  torch::manual_seed(seed);
   GanOptions options;
   options.conv_dim = 4;
   options.z_size = 8;
-  options.g_ema_decay = 0.75;
-  Gan gan(options, torch::kCPU);
+  options.g_ema_decay = decay;
+  return options;
+}
+
+TEST(GEma, MovesTowardTheGeneratorByOneMinusTheDecay) {
+  Gan gan(tiny_ema_options(/*seed=*/2, /*decay=*/0.75), torch::kCPU);
   const auto before = gan.generator->fc->weight.detach().clone();
   EXPECT_TRUE(torch::equal(gan.g_ema->fc->weight, before));  // starts as a copy
   train_step(gan, random_images(8), /*smooth_labels=*/false);
@@ -301,12 +306,7 @@ TEST(GEma, MovesTowardTheGeneratorByOneMinusTheDecay) {
 // After recalibration, g_ema's BatchNorm statistics are those of its own weights: measured here on
 // fresh z through the layer observer, not by the code under test.
 TEST(GEma, RecalibrationFitsTheStatisticsToTheAveragedWeights) {
-  torch::manual_seed(3);
-  GanOptions options;
-  options.conv_dim = 4;
-  options.z_size = 8;
-  options.g_ema_decay = 0.5;
-  Gan gan(options, torch::kCPU);
+  Gan gan(tiny_ema_options(/*seed=*/3, /*decay=*/0.5), torch::kCPU);
   train_step(gan, random_images(8), /*smooth_labels=*/false);
   {
     torch::NoGradGuard no_grad;
