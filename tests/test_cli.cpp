@@ -32,6 +32,7 @@ namespace fs = std::filesystem;
 using dcgan::test::data_path;
 using dcgan::test::lines_of;
 using dcgan::test::read_bytes;
+using dcgan::test::png_size;
 using dcgan::test::TempDir;
 using dcgan::test::write_bytes;
 
@@ -162,21 +163,6 @@ std::vector<std::string> file_names(const fs::path& dir) {
     names.push_back(fs::relative(entry.path(), dir));
   std::sort(names.begin(), names.end());
   return names;
-}
-
-// PNG width and height from the IHDR chunk (big-endian at bytes 16 and 20).
-std::pair<uint32_t, uint32_t> png_size(const std::string& bytes) {
-  if (bytes.size() < 24 || bytes.compare(0, 8, "\x89PNG\r\n\x1a\n") != 0 ||
-      bytes.compare(12, 4, "IHDR") != 0) {
-    return {0, 0};
-  }
-  auto be32 = [&](size_t at) {
-    return static_cast<uint32_t>(static_cast<unsigned char>(bytes[at])) << 24 |
-           static_cast<uint32_t>(static_cast<unsigned char>(bytes[at + 1])) << 16 |
-           static_cast<uint32_t>(static_cast<unsigned char>(bytes[at + 2])) << 8 |
-           static_cast<uint32_t>(static_cast<unsigned char>(bytes[at + 3]));
-  };
-  return {be32(16), be32(20)};
 }
 
 const std::string kTinyData = data_path("tiny_v5_compressed.mat");  // 12 images

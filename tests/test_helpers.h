@@ -49,6 +49,21 @@ inline std::string read_bytes(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+// PNG width and height from the IHDR chunk (big-endian at bytes 16 and 20).
+inline std::pair<uint32_t, uint32_t> png_size(const std::string& bytes) {
+  if (bytes.size() < 24 || bytes.compare(0, 8, "\x89PNG\r\n\x1a\n") != 0 ||
+      bytes.compare(12, 4, "IHDR") != 0) {
+    return {0, 0};
+  }
+  auto be32 = [&](size_t at) {
+    return static_cast<uint32_t>(static_cast<unsigned char>(bytes[at])) << 24 |
+           static_cast<uint32_t>(static_cast<unsigned char>(bytes[at + 1])) << 16 |
+           static_cast<uint32_t>(static_cast<unsigned char>(bytes[at + 2])) << 8 |
+           static_cast<uint32_t>(static_cast<unsigned char>(bytes[at + 3]));
+  };
+  return {be32(16), be32(20)};
+}
+
 // The lines of `text`, without their newlines.
 inline std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> lines;
@@ -123,13 +138,13 @@ inline void write_mat(const std::string& path, const std::vector<MatVariable>& v
   Mat_Close(mat);
 }
 
-// A valid SVHN-style file of n random images with labels 1..10 cycling.
+// A valid SVHN-style file of n random images (side x side, 32 as SVHN's) with labels 1..10 cycling.
 inline void write_svhn(const std::string& path, int64_t n, mat_ft version = MAT_FT_MAT5,
-                       matio_compression compression = MAT_COMPRESSION_ZLIB) {
-  auto x = torch::randint(0, 256, {n * 3072}, torch::kUInt8);
+                       matio_compression compression = MAT_COMPRESSION_ZLIB, int64_t side = 32) {
+  auto x = torch::randint(0, 256, {n * 3 * side * side}, torch::kUInt8);
   auto y = (torch::arange(n, torch::kFloat64).remainder(10) + 1);
-  write_mat(path,
-            {{"X", {32, 32, 3, static_cast<size_t>(n)}, x}, {"y", {static_cast<size_t>(n), 1}, y}},
+  const auto s = static_cast<size_t>(side);
+  write_mat(path, {{"X", {s, s, 3, static_cast<size_t>(n)}, x}, {"y", {static_cast<size_t>(n), 1}, y}},
             version, compression);
 }
 

@@ -15,7 +15,7 @@
 #include <type_traits>
 
 #include "dcgan/data/scale.h"
-#include "dcgan/interop/notebook.h"
+#include "dcgan/interop/state_dict_layout.h"
 #include "dcgan/interop/torch_file.h"
 #include "dcgan/interop/transfer.h"
 #include "dcgan/train/checkpoint.h"
@@ -32,21 +32,33 @@ using dcgan::test::TempDir;
 
 namespace {
 
-// Made by the notebook_reference fixture (see tests/CMakeLists.txt).
-std::string reference(const std::string& name) {
-  const std::string path = std::string(DCGAN_NOTEBOOK_REFERENCE_DIR) + "/" + name;
+// Made by the notebook_reference and pytorch_examples_reference fixtures (tests/CMakeLists.txt).
+std::string reference_in(const std::string& dir, const std::string& script,
+                         const std::string& name) {
+  const std::string path = dir + "/" + name;
   if (!fs::exists(path)) {
     ADD_FAILURE() << path << " is missing: run through ctest, or first run " << DCGAN_TEST_PYTHON
-                  << " " << DCGAN_NOTEBOOK_SCRIPT << " generate " << DCGAN_NOTEBOOK_REFERENCE_DIR;
+                  << " " << script << " generate " << dir;
   }
   return path;
 }
 
-std::map<std::string, torch::Tensor> expected() {
+std::string reference(const std::string& name) {
+  return reference_in(DCGAN_NOTEBOOK_REFERENCE_DIR, DCGAN_NOTEBOOK_SCRIPT, name);
+}
+
+std::string examples_reference(const std::string& name) {
+  return reference_in(DCGAN_PYTORCH_EXAMPLES_REFERENCE_DIR, DCGAN_PYTORCH_EXAMPLES_SCRIPT, name);
+}
+
+std::map<std::string, torch::Tensor> expected(const std::string& path) {
   std::map<std::string, torch::Tensor> out;
-  for (const auto& [name, tensor] : dcgan::interop::read_state_dict(reference("expected.pt")))
-    out[name] = tensor;
+  for (const auto& [name, tensor] : dcgan::interop::read_state_dict(path)) out[name] = tensor;
   return out;
+}
+
+std::map<std::string, torch::Tensor> expected() {
+  return expected(reference("expected.pt"));
 }
 
 // Float rounding differs between the libraries' kernels (and our sub-pixel transposed
@@ -67,14 +79,14 @@ void expect_close(const std::string& name, const torch::Tensor& actual,
 dcgan::models::Generator notebook_generator() {
   const auto state = dcgan::interop::read_state_dict(reference("G.pt"));
   dcgan::models::Generator generator(dcgan::interop::generator_options(state, "G.pt"));
-  dcgan::interop::load_notebook_state_dict(generator, state, "G.pt");
+  dcgan::interop::load_pytorch_state_dict(generator, state, "G.pt");
   return generator;
 }
 
 dcgan::models::Discriminator notebook_discriminator() {
   const auto state = dcgan::interop::read_state_dict(reference("D.pt"));
   dcgan::models::Discriminator discriminator(dcgan::interop::discriminator_options(state, "D.pt"));
-  dcgan::interop::load_notebook_state_dict(discriminator, state, "D.pt");
+  dcgan::interop::load_pytorch_state_dict(discriminator, state, "D.pt");
   return discriminator;
 }
 
@@ -97,6 +109,29 @@ CommandResult run(const std::string& command) {
 
 CommandResult dcgan_cli(const std::string& args) {
   return run(std::string(DCGAN_BINARY) + " " + args);
+}
+
+// A network's state after one training step against the reference's "step.NET.KEY" (weights and
+// buffers), "step.grad.NET.KEY" and "step.adam.NET.KEY.exp_avg(_sq)"; `buffers` false skips the
+// BatchNorm statistics.
+void expect_step_state(const std::map<std::string, torch::Tensor>& e, const std::string& net,
+                       const TensorDict& state, torch::optim::Adam& adam, bool buffers = true) {
+  int parameters = 0;
+  for (const auto& [key, tensor] : state) {
+    if (!tensor.requires_grad()) {  // a buffer
+      if (buffers) expect_close("step." + net + "." + key, tensor, e.at("step." + net + "." + key));
+      continue;
+    }
+    ++parameters;
+    expect_close("step." + net + "." + key, tensor, e.at("step." + net + "." + key));
+    expect_close("step.grad." + net + "." + key, tensor.grad(),
+                 e.at("step.grad." + net + "." + key));
+    const auto& moments = dcgan::compat::adam_state(adam, tensor);
+    const auto prefix = "step.adam." + net + "." + key;
+    expect_close(prefix + ".exp_avg", moments.exp_avg(), e.at(prefix + ".exp_avg"));
+    expect_close(prefix + ".exp_avg_sq", moments.exp_avg_sq(), e.at(prefix + ".exp_avg_sq"));
+  }
+  EXPECT_GT(parameters, 0) << net;
 }
 
 void expect_input_error(const std::function<void()>& action, const std::string& part) {
@@ -124,9 +159,9 @@ TEST(NotebookParity, ForwardInTrainAndEvalMode) {
     expect_close("d_" + mode + ".out", discriminator(real), e.at("d_" + mode + ".out"));
     if (mode != "train") continue;
     // BatchNorm's running statistics after one batch
-    for (const auto& [key, tensor] : dcgan::interop::notebook_state_dict(generator))
+    for (const auto& [key, tensor] : dcgan::interop::pytorch_state_dict(generator))
       expect_close("g_train." + key, tensor, e.at("g_train." + key));
-    for (const auto& [key, tensor] : dcgan::interop::notebook_state_dict(discriminator))
+    for (const auto& [key, tensor] : dcgan::interop::pytorch_state_dict(discriminator))
       expect_close("d_train." + key, tensor, e.at("d_train." + key));
   }
 }
@@ -139,9 +174,9 @@ TEST(NotebookParity, GeneratorWithPlainTransposedConvolutions) {
   torch::NoGradGuard no_grad;
   const int64_t c = g->options().conv_dim();
   auto x = g->fc(e.at("z")).view({-1, 4 * c, 4, 4});
-  x = torch::relu(g->bn1(g->t_conv1(x)));
-  x = torch::relu(g->bn2(g->t_conv2(x)));
-  expect_close("g_eval.out (ConvTranspose2d)", torch::tanh(g->t_conv3(x)), e.at("g_eval.out"));
+  x = torch::relu(g->bn(1)(g->t_conv(1)(x)));
+  x = torch::relu(g->bn(2)(g->t_conv(2)(x)));
+  expect_close("g_eval.out (ConvTranspose2d)", torch::tanh(g->t_conv(3)(x)), e.at("g_eval.out"));
 }
 
 TEST(NotebookParity, OneTrainingStep) {
@@ -151,9 +186,9 @@ TEST(NotebookParity, OneTrainingStep) {
   options.conv_dim = generator->options().conv_dim();
   options.z_size = generator->options().z_size();
   dcgan::train::Gan gan(options, torch::kCPU);
-  dcgan::interop::load_notebook_state_dict(
+  dcgan::interop::load_pytorch_state_dict(
       gan.generator, dcgan::interop::read_state_dict(reference("G.pt")), "G.pt");
-  dcgan::interop::load_notebook_state_dict(
+  dcgan::interop::load_pytorch_state_dict(
       gan.discriminator, dcgan::interop::read_state_dict(reference("D.pt")), "D.pt");
 
   const auto losses = dcgan::train::train_step(gan, e.at("images"), e.at("z_for_d"),
@@ -163,23 +198,9 @@ TEST(NotebookParity, OneTrainingStep) {
 
   // Weights and BatchNorm buffers after the step; gradients; Adam's moments. D's first moments
   // are half its d_loss gradients, so they check that backward pass too.
-  auto check = [&](const std::string& net, const TensorDict& state, torch::optim::Adam& adam) {
-    int parameters = 0;
-    for (const auto& [key, tensor] : state) {
-      expect_close("step." + net + "." + key, tensor, e.at("step." + net + "." + key));
-      if (!tensor.requires_grad()) continue;  // a buffer
-      ++parameters;
-      expect_close("step.grad." + net + "." + key, tensor.grad(),
-                   e.at("step.grad." + net + "." + key));
-      const auto& moments = dcgan::compat::adam_state(adam, tensor);
-      const auto prefix = "step.adam." + net + "." + key;
-      expect_close(prefix + ".exp_avg", moments.exp_avg(), e.at(prefix + ".exp_avg"));
-      expect_close(prefix + ".exp_avg_sq", moments.exp_avg_sq(), e.at(prefix + ".exp_avg_sq"));
-    }
-    EXPECT_GT(parameters, 0) << net;
-  };
-  check("G", dcgan::interop::notebook_state_dict(gan.generator), *gan.g_optimizer);
-  check("D", dcgan::interop::notebook_state_dict(gan.discriminator), *gan.d_optimizer);
+  expect_step_state(e, "G", dcgan::interop::pytorch_state_dict(gan.generator), *gan.g_optimizer);
+  expect_step_state(e, "D", dcgan::interop::pytorch_state_dict(gan.discriminator),
+                    *gan.d_optimizer);
 }
 
 // The other way: a model trained by dcgan, exported, loaded by the notebook's classes in Python.
@@ -215,6 +236,161 @@ TEST(NotebookParity, ExportedModelsComputeTheSameInTheNotebook) {
   const auto result = run(std::string(DCGAN_TEST_PYTHON) + " " + DCGAN_NOTEBOOK_SCRIPT + " check " +
                           dir.path().string());
   EXPECT_EQ(result.code, 0) << result.output;
+}
+
+// pytorch/examples' DCGAN (tests/pytorch_examples_reference.py), at 64x64: their netG.pt (saved
+// through nn.DataParallel) and netD.pt read into dcgan's --arch pytorch-examples networks compute
+// what their classes compute, in both modes and over one iteration of main.py's loop.
+dcgan::train::Gan examples_gan() {
+  const auto g_state = dcgan::interop::read_state_dict(examples_reference("netG.pt"));
+  const auto d_state = dcgan::interop::read_state_dict(examples_reference("netD.pt"));
+  const auto g_options = dcgan::interop::generator_options(g_state, "netG.pt");
+  const auto d_options = dcgan::interop::discriminator_options(d_state, "netD.pt");
+  EXPECT_EQ(g_options.arch(), dcgan::models::Arch::kPytorchExamples);
+  EXPECT_EQ(g_options.image_size(), 64);
+  EXPECT_EQ(g_options.conv_dim(), 4);  // their ngf
+  EXPECT_EQ(g_options.z_size(), 8);    // their nz
+  EXPECT_EQ(d_options.arch(), dcgan::models::Arch::kPytorchExamples);
+  EXPECT_EQ(d_options.image_size(), 64);
+  EXPECT_EQ(d_options.conv_dim(), 4);  // their ndf
+  dcgan::train::GanOptions options;
+  options.conv_dim = 4;
+  options.z_size = 8;
+  options.image_size = 64;
+  options.arch = dcgan::models::Arch::kPytorchExamples;
+  dcgan::train::Gan gan(options, torch::kCPU);
+  dcgan::interop::load_pytorch_state_dict(gan.generator, g_state, "netG.pt");
+  dcgan::interop::load_pytorch_state_dict(gan.discriminator, d_state, "netD.pt");
+  return gan;
+}
+
+TEST(PytorchExamplesParity, ForwardInTrainAndEvalMode) {
+  const auto e = expected(examples_reference("expected.pt"));
+  const auto real = dcgan::data::scale(e.at("images"));
+  torch::NoGradGuard no_grad;
+  for (const std::string mode : {"train", "eval"}) {
+    auto gan = examples_gan();
+    gan.generator->train(mode == "train");
+    gan.discriminator->train(mode == "train");
+    expect_close("g_" + mode + ".out", gan.generator(e.at("noise")), e.at("g_" + mode + ".out"));
+    // Their D ends in a Sigmoid; ours returns the logit and leaves the sigmoid to the loss.
+    expect_close("d_" + mode + ".prob", gan.discriminator->probability(real).flatten(),
+                 e.at("d_" + mode + ".prob"));
+    if (mode != "train") continue;
+    for (const auto& [key, tensor] : dcgan::interop::pytorch_state_dict(gan.generator))
+      expect_close("g_train." + key, tensor, e.at("g_train." + key));
+    for (const auto& [key, tensor] : dcgan::interop::pytorch_state_dict(gan.discriminator))
+      expect_close("d_train." + key, tensor, e.at("d_train." + key));
+  }
+}
+
+TEST(PytorchExamplesParity, OneTrainingIteration) {
+  const auto e = expected(examples_reference("expected.pt"));
+  auto gan = examples_gan();
+  // main.py's G step reuses the D step's fake images: the same noise for both steps here. BCELoss
+  // on their Sigmoid is our BCE-with-logits on the logit.
+  const auto noise = e.at("noise");
+  const auto losses = dcgan::train::train_step(gan, e.at("images"), noise, noise, false);
+  expect_close("step.d_loss", losses.d_loss, e.at("step.d_loss"));
+  expect_close("step.g_loss", losses.g_loss, e.at("step.g_loss"));
+  // G's BatchNorm statistics are left out: main.py runs G once per iteration, our step twice on
+  // the same batch (once per step), so they move twice.
+  expect_step_state(e, "G", dcgan::interop::pytorch_state_dict(gan.generator), *gan.g_optimizer,
+                    /*buffers=*/false);
+  expect_step_state(e, "D", dcgan::interop::pytorch_state_dict(gan.discriminator),
+                    *gan.d_optimizer);
+}
+
+// The other way: networks dcgan trained at 64x64, exported, loaded by their classes (strictly).
+TEST(PytorchExamplesParity, ExportedModelsComputeTheSameInTheirClasses) {
+  TempDir dir;
+  torch::manual_seed(6);
+  dcgan::train::GanOptions options;
+  options.conv_dim = 4;
+  options.z_size = 8;
+  options.image_size = 64;
+  options.arch = dcgan::models::Arch::kPytorchExamples;
+  dcgan::train::Gan gan(options, torch::kCPU);
+  const auto images = torch::randint(0, 256, {6, 3, 64, 64}, torch::kUInt8);
+  for (int step = 0; step < 2; ++step) dcgan::train::train_step(gan, images, false);
+  dcgan::train::TrainingProgress progress;
+  progress.fixed_z = dcgan::train::sample_z(options, 4, torch::kCPU);
+  progress.config_json = "{}";
+  const auto checkpoint = dir.file("last.pt");
+  dcgan::write_file_atomically(checkpoint, dcgan::train::serialize_checkpoint(gan, progress));
+  for (const std::string net : {"generator", "discriminator"}) {
+    dcgan::interop::export_model(
+        {checkpoint, dir.file(net == "generator" ? "exported_G.pt" : "exported_D.pt"), net});
+  }
+  const auto exported = dcgan::interop::read_state_dict(dir.file("exported_G.pt"));
+  EXPECT_EQ(exported.front().first, "main.0.weight");
+  EXPECT_EQ(exported.back().first, "main.12.weight");
+
+  gan.generator->eval();
+  gan.discriminator->eval();
+  torch::NoGradGuard no_grad;
+  const auto z = dcgan::train::sample_z(options, 5, torch::kCPU);
+  const TensorDict outputs = {
+      {"z", z},
+      {"images", images},
+      {"g_eval.out", gan.generator(z)},
+      {"d_eval.prob", gan.discriminator->probability(dcgan::data::scale(images))}};
+  dcgan::write_file_atomically(dir.file("cpp_outputs.pt"),
+                               dcgan::interop::state_dict_bytes(outputs));
+  const auto result = run(std::string(DCGAN_TEST_PYTHON) + " " + DCGAN_PYTORCH_EXAMPLES_SCRIPT +
+                          " check " + dir.path().string());
+  EXPECT_EQ(result.code, 0) << result.output;
+}
+
+// Their files through the command line: import reads arch, size and widths from the shapes; the
+// run generates 64x64 images; export writes their layout back, without DataParallel's prefix.
+TEST(PytorchExamplesParity, ImportGenerateAndExportBack) {
+  TempDir dir;
+  const auto run_dir = dir.file("run");
+  auto r = dcgan_cli("import --generator " + examples_reference("netG.pt") + " --discriminator " +
+                     examples_reference("netD.pt") + " --out " + run_dir + " --seed 3");
+  ASSERT_EQ(r.code, 0) << r.output;
+  const auto last = run_dir + "/checkpoints/last.pt";
+  const auto info = dcgan::train::read_checkpoint_info(last);
+  EXPECT_EQ(info.arch, dcgan::models::Arch::kPytorchExamples);
+  EXPECT_EQ(info.image_size, 64);
+  EXPECT_EQ(info.conv_dim, 4);
+  r = dcgan_cli("generate --checkpoint " + last + " --count 2 --nrow 2 --seed 1 --out " +
+                dir.file("grid.png"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  // Two 64x64 images with torchvision's 2-pixel padding: 2 + 2 * (64 + 2) wide, 2 + 66 high.
+  EXPECT_EQ(dcgan::test::png_size(dcgan::test::read_bytes(dir.file("grid.png"))),
+            (std::pair<uint32_t, uint32_t>{134, 68}));
+
+  r = dcgan_cli("export --checkpoint " + last + " --out " + dir.file("G.pt"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("main.N"), std::string::npos) << r.output;
+  const auto original = dcgan::interop::read_state_dict(examples_reference("netG.pt"));
+  const auto back = dcgan::interop::read_state_dict(dir.file("G.pt"));
+  ASSERT_EQ(back.size(), original.size());
+  for (size_t i = 0; i < original.size(); ++i) {
+    EXPECT_EQ("module." + back[i].first, original[i].first);
+    EXPECT_TRUE(torch::equal(back[i].second, original[i].second)) << original[i].first;
+  }
+}
+
+// A state_dict of another image size or channel count is refused with the reason.
+TEST(PytorchExamplesParity, RefusesWhatDcganCannotBuild) {
+  auto state = dcgan::interop::read_state_dict(examples_reference("netD.pt"));
+  auto gray = state;
+  gray.front().second = torch::zeros({4, 1, 4, 4});  // an MNIST discriminator: nc = 1
+  expect_input_error([&] { dcgan::interop::discriminator_options(gray, "netD.pt"); },
+                     "netD.pt: key 'main.0.weight' has 1 image channels");
+  TensorDict shallow;  // one halving before the 4x4 conv: 8x8 images
+  shallow.emplace_back("main.0.weight", torch::zeros({4, 3, 4, 4}));
+  shallow.emplace_back("main.2.weight", torch::zeros({1, 4, 4, 4}));
+  expect_input_error([&] { dcgan::interop::discriminator_options(shallow, "netD.pt"); },
+                     "make 8x8 images; dcgan builds 32, 64, 128 or 256");
+  expect_input_error(
+      [&] {
+        dcgan::interop::generator_options(state, "netD.pt");
+      },
+      "netD.pt: holds a Discriminator state_dict, expected a Generator's");
 }
 
 TEST(TorchFile, WritesWhatItReadsBitForBit) {
@@ -293,17 +469,17 @@ TEST(NotebookStateDict, NamesTheKeyAndBothShapes) {
   };
   expect_input_error(
       [&] {
-        dcgan::interop::load_notebook_state_dict(
+        dcgan::interop::load_pytorch_state_dict(
             generator, with("t_conv2.1.running_mean", torch::zeros({3})), "G.pt");
       },
       "G.pt: key 't_conv2.1.running_mean' has shape [3], expected [4]");
   auto missing = state;
   missing.pop_back();
-  expect_input_error([&] { dcgan::interop::load_notebook_state_dict(generator, missing, "G.pt"); },
+  expect_input_error([&] { dcgan::interop::load_pytorch_state_dict(generator, missing, "G.pt"); },
                      "G.pt: missing key 't_conv3.0.weight' (expected shape [4, 3, 4, 4])");
   auto extra = state;
   extra.emplace_back("t_conv3.0.bias", torch::zeros({3}));
-  expect_input_error([&] { dcgan::interop::load_notebook_state_dict(generator, extra, "G.pt"); },
+  expect_input_error([&] { dcgan::interop::load_pytorch_state_dict(generator, extra, "G.pt"); },
                      "G.pt: unexpected key 't_conv3.0.bias' of shape [3]");
   expect_input_error(
       [&] {

@@ -8,6 +8,7 @@
 #include "dcgan/models/subpixel.h"
 #include "dcgan/models/summary.h"
 
+using dcgan::models::Arch;
 using dcgan::models::Discriminator;
 using dcgan::models::DiscriminatorOptions;
 using dcgan::models::Generator;
@@ -77,6 +78,151 @@ INSTANTIATE_TEST_SUITE_P(BatchesAndWidths, LayerShapes,
                          ::testing::Values(ShapeCase{2, 4, 8}, ShapeCase{5, 8, 100},
                                            ShapeCase{16, 32, 100}, ShapeCase{3, 128, 100}));
 
+// Every (arch, image size): the layer list, each layer's output shape and parameter count, written
+// out by hand from the design (not from feature_widths): the 4x4 map is conv_dim * size / 8 wide,
+// each doubling halves it, G ends in 3 channels; D mirrors it.
+struct SpecCase {
+  Arch arch;
+  int64_t size;
+};
+
+class EverySpec : public ::testing::TestWithParam<SpecCase> {};
+
+TEST_P(EverySpec, GeneratorLayersShapesAndParameters) {
+  const auto [arch, size] = GetParam();
+  const int64_t c = 2, z = 5, n = 2;
+  Generator g(GeneratorOptions(z, c).image_size(size).arch(arch));
+  std::vector<std::pair<std::string, Shape>> seen;
+  g->forward(torch::rand({n, z}),
+             [&](const std::string& layer, const torch::Tensor& out) {
+               seen.emplace_back(layer, out.sizes().vec());
+             });
+  // Hand-written expectations: (layer, shape) in order, and parameters per module.
+  std::vector<std::pair<std::string, Shape>> expected;
+  int64_t params = 0;
+  int64_t width = c * size / 8;  // of the 4x4 map
+  if (arch == Arch::kNotebook) {
+    expected = {{"fc", {n, width * 16}}, {"view", {n, width, 4, 4}}};
+    params += z * width * 16 + width * 16;
+  } else {
+    expected = {{"view", {n, z, 1, 1}},
+                {"t_conv0", {n, width, 4, 4}},
+                {"bn0", {n, width, 4, 4}},
+                {"relu0", {n, width, 4, 4}}};
+    params += z * width * 16 + 2 * width;
+  }
+  int i = 1;
+  for (int64_t side = 8; side <= size; side *= 2, ++i) {
+    const bool last = side == size;
+    const int64_t out = last ? 3 : width / 2;
+    const auto k = std::to_string(i);
+    expected.push_back({"t_conv" + k, {n, out, side, side}});
+    params += width * out * 16;
+    if (!last) {
+      expected.push_back({"bn" + k, {n, out, side, side}});
+      expected.push_back({"relu" + k, {n, out, side, side}});
+      params += 2 * out;
+    }
+    width = out;
+  }
+  expected.push_back({"tanh", {n, 3, size, size}});
+  EXPECT_EQ(seen, expected);
+  EXPECT_EQ(dcgan::models::count_parameters(*g), params);
+  EXPECT_EQ(g->doublings(), static_cast<size_t>(i - 1));
+}
+
+TEST_P(EverySpec, DiscriminatorLayersShapesAndParameters) {
+  const auto [arch, size] = GetParam();
+  const int64_t c = 2, n = 2;
+  Discriminator d(DiscriminatorOptions(c).image_size(size).arch(arch));
+  std::vector<std::pair<std::string, Shape>> seen;
+  d->forward(torch::randn({n, 3, size, size}),
+             [&](const std::string& layer, const torch::Tensor& out) {
+               seen.emplace_back(layer, out.sizes().vec());
+             });
+  std::vector<std::pair<std::string, Shape>> expected;
+  int64_t params = 0, in = 3, width = c;
+  int i = 1;
+  for (int64_t side = size / 2; side >= 4; side /= 2, ++i) {
+    const auto k = std::to_string(i);
+    expected.push_back({"conv" + k, {n, width, side, side}});
+    params += in * width * 16;
+    if (i > 1) {
+      expected.push_back({"bn" + k, {n, width, side, side}});
+      params += 2 * width;
+    }
+    expected.push_back({"leaky_relu" + k, {n, width, side, side}});
+    in = width;
+    width *= 2;
+  }
+  EXPECT_EQ(in, c * size / 8);  // the 4x4 map is as wide as the generator's
+  if (arch == Arch::kNotebook) {
+    expected.push_back({"flatten", {n, in * 16}});
+    expected.push_back({"fc", {n, 1}});
+    params += in * 16 + 1;
+  } else {
+    expected.push_back({"conv_out", {n, 1, 1, 1}});
+    expected.push_back({"flatten", {n, 1}});
+    params += in * 16;
+  }
+  EXPECT_EQ(seen, expected);
+  EXPECT_EQ(dcgan::models::count_parameters(*d), params);
+  EXPECT_EQ(dcgan::models::summarize(d).total_params, params);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    ArchsAndSizes, EverySpec,
+    ::testing::Values(SpecCase{Arch::kNotebook, 32}, SpecCase{Arch::kNotebook, 64},
+                      SpecCase{Arch::kNotebook, 128}, SpecCase{Arch::kNotebook, 256},
+                      SpecCase{Arch::kPytorchExamples, 32}, SpecCase{Arch::kPytorchExamples, 64},
+                      SpecCase{Arch::kPytorchExamples, 128},
+                      SpecCase{Arch::kPytorchExamples, 256}),
+    [](const ::testing::TestParamInfo<SpecCase>& info) {
+      return std::string(info.param.arch == Arch::kNotebook ? "notebook" : "pytorch_examples") +
+             "_" + std::to_string(info.param.size);
+    });
+
+// The numbers pytorch/examples' own 64x64 networks print at ngf = ndf = 64, nz = 100, and the
+// notebook's at conv_dim 32 (the latter unchanged by --image-size's generalisation).
+TEST(Architecture, KnownParameterCounts) {
+  Generator g(GeneratorOptions(100, 64).image_size(64).arch(Arch::kPytorchExamples));
+  Discriminator d(DiscriminatorOptions(64).image_size(64).arch(Arch::kPytorchExamples));
+  EXPECT_EQ(dcgan::models::count_parameters(*g), 3576704);
+  EXPECT_EQ(dcgan::models::count_parameters(*d), 2765568);
+  std::vector<std::string> names;
+  for (const auto& child : Generator(GeneratorOptions(100, 32))->named_children())
+    names.push_back(child.key());
+  EXPECT_EQ(names, (std::vector<std::string>{"fc", "t_conv1", "bn1", "t_conv2", "bn2", "t_conv3"}));
+  names.clear();
+  for (const auto& child : Discriminator(DiscriminatorOptions(32))->named_children())
+    names.push_back(child.key());
+  EXPECT_EQ(names, (std::vector<std::string>{"conv1", "conv2", "bn2", "conv3", "bn3", "fc"}));
+}
+
+TEST(Architecture, RefusesUnsupportedSizesAndArchs) {
+  for (int64_t size : {0, 16, 48, 96, 512}) {
+    EXPECT_THROW(Generator(GeneratorOptions(10, 4).image_size(size)), std::exception) << size;
+    EXPECT_THROW(Discriminator(DiscriminatorOptions(4).image_size(size)), std::exception) << size;
+  }
+  EXPECT_EQ(dcgan::models::parse_arch("pytorch-examples"), Arch::kPytorchExamples);
+  EXPECT_EQ(dcgan::models::to_string(Arch::kNotebook), "notebook");
+  EXPECT_THROW(dcgan::models::parse_arch("dcgan"), std::exception);
+}
+
+// On the CPU, pytorch-examples' z projection runs as a matrix product and the transposed
+// convolutions as sub-pixel convolutions: the modules themselves must compute the same.
+TEST(Generator, PytorchExamplesForwardIsItsModules) {
+  torch::manual_seed(9);
+  Generator g(GeneratorOptions(6, 2).image_size(64).arch(Arch::kPytorchExamples));
+  const auto z = torch::randn({3, 6});
+  torch::NoGradGuard no_grad;
+  auto x = torch::relu(g->bn(0)(g->t_conv(0)(z.view({3, 6, 1, 1}))));
+  for (size_t i = 1; i < g->doublings(); ++i) x = torch::relu(g->bn(i)(g->t_conv(i)(x)));
+  x = torch::tanh(g->t_conv(g->doublings())(x));
+  EXPECT_EQ(x.sizes(), (Shape{3, 3, 64, 64}));
+  EXPECT_TRUE(torch::allclose(g->forward(z), x, 1e-4, 1e-5));
+}
+
 TEST(Generator, OutputWithinTanhRange) {
   torch::manual_seed(1);
   Generator g(GeneratorOptions(16, 8));
@@ -110,9 +256,9 @@ TEST(Discriminator, ForwardIsTheNotebookComposition) {
   Discriminator d(DiscriminatorOptions(4));
   const auto images = torch::rand({3, 3, 32, 32}) * 2 - 1;
   torch::NoGradGuard no_grad;
-  auto x = torch::leaky_relu(d->conv1(images), 0.2);
-  x = torch::leaky_relu(d->bn2(d->conv2(x)), 0.2);
-  x = torch::leaky_relu(d->bn3(d->conv3(x)), 0.2);
+  auto x = torch::leaky_relu(d->conv(1)(images), 0.2);
+  x = torch::leaky_relu(d->bn(2)(d->conv(2)(x)), 0.2);
+  x = torch::leaky_relu(d->bn(3)(d->conv(3)(x)), 0.2);
   x = d->fc(x.reshape({3, -1}));
   EXPECT_TRUE(torch::allclose(d->forward(images), x, 1e-5, 1e-6));
 }
@@ -144,10 +290,10 @@ TEST(Architecture, NoBiasInConvsAndBatchNormWhereSpecified) {
     if (child.value()->as<torch::nn::BatchNorm2d>()) g_bn.push_back(child.key());
   EXPECT_EQ(d_bn, (std::vector<std::string>{"bn2", "bn3"}));
   EXPECT_EQ(g_bn, (std::vector<std::string>{"bn1", "bn2"}));
-  EXPECT_EQ(d->bn2->options.num_features(), 64);
-  EXPECT_EQ(d->bn3->options.num_features(), 128);
-  EXPECT_EQ(g->bn1->options.num_features(), 64);
-  EXPECT_EQ(g->bn2->options.num_features(), 32);
+  EXPECT_EQ(d->bn(2)->options.num_features(), 64);
+  EXPECT_EQ(d->bn(3)->options.num_features(), 128);
+  EXPECT_EQ(g->bn(1)->options.num_features(), 64);
+  EXPECT_EQ(g->bn(2)->options.num_features(), 32);
   EXPECT_TRUE(d->fc->bias.defined());
   EXPECT_TRUE(g->fc->bias.defined());
 }
@@ -279,15 +425,15 @@ TEST(ConvTranspose, GeneratorModulesMatchTheDefinitionAndTheSubpixelPath) {
   {
     Generator probe(GeneratorOptions(8, 4));
     torch::NoGradGuard no_grad;
-    probe->t_conv3->weight.zero_();
-    probe->t_conv3->weight[0][0].copy_(torch::arange(16, torch::kFloat32).view({4, 4}));
+    probe->t_conv(3)->weight.zero_();
+    probe->t_conv(3)->weight[0][0].copy_(torch::arange(16, torch::kFloat32).view({4, 4}));
     auto pixel = torch::zeros({1, 4, 1, 1});
     pixel[0][0][0][0] = 1;
-    EXPECT_TRUE(torch::equal(probe->t_conv3->forward(pixel)[0][0],
+    EXPECT_TRUE(torch::equal(probe->t_conv(3)->forward(pixel)[0][0],
                              torch::tensor({5.0f, 6.0f, 9.0f, 10.0f}).view({2, 2})));
   }
   int64_t side = 4;
-  for (auto* layer : {&g->t_conv1, &g->t_conv2, &g->t_conv3}) {
+  for (auto* layer : {&g->t_conv(1), &g->t_conv(2), &g->t_conv(3)}) {
     EXPECT_EQ(*(*layer)->options.kernel_size(), (std::array<int64_t, 2>{4, 4}));
     const auto x = torch::randn({2, (*layer)->options.in_channels(), side, side});
     torch::NoGradGuard no_grad;
@@ -303,9 +449,9 @@ TEST(ConvTranspose, GeneratorModulesMatchTheDefinitionAndTheSubpixelPath) {
   const auto z = torch::rand({3, 8}) * 2 - 1;
   torch::NoGradGuard no_grad;
   auto x = g->fc(z).view({-1, 16, 4, 4});
-  x = torch::relu(g->bn1(g->t_conv1(x)));
-  x = torch::relu(g->bn2(g->t_conv2(x)));
-  x = torch::tanh(g->t_conv3(x));
+  x = torch::relu(g->bn(1)(g->t_conv(1)(x)));
+  x = torch::relu(g->bn(2)(g->t_conv(2)(x)));
+  x = torch::tanh(g->t_conv(3)(x));
   EXPECT_TRUE(torch::allclose(g->forward(z), x, 1e-4, 1e-5));
 }
 

@@ -300,7 +300,7 @@ TEST(GEma, MovesTowardTheGeneratorByOneMinusTheDecay) {
   ASSERT_FALSE(torch::equal(after, before));
   // 0.75 * old + 0.25 * new, worked out here rather than by the code under test.
   EXPECT_TRUE(torch::allclose(gan.g_ema->fc->weight, before * 0.75 + after * 0.25, 1e-6, 1e-7));
-  EXPECT_TRUE(torch::equal(gan.g_ema->bn1->running_mean, gan.generator->bn1->running_mean));
+  EXPECT_TRUE(torch::equal(gan.g_ema->bn(1)->running_mean, gan.generator->bn(1)->running_mean));
 }
 
 // After recalibration, g_ema's BatchNorm statistics are those of its own weights: measured here on
@@ -322,8 +322,8 @@ TEST(GEma, RecalibrationFitsTheStatisticsToTheAveragedWeights) {
   }
   const auto mean = pre_norm.mean({0, 2, 3}), var = pre_norm.var({0, 2, 3});
   auto off_by = [&] {
-    return std::max((gan.g_ema->bn1->running_mean - mean).abs().max().item<double>(),
-                    ((gan.g_ema->bn1->running_var - var).abs() / var).max().item<double>());
+    return std::max((gan.g_ema->bn(1)->running_mean - mean).abs().max().item<double>(),
+                    ((gan.g_ema->bn(1)->running_var - var).abs() / var).max().item<double>());
   };
   ASSERT_GT(off_by(), 0.3) << "the test needs statistics that do not fit at first";
 
@@ -333,7 +333,7 @@ TEST(GEma, RecalibrationFitsTheStatisticsToTheAveragedWeights) {
   recalibrate_g_ema(gan);
   EXPECT_LT(off_by(), 0.08);
   EXPECT_TRUE(torch::equal(torch::rand({4}), next_draw)) << "drew from the run's RNG";
-  EXPECT_EQ(gan.g_ema->bn1->options.momentum(), c10::optional<double>(0.1));
+  EXPECT_EQ(gan.g_ema->bn(1)->options.momentum(), c10::optional<double>(0.1));
   EXPECT_FALSE(gan.g_ema->is_training());
 }
 
@@ -347,8 +347,8 @@ TEST_F(StepResumeTest, GEmaIsCheckpointedAndSampledFrom) {
   EXPECT_TRUE(torch::equal(loaded->fc->weight, gan.g_ema->fc->weight));
   EXPECT_FALSE(torch::equal(loaded->fc->weight, gan.generator->fc->weight));
   // Saved with statistics recalibrated for the averaged weights, not the generator's copied ones.
-  EXPECT_TRUE(torch::equal(loaded->bn1->running_var, gan.g_ema->bn1->running_var));
-  EXPECT_FALSE(torch::allclose(loaded->bn1->running_var, gan.generator->bn1->running_var));
+  EXPECT_TRUE(torch::equal(loaded->bn(1)->running_var, gan.g_ema->bn(1)->running_var));
+  EXPECT_FALSE(torch::allclose(loaded->bn(1)->running_var, gan.generator->bn(1)->running_var));
 }
 
 }  // namespace

@@ -261,6 +261,100 @@ TEST_F(TrainTest, ResumeRefusesChangedOptionsButAllowsMoreEpochs) {
   EXPECT_NO_THROW(dcgan::train::merge_for_resume(saved, given, {"resume", "epochs", "conv-dim"}));
 }
 
+// Any image size: a 64x64 run of each arch (conv_dim 2: one more layer per network than at 32)
+// trains, writes 64x64 samples, records its size, and resumes exactly.
+TEST_F(TrainTest, SixtyFourByRunOfEachArchResumesExactly) {
+  const auto data64 = dir_.file("tiny64.mat");
+  dcgan::test::write_svhn(data64, 12, MAT_FT_MAT5, MAT_COMPRESSION_ZLIB, /*side=*/64);
+  for (const std::string arch : {"notebook", "pytorch-examples"}) {
+    auto config = [&](const std::string& out, int64_t epochs) {
+      auto c = dcgan::test::tiny_config(data64, dir_.file(arch + out), epochs, /*batch_size=*/8);
+      c.image_size = 64;
+      c.arch = arch;
+      c.conv_dim = 2;
+      c.sample_size = 4;
+      return c;
+    };
+    const auto straight = config("straight", 2);
+    Trainer straight_trainer(straight);
+    ASSERT_EQ(straight_trainer.run().status, dcgan::train::TrainOutcome::Status::kCompleted);
+    Trainer(config("resumed", 1)).run();
+    auto second = config("resumed", 2);
+    second.resume = second.out_dir;
+    Trainer resumed(second);
+    resumed.run();
+    expect_same_state(*straight_trainer.gan().generator, *resumed.gan().generator);
+    expect_same_state(*straight_trainer.gan().discriminator, *resumed.gan().discriminator);
+    EXPECT_EQ(dcgan::test::file_lines(straight.out_dir + "/losses.csv"),
+              dcgan::test::file_lines(second.out_dir + "/losses.csv"));
+
+    const auto info = dcgan::train::read_checkpoint_info(second.out_dir + "/checkpoints/last.pt");
+    EXPECT_EQ(info.image_size, 64);
+    EXPECT_EQ(dcgan::models::to_string(info.arch), arch);
+    std::ifstream config_file(second.out_dir + "/config.json");
+    const auto saved = nlohmann::json::parse(config_file);
+    EXPECT_EQ(saved.at("image_size"), 64);
+    EXPECT_EQ(saved.at("arch"), arch);
+    // 4 samples of 64x64 in a row: torchvision's padding of 2 around and between.
+    const auto grid = dcgan::image::read_image(second.out_dir + "/samples/epoch_002.png");
+    EXPECT_EQ(grid.sizes(), (std::vector<int64_t>{3, 68, 4 * 66 + 2})) << arch;
+    EXPECT_EQ(dcgan::test::read_bytes(straight.out_dir + "/samples/epoch_002.png"),
+              dcgan::test::read_bytes(second.out_dir + "/samples/epoch_002.png"));
+    auto generator = dcgan::train::load_generator(second.out_dir + "/checkpoints/last.pt",
+                                                  torch::kCPU);
+    EXPECT_EQ(dcgan::train::render(generator, dcgan::train::seeded_z(generator, 3, 1)).sizes(),
+              (std::vector<int64_t>{3, 3, 64, 64}));
+  }
+  // pytorch-examples draws z ~ N(0, 1) as main.py does (values beyond U(-1, 1)'s range), and
+  // initialises as the DCGAN paper unless told otherwise.
+  auto pe = dcgan::test::tiny_config(data64, dir_.file("pe2"), 1, 8);
+  pe.arch = "pytorch-examples";
+  pe.image_size = 64;
+  dcgan::train::apply_recipe(pe, {"arch", "image-size"});
+  EXPECT_EQ(pe.weights_init, "normal");
+  dcgan::train::GanOptions options;
+  options.arch = dcgan::models::Arch::kPytorchExamples;
+  torch::manual_seed(1);
+  EXPECT_GT(dcgan::train::sample_z(options, 64, torch::kCPU).abs().max().item<double>(), 1.0);
+  options.arch = dcgan::models::Arch::kNotebook;
+  EXPECT_LE(dcgan::train::sample_z(options, 64, torch::kCPU).abs().max().item<double>(), 1.0);
+}
+
+// Data of one size and a model of another: refused before anything is written, naming both.
+TEST_F(TrainTest, RefusesDataOfAnotherImageSize) {
+  auto c = tiny("wrong_size", 1);
+  c.image_size = 64;
+  dcgan::test::expect_error([&] { Trainer trainer(c); },
+                            {data_, "images are 32x32", "the model makes 64x64", "--image-size 32"});
+  EXPECT_FALSE(fs::exists(c.out_dir));
+  c.image_size = 48;
+  dcgan::test::expect_error([&] { Trainer trainer(c); },
+                            {"--image-size must be 32, 64, 128 or 256, got 48"});
+  c.image_size = 32;
+  c.arch = "dcgan";
+  dcgan::test::expect_error([&] { Trainer trainer(c); },
+                            {"--arch must be notebook or pytorch-examples, got 'dcgan'"});
+  // A resumed run keeps its size and arch: giving others is refused.
+  auto saved = tiny("run", 1);
+  auto given = saved;
+  given.image_size = 64;
+  given.resume = saved.out_dir;
+  dcgan::test::expect_error(
+      [&] { dcgan::train::merge_for_resume(saved, given, {"resume", "image-size"}); },
+      {"--image-size 64 disagrees with the resumed run's 32"});
+  // A checkpoint of another architecture is refused by name.
+  Trainer(tiny("small", 1)).run();
+  dcgan::train::GanOptions other;
+  other.conv_dim = 4;
+  other.z_size = 8;
+  other.image_size = 64;
+  dcgan::train::Gan gan(other, torch::kCPU);
+  dcgan::test::expect_error(
+      [&] { dcgan::train::load_checkpoint(dir_.file("small") + "/checkpoints/last.pt", gan); },
+      {"checkpoint is of another architecture (notebook, 32x32, conv_dim 4, z_size 8; expected "
+       "notebook, 64x64, conv_dim 4, z_size 8)"});
+}
+
 // `dcgan train` keeps the notebook's defaults; --recipe improved fills docs/QUALITY.md's winning
 // options, and only those the user did not give.
 TEST(Recipe, ImprovedFillsOnlyTheOptionsNotGiven) {

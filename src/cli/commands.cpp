@@ -64,6 +64,8 @@ int summary_command(int argc, char** argv) {
   options.add_options()("conv-dim", "Model width (32 is the notebook's model)",
                         cxxopts::value<int64_t>()->default_value("128"))(
       "z-size", "Latent vector length", cxxopts::value<int64_t>()->default_value("100"))(
+      "image-size", "Image side: 32, 64, 128 or 256", cxxopts::value<int64_t>()->default_value("32"))(
+      "arch", "notebook or pytorch-examples", cxxopts::value<std::string>()->default_value("notebook"))(
       "json", "Print one JSON object instead of tables (default: off)",
       cxxopts::value<bool>()->default_value("false"));
   // clang-format on
@@ -74,8 +76,14 @@ int summary_command(int argc, char** argv) {
   if (conv_dim < 1)
     throw InputError("--conv-dim must be at least 1, got " + std::to_string(conv_dim));
   if (z_size < 1) throw InputError("--z-size must be at least 1, got " + std::to_string(z_size));
-  models::Generator generator(models::GeneratorOptions(z_size, conv_dim));
-  models::Discriminator discriminator{models::DiscriminatorOptions(conv_dim)};
+  const auto image_size = (*args)["image-size"].as<int64_t>();
+  models::check_image_size(image_size);
+  const auto arch = models::parse_arch((*args)["arch"].as<std::string>());
+  models::Generator generator(
+      models::GeneratorOptions(z_size, conv_dim).image_size(image_size).arch(arch));
+  models::Discriminator discriminator{
+      models::DiscriminatorOptions(conv_dim).image_size(image_size).arch(arch)};
+  const auto side = std::to_string(image_size) + "x" + std::to_string(image_size);
   const auto g = models::summarize(generator);
   const auto d = models::summarize(discriminator);
   if ((*args)["json"].as<bool>()) {
@@ -84,11 +92,13 @@ int summary_command(int argc, char** argv) {
                      .dump()
               << std::endl;
   } else {
-    std::cout << models::to_table("Generator (z_size " + std::to_string(z_size) + ", conv_dim " +
-                                      std::to_string(conv_dim) + ")",
+    const auto model = models::to_string(arch) + ", " + side + ", conv_dim " +
+                       std::to_string(conv_dim);
+    std::cout << models::to_table("Generator (" + model + ", z_size " + std::to_string(z_size) +
+                                      ")",
                                   g)
               << "\n"
-              << models::to_table("Discriminator (conv_dim " + std::to_string(conv_dim) + ")", d);
+              << models::to_table("Discriminator (" + model + ")", d);
   }
   return 0;
 }
@@ -111,6 +121,12 @@ int train_command(int argc, char** argv) {
       cxxopts::value<int64_t>()->default_value(std::to_string(d.conv_dim)))(
       "z-size", "Latent vector length",
       cxxopts::value<int64_t>()->default_value(std::to_string(d.z_size)))(
+      "image-size", "Image side: 32, 64, 128 or 256 (one more layer per doubling in each network)",
+      cxxopts::value<int64_t>()->default_value(std::to_string(d.image_size)))(
+      "arch",
+      "notebook (z -> Linear; D ends in Linear) or pytorch-examples (all-convolutional, as "
+      "pytorch/examples/dcgan: z ~ N(0,1), --weights-init normal unless given)",
+      cxxopts::value<std::string>()->default_value(d.arch))(
       "lr", "Adam learning rate", cxxopts::value<double>()->default_value("0.0002"))(
       "beta1", "Adam beta1", cxxopts::value<double>()->default_value("0.5"))(
       "beta2", "Adam beta2", cxxopts::value<double>()->default_value("0.999"))(
@@ -184,6 +200,8 @@ int train_command(int argc, char** argv) {
   config.batch_size = args["batch-size"].as<int64_t>();
   config.conv_dim = args["conv-dim"].as<int64_t>();
   config.z_size = args["z-size"].as<int64_t>();
+  config.image_size = args["image-size"].as<int64_t>();
+  config.arch = args["arch"].as<std::string>();
   config.lr = args["lr"].as<double>();
   config.beta1 = args["beta1"].as<double>();
   config.beta2 = args["beta2"].as<double>();
@@ -292,7 +310,7 @@ int generate_command(int argc, char** argv) {
   options.add_options()("count", "Number of images",
                         cxxopts::value<int64_t>()->default_value("64"))(
       "nrow", "Images per row of the grid", cxxopts::value<int64_t>()->default_value("8"))(
-      "individual", "Also write one 32x32 PNG per image into this folder (for FID tools)",
+      "individual", "Also write one PNG per image into this folder (for FID tools)",
       cxxopts::value<std::string>());
   // clang-format on
   auto parsed = parse_options(options, argc, argv);
@@ -304,7 +322,7 @@ int generate_command(int argc, char** argv) {
   if (args.count("individual")) ensure_writable_dir(args["individual"].as<std::string>());
   auto generator = load_sampling_generator(args);
   const auto seed = seed_option(args);
-  const auto z = train::seeded_z(count, generator->options().z_size(), seed);
+  const auto z = train::seeded_z(generator, count, seed);
   // Render in chunks: a million images at once would not fit in memory as floats.
   std::vector<torch::Tensor> chunks;
   for (int64_t start = 0; start < count; start += 1024) {
@@ -317,7 +335,7 @@ int generate_command(int argc, char** argv) {
   if (args.count("individual")) {
     const auto folder = args["individual"].as<std::string>();
     train::write_individual_pngs(folder, images);
-    spdlog::info("wrote {} PNGs of 32x32 into {}", count, folder);
+    spdlog::info("wrote {} PNGs of {}x{} into {}", count, images.size(2), images.size(3), folder);
   }
   return 0;
 }
@@ -340,7 +358,8 @@ int interpolate_command(int argc, char** argv) {
   const auto steps = positive_option(args, "steps", 256);
   const auto out = args["out"].as<std::string>();
   auto generator = load_sampling_generator(args);
-  const auto z = train::latent_walk(rows, steps, generator->options().z_size(), seed_option(args));
+  const auto z = train::latent_walk(rows, steps, generator->options().z_size(), seed_option(args),
+                                    models::latent_distribution(generator->options().arch()));
   image::write_png(out, image::make_grid(train::render(generator, z), steps));
   spdlog::info("wrote {} ({} rows x {} steps)", out, rows, steps);
   return 0;

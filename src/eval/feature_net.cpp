@@ -111,7 +111,12 @@ void FeatureNetImpl::reset() {
 }
 
 torch::Tensor FeatureNetImpl::features(const torch::Tensor& images) {
-  auto x = torch::relu(bn1(conv1(images)));
+  // The net is a 32x32 classifier: larger images (64x64 and up, real and generated alike) are
+  // area-averaged down to the size it is trained and measured at.
+  const auto input = images.size(-1) == kImageSide
+                         ? images
+                         : torch::adaptive_avg_pool2d(images, {kImageSide, kImageSide});
+  auto x = torch::relu(bn1(conv1(input)));
   x = torch::relu(bn2(conv2(x)));
   x = torch::relu(bn3(conv3(x)));
   return torch::relu(fc(x.flatten(1)));

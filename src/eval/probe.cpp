@@ -41,7 +41,7 @@ torch::Tensor discriminator_features(models::Discriminator& discriminator,
   torch::NoGradGuard no_grad;
   const bool was_training = discriminator->is_training();
   discriminator->eval();
-  const auto device = discriminator->fc->weight.device();
+  const auto device = discriminator->parameters().front().device();
   std::vector<torch::Tensor> parts;
   for (int64_t start = 0; start < images.size(0); start += 500) {
     const auto batch = images.narrow(0, start, std::min<int64_t>(500, images.size(0) - start));

@@ -26,7 +26,7 @@ SampleQuality image_quality(FeatureNet& net, const torch::Tensor& images,
 SampleQuality sample_quality(models::Generator& generator, FeatureNet& net,
                              const FeatureStats& real, int64_t count, uint64_t seed) {
   TORCH_CHECK(count >= 2, "sample_quality: need at least 2 images, got ", count);
-  const auto z = train::seeded_z(count, generator->options().z_size(), seed);
+  const auto z = train::seeded_z(generator, count, seed);
   // In chunks: a large count would not fit in memory as floats at once.
   std::vector<torch::Tensor> images;
   for (int64_t start = 0; start < count; start += 1000)

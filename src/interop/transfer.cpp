@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <random>
 
-#include "dcgan/interop/notebook.h"
+#include "dcgan/interop/state_dict_layout.h"
 #include "dcgan/train/checkpoint.h"
 #include "dcgan/train/gan.h"
 #include "dcgan/util/errors.h"
@@ -28,16 +28,11 @@ models::Generator generator_for_export(const ExportOptions& options) {
 TensorDict exported_state(const ExportOptions& options) {
   if (options.net == "generator") {
     auto generator = generator_for_export(options);
-    return notebook_state_dict(generator);
+    return pytorch_state_dict(generator);
   }
   if (options.net == "discriminator") {
-    const auto info = checkpoint_info(options.checkpoint);
-    train::GanOptions gan_options;
-    gan_options.conv_dim = info.conv_dim;
-    gan_options.z_size = info.z_size;
-    train::Gan gan(gan_options, torch::kCPU);
-    train::load_checkpoint(options.checkpoint, gan);
-    return notebook_state_dict(gan.discriminator);
+    return pytorch_state_dict(
+        train::load_discriminator(options.checkpoint, torch::kCPU));
   }
   throw InputError("--net must be generator or discriminator, got '" + options.net + "'");
 }
@@ -49,11 +44,13 @@ std::string export_model(const ExportOptions& options) {
   const auto state = exported_state(options);
   write_file_atomically(options.out, state_dict_bytes(state));
   const auto info = checkpoint_info(options.checkpoint);
-  return options.net == "generator"
-             ? "Generator (z_size " + std::to_string(info.z_size) + ", conv_dim " +
-                   std::to_string(info.conv_dim) + ")" +
-                   (info.has_g_ema ? ", the moving average of its weights (--g-ema)" : "")
-             : "Discriminator (conv_dim " + std::to_string(info.conv_dim) + ")";
+  const auto layout = info.arch == models::Arch::kNotebook ? "the notebook's layout"
+                                                           : "pytorch/examples' main.N layout";
+  return (options.net == "generator" ? "Generator (" : "Discriminator (") + train::describe(info) +
+         "; " + layout + ")" +
+         (options.net == "generator" && info.has_g_ema
+              ? ", the moving average of its weights (--g-ema)"
+              : "");
 }
 
 void import_models(ImportOptions options) {
@@ -67,15 +64,23 @@ void import_models(ImportOptions options) {
   const auto g_options = generator_options(g_state, options.generator);
   config.conv_dim = g_options.conv_dim();
   config.z_size = g_options.z_size();
+  config.image_size = g_options.image_size();
+  config.arch = models::to_string(g_options.arch());
   TensorDict d_state;
   if (!options.discriminator.empty()) {
     d_state = read_state_dict(options.discriminator);
-    const auto d_conv_dim = discriminator_options(d_state, options.discriminator).conv_dim();
-    if (d_conv_dim != config.conv_dim) {
-      throw InputError(options.discriminator + ": conv_dim " + std::to_string(d_conv_dim) +
-                       " differs from the generator's " + std::to_string(config.conv_dim) + " (" +
-                       options.generator + "); dcgan trains both at one width");
-    }
+    const auto d_options = discriminator_options(d_state, options.discriminator);
+    const auto differs = [&](const std::string& what, const std::string& d_value,
+                             const std::string& g_value) {
+      if (d_value == g_value) return;
+      throw InputError(options.discriminator + ": " + what + " " + d_value +
+                       " differs from the generator's " + g_value + " (" + options.generator +
+                       "); dcgan trains both at one " + what);
+    };
+    differs("arch", models::to_string(d_options.arch()), config.arch);
+    differs("image size", std::to_string(d_options.image_size()),
+            std::to_string(config.image_size));
+    differs("conv_dim", std::to_string(d_options.conv_dim()), std::to_string(config.conv_dim));
   }
   if (!config.seed_given) config.seed = std::random_device{}() & 0x7FFFFFFF;
   config.seed_given = true;
@@ -83,14 +88,14 @@ void import_models(ImportOptions options) {
 
   // The seed makes a fresh discriminator and the sample grid's fixed z reproducible.
   torch::manual_seed(config.seed);
-  train::GanOptions gan_options{config.conv_dim, config.z_size, config.lr, config.beta1,
-                                config.beta2};
+  train::GanOptions gan_options{config.conv_dim, config.z_size, config.lr,        config.beta1,
+                                config.beta2,    0.0,           config.image_size, g_options.arch()};
   train::Gan gan(gan_options, torch::kCPU);
-  load_notebook_state_dict(gan.generator, g_state, options.generator);
-  if (!d_state.empty()) load_notebook_state_dict(gan.discriminator, d_state, options.discriminator);
+  load_pytorch_state_dict(gan.generator, g_state, options.generator);
+  if (!d_state.empty()) load_pytorch_state_dict(gan.discriminator, d_state, options.discriminator);
 
   train::TrainingProgress progress;
-  progress.fixed_z = train::sample_z(config.sample_size, config.z_size, torch::kCPU);
+  progress.fixed_z = train::sample_z(gan_options, config.sample_size, torch::kCPU);
   progress.config_json = train::to_json(config).dump();
   ensure_writable_dir(config.out_dir + "/checkpoints");
   auto config_json = train::to_json(config);

@@ -19,43 +19,64 @@ GeneratorImpl::GeneratorImpl(GeneratorOptions options) : options_(options) {
 }
 
 void GeneratorImpl::reset() {
-  const int64_t c = options_.conv_dim();
+  const int64_t c = options_.conv_dim(), z = options_.z_size();
   TORCH_CHECK(c >= 1, "Generator: conv_dim must be at least 1, got ", c);
-  TORCH_CHECK(options_.z_size() >= 1, "Generator: z_size must be at least 1, got ",
-              options_.z_size());
-  fc = register_module("fc",
-                       torch::nn::Linear(options_.z_size(), 4 * c * 4 * 4));  // {z} -> {4C,4,4}
-  t_conv1 = register_module(
-      "t_conv1", torch::nn::ConvTranspose2d(upsampling_conv(4 * c, 2 * c)));  // -> {2C,8,8}
-  bn1 = register_module("bn1", torch::nn::BatchNorm2d(2 * c));
-  t_conv2 = register_module("t_conv2",
-                            torch::nn::ConvTranspose2d(upsampling_conv(2 * c, c)));  // -> {C,16,16}
-  bn2 = register_module("bn2", torch::nn::BatchNorm2d(c));
-  t_conv3 = register_module("t_conv3",
-                            torch::nn::ConvTranspose2d(upsampling_conv(c, 3)));  // -> {3,32,32}
+  TORCH_CHECK(z >= 1, "Generator: z_size must be at least 1, got ", z);
+  const auto widths = feature_widths(c, options_.image_size());
+  t_convs.assign(widths.size() + 1, nullptr);
+  bns.assign(widths.size(), nullptr);
+  if (options_.arch() == Arch::kNotebook) {
+    fc = register_module("fc", torch::nn::Linear(z, widths[0] * 4 * 4));  // {z} -> {W0,4,4}
+  } else {
+    t_convs[0] = register_module(  // {z,1,1} -> {W0,4,4}
+        "t_conv0", torch::nn::ConvTranspose2d(
+                       torch::nn::ConvTranspose2dOptions(z, widths[0], 4).stride(1).padding(0).bias(
+                           false)));
+    bns[0] = register_module("bn0", torch::nn::BatchNorm2d(widths[0]));
+  }
+  // Each doubles the side and halves the width: {W[i-1],s,s} -> {W[i],2s,2s}, the last to 3.
+  for (size_t i = 1; i < t_convs.size(); ++i) {
+    const int64_t out = i < widths.size() ? widths[i] : 3;
+    t_convs[i] = register_module("t_conv" + std::to_string(i),
+                                 torch::nn::ConvTranspose2d(upsampling_conv(widths[i - 1], out)));
+    if (i < widths.size())
+      bns[i] = register_module("bn" + std::to_string(i), torch::nn::BatchNorm2d(out));
+  }
 }
 
 torch::Tensor GeneratorImpl::forward(const torch::Tensor& z, const LayerObserver& observe) {
-  auto seen = [&](const char* layer, torch::Tensor x) {
+  auto seen = [&](const std::string& layer, torch::Tensor x) {
     if (observe) observe(layer, x);
     return x;
   };
-  // On CPU the same transposed convolutions run as sub-pixel convolutions (see subpixel.h);
-  // CUDA's cuDNN has fast transposed convolutions of its own.
-  const bool cpu = fc->weight.device().is_cpu();
+  // On CPU the transposed convolutions run as sub-pixel convolutions (see subpixel.h), and the
+  // 4x4 projection of a 1x1 z as the matrix product it is; CUDA's cuDNN is fast at both.
+  const bool cpu = t_convs.back()->weight.device().is_cpu();
   auto up = [cpu](torch::nn::ConvTranspose2d& layer, const torch::Tensor& x) {
     return cpu ? subpixel_conv_transpose(x, layer->weight) : layer(x);
   };
-  const int64_t c = options_.conv_dim();
-  auto x = seen("fc", fc(z));
-  x = seen("view", x.view({-1, 4 * c, 4, 4}));
-  x = seen("t_conv1", up(t_conv1, x));
-  x = seen("bn1", bn1(x));
-  x = seen("relu1", torch::relu(x));
-  x = seen("t_conv2", up(t_conv2, x));
-  x = seen("bn2", bn2(x));
-  x = seen("relu2", torch::relu(x));
-  x = seen("t_conv3", up(t_conv3, x));
+  const int64_t first_width = t_convs[1]->options.in_channels();
+  torch::Tensor x;
+  if (!fc.is_empty()) {
+    x = seen("fc", fc(z));
+    x = seen("view", x.view({-1, first_width, 4, 4}));
+  } else {
+    x = seen("view", z.view({-1, options_.z_size(), 1, 1}));
+    auto& project = t_convs[0];
+    x = seen("t_conv0", cpu ? z.reshape({-1, options_.z_size()})
+                                  .matmul(project->weight.view({options_.z_size(), -1}))
+                                  .view({-1, first_width, 4, 4})
+                            : project(x));
+    x = seen("bn0", bns[0](x));
+    x = seen("relu0", torch::relu(x));
+  }
+  for (size_t i = 1; i < t_convs.size(); ++i) {
+    const auto n = std::to_string(i);
+    x = seen("t_conv" + n, up(t_convs[i], x));
+    if (i == t_convs.size() - 1) break;
+    x = seen("bn" + n, bns[i](x));
+    x = seen("relu" + n, torch::relu(x));
+  }
   return seen("tanh", torch::tanh(x));
 }
 

@@ -53,7 +53,8 @@ ModelSummary summarize(Generator& generator) {
 }
 
 ModelSummary summarize(Discriminator& discriminator) {
-  return summarize_model(discriminator, torch::zeros({1, 3, 32, 32}));
+  const int64_t side = discriminator->options().image_size();
+  return summarize_model(discriminator, torch::zeros({1, 3, side, side}));
 }
 
 nlohmann::json to_json(const ModelSummary& summary) {

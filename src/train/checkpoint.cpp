@@ -86,7 +86,15 @@ CheckpointInfo read_info(torch::serialize::InputArchive& archive, const std::str
   } catch (const c10::Error&) {
     throw InputError(path + ": not a dcgan checkpoint (no model sizes)");
   }
-  if (info.conv_dim < 1 || info.z_size < 1)
+  torch::Tensor image_size, arch;
+  if (archive.try_read("image_size", image_size)) info.image_size = image_size.item<int64_t>();
+  if (archive.try_read("arch", arch)) {
+    const auto name = tensor_string(arch.cpu());
+    if (name != "notebook" && name != "pytorch-examples")
+      throw InputError(path + ": checkpoint has an unknown architecture '" + name + "'");
+    info.arch = models::parse_arch(name);
+  }
+  if (info.conv_dim < 1 || info.z_size < 1 || !models::is_supported_image_size(info.image_size))
     throw InputError(path + ": checkpoint has invalid model sizes");
   torch::serialize::InputArchive g_ema;
   info.has_g_ema = archive.try_read("g_ema", g_ema);
@@ -100,6 +108,8 @@ std::string serialize_checkpoint(Gan& gan, const TrainingProgress& progress) {
   archive.write("format_version", int_tensor(kCheckpointFormatVersion));
   archive.write("conv_dim", int_tensor(gan.options.conv_dim));
   archive.write("z_size", int_tensor(gan.options.z_size));
+  archive.write("image_size", int_tensor(gan.options.image_size));
+  archive.write("arch", string_tensor(models::to_string(gan.options.arch)));
   archive.write("epochs_done", int_tensor(progress.epochs_done));
   archive.write("batch_in_epoch", int_tensor(progress.batch_in_epoch));
   archive.write("global_step", int_tensor(progress.global_step));
@@ -150,14 +160,33 @@ CheckpointInfo read_checkpoint_info(const std::string& path) {
   return read_info(archive, path);
 }
 
+GanOptions gan_options(const CheckpointInfo& info) {
+  GanOptions options;
+  options.conv_dim = info.conv_dim;
+  options.z_size = info.z_size;
+  options.image_size = info.image_size;
+  options.arch = info.arch;
+  return options;
+}
+
+std::string describe(const CheckpointInfo& info) {
+  const auto side = std::to_string(info.image_size);
+  return models::to_string(info.arch) + ", " + side + "x" + side + ", conv_dim " +
+         std::to_string(info.conv_dim) + ", z_size " + std::to_string(info.z_size);
+}
+
 TrainingProgress load_checkpoint(const std::string& path, Gan& gan) {
   auto archive = open_archive(path, gan.device);
   const auto info = read_info(archive, path);
-  if (info.conv_dim != gan.options.conv_dim || info.z_size != gan.options.z_size) {
-    throw InputError(path + ": checkpoint is of another architecture (conv_dim " +
-                     std::to_string(info.conv_dim) + ", z_size " + std::to_string(info.z_size) +
-                     "; expected conv_dim " + std::to_string(gan.options.conv_dim) + ", z_size " +
-                     std::to_string(gan.options.z_size) + ")");
+  if (info.conv_dim != gan.options.conv_dim || info.z_size != gan.options.z_size ||
+      info.image_size != gan.options.image_size || info.arch != gan.options.arch) {
+    CheckpointInfo wanted = info;
+    wanted.conv_dim = gan.options.conv_dim;
+    wanted.z_size = gan.options.z_size;
+    wanted.image_size = gan.options.image_size;
+    wanted.arch = gan.options.arch;
+    throw InputError(path + ": checkpoint is of another architecture (" + describe(info) +
+                     "; expected " + describe(wanted) + ")");
   }
   TrainingProgress progress;
   try {
@@ -217,7 +246,7 @@ TrainingProgress load_checkpoint(const std::string& path, Gan& gan) {
 models::Generator load_generator(const std::string& path, torch::Device device) {
   auto archive = open_archive(path, device);
   const auto info = read_info(archive, path);
-  models::Generator generator(models::GeneratorOptions(info.z_size, info.conv_dim));
+  models::Generator generator(gan_options(info).generator());
   try {
     // The moving average of the generator's weights when the run kept one: it samples better.
     torch::serialize::InputArchive g;
@@ -235,7 +264,7 @@ models::Generator load_generator(const std::string& path, torch::Device device) 
 models::Discriminator load_discriminator(const std::string& path, torch::Device device) {
   auto archive = open_archive(path, device);
   const auto info = read_info(archive, path);
-  models::Discriminator discriminator{models::DiscriminatorOptions(info.conv_dim)};
+  models::Discriminator discriminator{gan_options(info).discriminator()};
   try {
     torch::serialize::InputArchive d;
     archive.read("discriminator", d);

@@ -1,5 +1,6 @@
 #include "dcgan/train/config.h"
 
+#include "dcgan/models/spec.h"
 #include "dcgan/train/device.h"
 #include "dcgan/util/errors.h"
 
@@ -13,6 +14,8 @@ void require(bool ok, const std::string& message) {
 }  // namespace
 
 void apply_recipe(TrainConfig& c, const std::set<std::string>& given) {
+  // pytorch/examples initialises every layer as the DCGAN paper does; its users expect that.
+  if (c.arch == "pytorch-examples" && !given.count("weights-init")) c.weights_init = "normal";
   if (c.recipe != "improved") return;  // notebook: every default as it is; validate() names others
   // docs/QUALITY.md: the paper's init, a short-window G-EMA (0.995: about 200 steps, so a
   // 25-epoch run's average holds none of the untrained weights) and twice the G steps per epoch.
@@ -33,6 +36,8 @@ void validate(const TrainConfig& c) {
           "--batch-size must be at least 1, got " + std::to_string(c.batch_size));
   require(c.conv_dim >= 1, "--conv-dim must be at least 1, got " + std::to_string(c.conv_dim));
   require(c.z_size >= 1, "--z-size must be at least 1, got " + std::to_string(c.z_size));
+  models::check_image_size(c.image_size);
+  models::parse_arch(c.arch);
   require(c.lr > 0 && std::isfinite(c.lr),
           "--lr must be a positive number, got " + std::to_string(c.lr));
   require(c.beta1 >= 0 && c.beta1 < 1, "--beta1 must be in [0, 1), got " + std::to_string(c.beta1));
@@ -77,6 +82,8 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"batch_size", c.batch_size},
           {"conv_dim", c.conv_dim},
           {"z_size", c.z_size},
+          {"image_size", c.image_size},
+          {"arch", c.arch},
           {"lr", c.lr},
           {"beta1", c.beta1},
           {"beta2", c.beta2},
@@ -112,6 +119,8 @@ TrainConfig config_from_json(const nlohmann::json& j) {
   c.batch_size = j.at("batch_size");
   c.conv_dim = j.at("conv_dim");
   c.z_size = j.at("z_size");
+  c.image_size = j.value("image_size", int64_t{32});  // runs from before --image-size
+  c.arch = j.value("arch", std::string("notebook"));
   c.lr = j.at("lr");
   c.beta1 = j.at("beta1");
   c.beta2 = j.at("beta2");

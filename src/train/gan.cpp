@@ -32,11 +32,19 @@ torch::Tensor generate(Gan& gan, const torch::Tensor& z, Precision precision) {
 
 }  // namespace
 
+models::GeneratorOptions GanOptions::generator() const {
+  return models::GeneratorOptions(z_size, conv_dim).image_size(image_size).arch(arch);
+}
+
+models::DiscriminatorOptions GanOptions::discriminator() const {
+  return models::DiscriminatorOptions(conv_dim).image_size(image_size).arch(arch);
+}
+
 Gan::Gan(const GanOptions& opts, torch::Device dev)
     : options(opts),
       device(dev),
-      generator(models::GeneratorOptions(opts.z_size, opts.conv_dim)),
-      discriminator(models::DiscriminatorOptions(opts.conv_dim)) {
+      generator(opts.generator()),
+      discriminator(opts.discriminator()) {
   generator->to(device);
   discriminator->to(device);
   g_optimizer = std::make_unique<torch::optim::Adam>(generator->parameters(), adam_options(opts));
@@ -51,7 +59,7 @@ Gan::Gan(const GanOptions& opts, torch::Device dev)
       std::lock_guard<std::mutex> lock(cpu_generator.mutex());
       rng_state = cpu_generator.get_state();
     }
-    g_ema = models::Generator(models::GeneratorOptions(opts.z_size, opts.conv_dim));
+    g_ema = models::Generator(opts.generator());
     {
       std::lock_guard<std::mutex> lock(cpu_generator.mutex());
       cpu_generator.set_state(rng_state);
@@ -98,7 +106,10 @@ void recalibrate_g_ema(Gan& gan) {
   const bool was_training = gan.g_ema->is_training();
   gan.g_ema->train();
   for (int64_t b = 0; b < kBatches; ++b) {
-    const auto z = torch::rand({kBatchSize, gan.options.z_size}, z_source) * 2 - 1;
+    const auto z =
+        models::latent_distribution(gan.options.arch) == models::LatentDistribution::kNormal
+            ? torch::randn({kBatchSize, gan.options.z_size}, z_source)
+            : torch::rand({kBatchSize, gan.options.z_size}, z_source) * 2 - 1;
     gan.g_ema->forward(z.to(gan.device));
   }
   gan.g_ema->train(was_training);
@@ -109,8 +120,15 @@ models::Generator& sampling_generator(Gan& gan) {
   return gan.g_ema.is_empty() ? gan.generator : gan.g_ema;
 }
 
-torch::Tensor sample_z(int64_t count, int64_t z_size, torch::Device device) {
+torch::Tensor sample_z(int64_t count, int64_t z_size, torch::Device device,
+                       models::LatentDistribution distribution) {
+  if (distribution == models::LatentDistribution::kNormal)
+    return torch::randn({count, z_size}).to(device);
   return (torch::rand({count, z_size}) * 2 - 1).to(device);
+}
+
+torch::Tensor sample_z(const GanOptions& options, int64_t count, torch::Device device) {
+  return sample_z(count, options.z_size, device, models::latent_distribution(options.arch));
 }
 
 torch::Tensor discriminator_loss(Gan& gan, const torch::Tensor& real, const torch::Tensor& z,
@@ -150,11 +168,11 @@ StepLosses train_step(Gan& gan, const torch::Tensor& real_images, const torch::T
 
 StepLosses train_step(Gan& gan, const torch::Tensor& real_images, bool smooth_labels,
                       Precision precision) {
-  const int64_t batch = real_images.size(0), z_size = gan.options.z_size;
+  const int64_t batch = real_images.size(0);
   // Both drawn before the step: nothing in between touches the CPU generator, so the values are
   // those of drawing each just before use, as the notebook does.
-  const auto z_for_d = sample_z(batch, z_size, gan.device);
-  const auto z_for_g = sample_z(batch, z_size, gan.device);
+  const auto z_for_d = sample_z(gan.options, batch, gan.device);
+  const auto z_for_g = sample_z(gan.options, batch, gan.device);
   return train_step(gan, real_images, z_for_d, z_for_g, smooth_labels, precision);
 }
 

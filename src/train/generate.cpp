@@ -11,15 +11,23 @@
 
 namespace dcgan::train {
 
-torch::Tensor seeded_z(int64_t count, int64_t z_size, uint64_t seed) {
+torch::Tensor seeded_z(int64_t count, int64_t z_size, uint64_t seed,
+                       models::LatentDistribution distribution) {
   auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
-  return torch::rand({count, z_size}, generator, torch::TensorOptions().dtype(torch::kFloat32)) *
-             2 -
-         1;
+  const auto options = torch::TensorOptions().dtype(torch::kFloat32);
+  if (distribution == models::LatentDistribution::kNormal)
+    return torch::randn({count, z_size}, generator, options);
+  return torch::rand({count, z_size}, generator, options) * 2 - 1;
 }
 
-torch::Tensor latent_walk(int64_t rows, int64_t steps, int64_t z_size, uint64_t seed) {
-  const auto ends = seeded_z(2 * rows, z_size, seed).view({rows, 2, 1, z_size});
+torch::Tensor seeded_z(models::Generator& generator, int64_t count, uint64_t seed) {
+  return seeded_z(count, generator->options().z_size(), seed,
+                  models::latent_distribution(generator->options().arch()));
+}
+
+torch::Tensor latent_walk(int64_t rows, int64_t steps, int64_t z_size, uint64_t seed,
+                          models::LatentDistribution distribution) {
+  const auto ends = seeded_z(2 * rows, z_size, seed, distribution).view({rows, 2, 1, z_size});
   const auto t = steps == 1 ? torch::zeros({1}) : torch::linspace(0.0, 1.0, steps);
   const auto weights = t.view({1, steps, 1});
   const auto z0 = ends.select(1, 0), z1 = ends.select(1, 1);  // rows x 1 x z
@@ -30,7 +38,7 @@ torch::Tensor render(models::Generator& generator, const torch::Tensor& z) {
   torch::NoGradGuard no_grad;
   const bool was_training = generator->is_training();
   generator->eval();
-  const auto device = generator->fc->weight.device();
+  const auto device = generator->parameters().front().device();
   auto images = data::unscale(generator(z.to(device))).cpu();
   generator->train(was_training);
   return images;

@@ -19,8 +19,8 @@ void StaticStep::start_epoch(const torch::Tensor& order) {
 
 StepLosses StaticStep::step(int64_t first, int64_t count) {
   const auto device = images_.device();
-  const auto z_for_d = sample_z(count, gan_.options.z_size, device);
-  const auto z_for_g = sample_z(count, gan_.options.z_size, device);
+  const auto z_for_d = sample_z(gan_.options, count, device);
+  const auto z_for_g = sample_z(gan_.options, count, device);
   compute(order_.narrow(0, first, count), z_for_d, z_for_g);
   return {d_loss_, g_loss_};
 }

@@ -24,6 +24,7 @@ namespace {
 
 constexpr const char* kDefaultData = "data/train_32x32.mat";
 constexpr const char* kBundledSample = "data/svhn_sample_32x32.mat";
+constexpr int64_t kMaxHistorySide = 64;  // of the samples kept for samples/progress.png
 
 using Clock = std::chrono::steady_clock;
 
@@ -92,6 +93,14 @@ Trainer::Trainer(TrainConfig config)
 
   config_.data = resolve_data_paths(config_.data);
   data_ = data::load_images(config_.data, config_.limit);
+  const int64_t data_side = data_.images.size(2);
+  if (data_side != config_.image_size) {
+    const auto side = [](int64_t s) { return std::to_string(s) + "x" + std::to_string(s); };
+    throw InputError(config_.data.front() + ": images are " + side(data_side) +
+                     ", but the model makes " + side(config_.image_size) + " (--image-size " +
+                     std::to_string(config_.image_size) + "); pass --image-size " +
+                     std::to_string(data_side) + " or data of that size");
+  }
   if (config_.batch_size > data_.size()) {
     throw InputError("--batch-size " + std::to_string(config_.batch_size) +
                      " is larger than the data (" + std::to_string(data_.size()) + " images)");
@@ -101,7 +110,8 @@ Trainer::Trainer(TrainConfig config)
   config_.seed_given = true;
   torch::manual_seed(config_.seed);
   GanOptions options{config_.conv_dim, config_.z_size, config_.lr,
-                     config_.beta1,    config_.beta2,  config_.g_ema};
+                     config_.beta1,    config_.beta2,  config_.g_ema,
+                     config_.image_size, models::parse_arch(config_.arch)};
   gan_ = std::make_unique<Gan>(options, device_);
   if (resuming_) {
     progress_ =
@@ -116,7 +126,7 @@ Trainer::Trainer(TrainConfig config)
     models::apply_weights_init(*gan_->generator, init);
     models::apply_weights_init(*gan_->discriminator, init);
     reset_g_ema(*gan_);
-    progress_.fixed_z = sample_z(config_.sample_size, config_.z_size, device_);
+    progress_.fixed_z = sample_z(gan_->options, config_.sample_size, device_);
   }
 
   if (config_.eval_every > 0) set_up_quality();
@@ -305,9 +315,17 @@ void Trainer::end_epoch(int64_t epoch) {
   // Samples in eval mode, as the notebook does: BatchNorm uses its running statistics.
   const auto samples = render(sampling_generator(*gan_), progress_.fixed_z);
   const auto png = folder_->write_samples(epoch, samples, config_.nrow);
+  // The history goes into every checkpoint: kept at 64x64 at most (16 samples x 50 epochs at
+  // 256x256 would add 150 MB to each), which is plenty for the progress sheet.
+  const auto kept = samples.size(-1) <= kMaxHistorySide
+                        ? samples
+                        : torch::adaptive_avg_pool2d(samples.to(torch::kFloat32),
+                                                     {kMaxHistorySide, kMaxHistorySide})
+                              .round()
+                              .to(torch::kUInt8);
   progress_.sample_history = progress_.sample_history.defined()
-                                 ? torch::cat({progress_.sample_history, samples.unsqueeze(0)})
-                                 : samples.unsqueeze(0);
+                                 ? torch::cat({progress_.sample_history, kept.unsqueeze(0)})
+                                 : kept.unsqueeze(0);
   folder_->write_progress_sheet(progress_.sample_history);
   if (config_.eval_every > 0 && (epoch % config_.eval_every == 0 || epoch == config_.epochs)) {
     measure_quality(epoch);

@@ -22,9 +22,11 @@ struct FeatureNetOptions {
 
 // The feature net: a small digit classifier whose penultimate layer plays the part Inception's pool
 // layer plays in FID (as LeNet does for MNIST). Three strided 4x4 conv + BatchNorm + ReLU blocks, a
-// ReLU feature layer and a 10-way head. Input: N x 3 x 32 x 32 floats in [-1, 1].
+// ReLU feature layer and a 10-way head. Input: N x 3 x S x S floats in [-1, 1]; images larger than
+// 32x32 are area-averaged to 32x32 first, so one net trained at 32 measures runs of every size.
 class FeatureNetImpl : public torch::nn::Module {
  public:
+  static constexpr int64_t kImageSide = 32;  // the side it computes at
   explicit FeatureNetImpl(FeatureNetOptions options = FeatureNetOptions());
   void reset();
 

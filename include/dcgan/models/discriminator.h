@@ -2,33 +2,49 @@
 
 #include <torch/torch.h>
 
+#include <vector>
+
 #include "dcgan/models/layer_observer.h"
+#include "dcgan/models/spec.h"
 
 namespace dcgan::models {
 
 struct DiscriminatorOptions {
   explicit DiscriminatorOptions(int64_t conv_dim = 128) : conv_dim_(conv_dim) {}
-  // Width of the first conv; the last feature map is 4*conv_dim x 4 x 4.
+  // Width of the first conv (pytorch/examples' ndf); the last feature map is
+  // conv_dim * image_size / 8 x 4 x 4.
   TORCH_ARG(int64_t, conv_dim);
+  // Side of the square images judged: 32, 64, 128 or 256.
+  TORCH_ARG(int64_t, image_size) = 32;
+  TORCH_ARG(Arch, arch) = Arch::kNotebook;
 };
 
-// The notebook's discriminator: three strided 4x4 convs (no bias; BatchNorm on all but the first),
-// leaky ReLU 0.2, flatten, one linear unit. forward() returns the logit: the sigmoid lives in the
-// loss (BCE-with-logits), and probability() applies it for users.
+// The generator's mirror: one strided 4x4 conv (no bias) per halving of the side down to 4x4,
+// BatchNorm on all but the first, leaky ReLU 0.2; then one logit: flatten + `fc` (Linear) for the
+// notebook, `conv_out` (a 4x4 conv to one value, no bias) for pytorch-examples. forward() returns
+// the logit: the sigmoid lives in the loss (BCE-with-logits), and probability() applies it for
+// users. At image_size 32 the notebook arch is the notebook's: conv1, conv2, bn2, conv3, bn3, fc.
 class DiscriminatorImpl : public torch::nn::Module {
  public:
   explicit DiscriminatorImpl(DiscriminatorOptions options = DiscriminatorOptions());
   void reset();
 
-  // N x 3 x 32 x 32 -> N x 1 logits. `observe`, when given, sees every layer's output in order.
+  // N x 3 x S x S -> N x 1 logits. `observe`, when given, sees every layer's output in order.
   torch::Tensor forward(const torch::Tensor& images, const LayerObserver& observe = nullptr);
   torch::Tensor probability(const torch::Tensor& images);
 
   const DiscriminatorOptions& options() const { return options_; }
 
-  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
-  torch::nn::BatchNorm2d bn2{nullptr}, bn3{nullptr};
-  torch::nn::Linear fc{nullptr};
+  // conv(1) .. conv(halvings()); bn(2) .. bn(halvings()).
+  torch::nn::Conv2d& conv(size_t i) { return convs.at(i); }
+  torch::nn::BatchNorm2d& bn(size_t i) { return bns.at(i); }
+  size_t halvings() const { return convs.size() - 1; }
+
+  // Index i holds conv<i> and bn<i>; indices 0 (and 1 of bns) are empty.
+  std::vector<torch::nn::Conv2d> convs;
+  std::vector<torch::nn::BatchNorm2d> bns;
+  torch::nn::Linear fc{nullptr};          // notebook
+  torch::nn::Conv2d conv_out{nullptr};    // pytorch-examples
 
  private:
   DiscriminatorOptions options_;

@@ -2,7 +2,10 @@
 
 #include <torch/torch.h>
 
+#include <vector>
+
 #include "dcgan/models/layer_observer.h"
+#include "dcgan/models/spec.h"
 
 namespace dcgan::models {
 
@@ -11,12 +14,19 @@ struct GeneratorOptions {
       : z_size_(z_size), conv_dim_(conv_dim) {}
   // Length of the latent vector z.
   TORCH_ARG(int64_t, z_size);
-  // Width of the last hidden feature map; the first is 4*conv_dim x 4 x 4.
+  // Width of the last hidden feature map (pytorch/examples' ngf); the first, 4x4, is
+  // conv_dim * image_size / 8 wide.
   TORCH_ARG(int64_t, conv_dim);
+  // Side of the square images made: 32, 64, 128 or 256.
+  TORCH_ARG(int64_t, image_size) = 32;
+  TORCH_ARG(Arch, arch) = Arch::kNotebook;
 };
 
-// The notebook's generator: z -> Linear -> 4C x 4 x 4 -> three 4x4 stride-2 transpose convs (no
-// bias) with BatchNorm + ReLU between, tanh at the end: N x z_size -> N x 3 x 32 x 32 in [-1, 1].
+// z -> a 4x4 map -> one 4x4 stride-2 transpose conv (no bias) per doubling of the side, with
+// BatchNorm + ReLU between, tanh at the end: N x z_size -> N x 3 x S x S in [-1, 1].
+// The notebook's z -> 4x4 step is `fc` (Linear); pytorch/examples' is `t_conv0` (a 4x4 transpose
+// conv from z as a 1x1 map) with `bn0` + ReLU. At image_size 32 the notebook arch is exactly the
+// notebook's generator: fc, t_conv1, bn1, t_conv2, bn2, t_conv3.
 class GeneratorImpl : public torch::nn::Module {
  public:
   explicit GeneratorImpl(GeneratorOptions options = GeneratorOptions());
@@ -27,9 +37,16 @@ class GeneratorImpl : public torch::nn::Module {
 
   const GeneratorOptions& options() const { return options_; }
 
-  torch::nn::Linear fc{nullptr};
-  torch::nn::ConvTranspose2d t_conv1{nullptr}, t_conv2{nullptr}, t_conv3{nullptr};
-  torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
+  // t_conv(1) .. t_conv(doublings()); bn(1) .. bn(doublings() - 1), and bn(0) for pytorch-examples.
+  torch::nn::ConvTranspose2d& t_conv(size_t i) { return t_convs.at(i); }
+  torch::nn::BatchNorm2d& bn(size_t i) { return bns.at(i); }
+  size_t doublings() const { return t_convs.size() - 1; }
+
+  torch::nn::Linear fc{nullptr};  // notebook only
+  // Index i holds t_conv<i> and bn<i>; index 0 is pytorch-examples' z projection (empty for the
+  // notebook), and the last transpose conv has no BatchNorm.
+  std::vector<torch::nn::ConvTranspose2d> t_convs;
+  std::vector<torch::nn::BatchNorm2d> bns;
 
  private:
   GeneratorOptions options_;

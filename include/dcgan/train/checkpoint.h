@@ -32,7 +32,7 @@ struct TrainingProgress {
       epoch_order;  // int64 permutation of the epoch in progress (defined when batch_in_epoch > 0)
   torch::Tensor fixed_z;  // the latent vectors of the sample grids
   torch::Tensor
-      sample_history;       // uint8 E x S x 3 x 32 x 32: the fixed-z samples of every epoch so far
+      sample_history;  // uint8 E x S x 3 x H x W (H, W <= 64): every epoch's fixed-z samples so far
   std::string config_json;  // the run's TrainConfig
 };
 
@@ -41,6 +41,8 @@ struct CheckpointInfo {
   int64_t format_version = 0;
   int64_t conv_dim = 0;
   int64_t z_size = 0;
+  int64_t image_size = 32;  // checkpoints written before --image-size hold the notebook's 32x32
+  models::Arch arch = models::Arch::kNotebook;
   int64_t epochs_done = 0;
   bool has_g_ema = false;  // the run kept a moving average of the generator's weights (--g-ema)
 };
@@ -52,8 +54,14 @@ std::string serialize_checkpoint(Gan& gan, const TrainingProgress& progress);
 
 CheckpointInfo read_checkpoint_info(const std::string& path);
 
-// Restores everything serialize_checkpoint saved into `gan` (built with the checkpoint's conv_dim
-// and z_size) and the global CPU RNG. Throws dcgan::InputError naming the file when it is missing,
+// The networks a checkpoint holds (sizes and arch; the optimizer settings keep their defaults).
+GanOptions gan_options(const CheckpointInfo& info);
+
+// "notebook, 64x64, conv_dim 32, z_size 100", for logs and errors.
+std::string describe(const CheckpointInfo& info);
+
+// Restores everything serialize_checkpoint saved into `gan` (built with the checkpoint's arch,
+// image size, conv_dim and z_size) and the global CPU RNG. Throws dcgan::InputError naming the file when it is missing,
 // truncated, corrupt, of another version or of another architecture.
 TrainingProgress load_checkpoint(const std::string& path, Gan& gan);
 

@@ -17,6 +17,8 @@ struct TrainConfig {
   int64_t batch_size = 128;
   int64_t conv_dim = 128;
   int64_t z_size = 100;
+  int64_t image_size = 32;           // 32 | 64 | 128 | 256: the side of the images made and read
+  std::string arch = "notebook";     // notebook | pytorch-examples (see models/spec.h)
   double lr = 0.0002;
   double beta1 = 0.5;
   double beta2 = 0.999;
@@ -46,7 +48,8 @@ struct TrainConfig {
   int64_t eval_count = 1000;       // generated images per evaluation
 };
 
-// The recipes `--recipe` names: "notebook" changes nothing; "improved" is the combination that
+// The recipes `--recipe` names, and the defaults of --arch pytorch-examples (--weights-init normal,
+// as pytorch/examples/dcgan initialises). "notebook" changes nothing; "improved" is the combination that
 // docs/QUALITY.md measured best. It fills only the options that are not in `given_names` (the
 // options the user typed), so an explicit flag still wins. validate() refuses an unknown name.
 void apply_recipe(TrainConfig& config, const std::set<std::string>& given_names);

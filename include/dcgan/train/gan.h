@@ -16,6 +16,11 @@ struct GanOptions {
   double beta1 = 0.5;
   double beta2 = 0.999;
   double g_ema_decay = 0.0;  // > 0: keep an exponential moving average of G's weights
+  int64_t image_size = 32;   // 32, 64, 128 or 256
+  models::Arch arch = models::Arch::kNotebook;
+
+  models::GeneratorOptions generator() const;
+  models::DiscriminatorOptions discriminator() const;
 };
 
 // Both networks and their separate Adam optimizers, as in the notebook.
@@ -61,9 +66,14 @@ struct StepLosses {
   torch::Tensor g_loss;
 };
 
-// z ~ U(-1, 1), as the notebook draws it. Drawn from the CPU generator and then moved, so a seed
-// gives the same latent vectors on every device and one RNG state resumes a run exactly.
-torch::Tensor sample_z(int64_t count, int64_t z_size, torch::Device device);
+// z ~ U(-1, 1), as the notebook draws it, or N(0, 1) (pytorch/examples; see
+// models::latent_distribution). Drawn from the CPU generator and then moved, so a seed gives the
+// same latent vectors on every device and one RNG state resumes a run exactly.
+torch::Tensor sample_z(int64_t count, int64_t z_size, torch::Device device,
+                       models::LatentDistribution distribution = models::LatentDistribution::kUniform);
+
+// The same with the distribution of the GAN's arch.
+torch::Tensor sample_z(const GanOptions& options, int64_t count, torch::Device device);
 
 // The discriminator's loss of the notebook: BCE-with-logits of D(real) against 1 (0.9 with
 // smooth_labels) plus D(G(z)) against 0. `real` is scaled to [-1, 1]; G runs without gradients.
@@ -74,7 +84,7 @@ torch::Tensor discriminator_loss(Gan& gan, const torch::Tensor& real, const torc
 torch::Tensor generator_loss(Gan& gan, const torch::Tensor& z,
                              Precision precision = Precision::kFp32);
 
-// One notebook training step on a batch of uint8 images (N x 3 x 32 x 32, on the model's device):
+// One notebook training step on a batch of uint8 images (N x 3 x S x S, on the model's device):
 // discriminator_loss on z_for_d, one Adam step for D; then generator_loss on z_for_g, one Adam
 // step for G, and update_g_ema. The parity test feeds it the notebook's z.
 StepLosses train_step(Gan& gan, const torch::Tensor& real_images, const torch::Tensor& z_for_d,

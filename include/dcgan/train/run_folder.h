@@ -33,10 +33,10 @@ class RunFolder {
   void append_quality(int64_t epoch, double frechet_distance, double confident_share, int64_t step);
   void plot_quality();
 
-  // samples/epoch_NNN.png from uint8 S x 3 x 32 x 32 images; returns its path.
+  // samples/epoch_NNN.png from uint8 S x 3 x H x W images; returns its path.
   std::string write_samples(int64_t epoch, const torch::Tensor& samples, int64_t nrow);
 
-  // samples/progress.png: one row per epoch of `history` (E x S x 3 x 32 x 32), at most 20 rows,
+  // samples/progress.png: one row per epoch of `history` (E x S x 3 x H x W), at most 20 rows,
   // evenly spaced, always the first and the newest.
   void write_progress_sheet(const torch::Tensor& history);
 

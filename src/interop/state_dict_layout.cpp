@@ -1,0 +1,254 @@
+#include "dcgan/interop/state_dict_layout.h"
+
+#include <map>
+#include <sstream>
+#include <utility>
+#include <vector>
+
+#include "dcgan/util/errors.h"
+
+namespace dcgan::interop {
+namespace {
+
+using models::Arch;
+
+// (PyTorch's prefix, our layer), in the order PyTorch's __init__ creates them.
+using LayerNames = std::vector<std::pair<std::string, std::string>>;
+
+std::string main_index(int64_t i) {
+  return "main." + std::to_string(i);
+}
+
+LayerNames generator_layers(models::Generator& g) {
+  const auto k = static_cast<int64_t>(g->doublings());
+  LayerNames layers;
+  const bool notebook = g->options().arch() == Arch::kNotebook;
+  if (notebook) {
+    layers.emplace_back("fc", "fc");
+  } else {
+    layers.emplace_back(main_index(0), "t_conv0");
+    layers.emplace_back(main_index(1), "bn0");
+  }
+  for (int64_t i = 1; i <= k; ++i) {
+    const auto n = std::to_string(i);
+    layers.emplace_back(notebook ? "t_conv" + n + ".0" : main_index(3 * i), "t_conv" + n);
+    if (i < k) layers.emplace_back(notebook ? "t_conv" + n + ".1" : main_index(3 * i + 1), "bn" + n);
+  }
+  return layers;
+}
+
+LayerNames discriminator_layers(models::Discriminator& d) {
+  const auto k = static_cast<int64_t>(d->halvings());
+  const bool notebook = d->options().arch() == Arch::kNotebook;
+  LayerNames layers;
+  for (int64_t i = 1; i <= k; ++i) {
+    const auto n = std::to_string(i);
+    const int64_t conv_index = i == 1 ? 0 : 3 * i - 4;
+    layers.emplace_back(notebook ? "conv" + n + ".0" : main_index(conv_index), "conv" + n);
+    if (i > 1) layers.emplace_back(notebook ? "conv" + n + ".1" : main_index(3 * i - 3), "bn" + n);
+  }
+  if (notebook) {
+    layers.emplace_back("fc", "fc");
+  } else {
+    layers.emplace_back(main_index(3 * k - 1), "conv_out");
+  }
+  return layers;
+}
+
+// Parameters, then buffers, of each layer: the order of PyTorch's state_dict().
+TensorDict renamed_state(torch::nn::Module& model, const LayerNames& layers) {
+  std::map<std::string, std::shared_ptr<torch::nn::Module>> children;
+  for (const auto& child : model.named_children()) children[child.key()] = child.value();
+  TensorDict state;
+  for (const auto& [theirs, ours] : layers) {
+    const auto& layer = children.at(ours);
+    for (const auto& p : layer->named_parameters(/*recurse=*/false))
+      state.emplace_back(theirs + "." + p.key(), p.value());
+    for (const auto& b : layer->named_buffers(/*recurse=*/false))
+      state.emplace_back(theirs + "." + b.key(), b.value());
+  }
+  return state;
+}
+
+std::string shape(const torch::Tensor& t) {
+  std::ostringstream out;
+  out << t.sizes();
+  return out.str();
+}
+
+const torch::Tensor* find(const TensorDict& state, const std::string& key) {
+  for (const auto& [name, tensor] : state) {
+    if (name == key) return &tensor;
+  }
+  return nullptr;
+}
+
+// nn.DataParallel saves every key under `module.`; the models inside are the same.
+TensorDict without_data_parallel_prefix(const TensorDict& state) {
+  const std::string prefix = "module.";
+  for (const auto& [key, tensor] : state) {
+    if (key.rfind(prefix, 0) != 0) return state;
+  }
+  TensorDict stripped;
+  for (const auto& [key, tensor] : state) stripped.emplace_back(key.substr(prefix.size()), tensor);
+  return stripped;
+}
+
+bool is_examples_layout(const TensorDict& state) {
+  return find(state, "main.0.weight") != nullptr;
+}
+
+// pytorch-examples' 4-D weights (its convolutions), in index order.
+std::vector<const torch::Tensor*> examples_convs(const TensorDict& state) {
+  std::vector<const torch::Tensor*> convs;
+  for (int64_t i = 0; i < 1000; ++i) {
+    const auto* w = find(state, main_index(i) + ".weight");
+    if (w && w->dim() == 4) convs.push_back(w);
+  }
+  return convs;
+}
+
+// Which model a state_dict holds, for telling a user who passed the other one.
+enum class Holds { kGenerator, kDiscriminator, kUnknown };
+
+Holds what_it_holds(const TensorDict& state) {
+  if (find(state, "t_conv1.0.weight")) return Holds::kGenerator;
+  if (find(state, "conv1.0.weight")) return Holds::kDiscriminator;
+  if (is_examples_layout(state)) {
+    const auto convs = examples_convs(state);
+    if (!convs.empty() && convs.back()->size(0) == 1) return Holds::kDiscriminator;
+    if (!convs.empty()) return Holds::kGenerator;
+  }
+  return Holds::kUnknown;
+}
+
+void require_model(const TensorDict& state, Holds wanted, const std::string& source) {
+  const auto holds = what_it_holds(state);
+  if (holds == wanted) return;
+  const std::string model = wanted == Holds::kGenerator ? "Generator" : "Discriminator";
+  if (holds != Holds::kUnknown) {
+    throw InputError(source + ": holds a " +
+                     (holds == Holds::kGenerator ? "Generator" : "Discriminator") +
+                     " state_dict, expected a " + model + "'s");
+  }
+  throw InputError(source + ": not a state_dict of a DCGAN " + model +
+                   " (neither the notebook's keys nor pytorch/examples' main.N" +
+                   (state.empty() ? "; the dict is empty)" : "; first key '" + state.front().first + "')"));
+}
+
+// The image side of `doublings` 4x4 stride-2 layers on top of a 4x4 map.
+int64_t image_side(size_t doublings, const std::string& source) {
+  const int64_t side = int64_t{4} << doublings;
+  if (doublings > 8 || !models::is_supported_image_size(side)) {
+    throw InputError(source + ": its " + std::to_string(doublings) +
+                     " up/down-sampling layers make " + std::to_string(side) + "x" +
+                     std::to_string(side) + " images; dcgan builds 32, 64, 128 or 256");
+  }
+  return side;
+}
+
+void require_rgb(int64_t channels, const std::string& key, const std::string& source) {
+  if (channels != 3) {
+    throw InputError(source + ": key '" + key + "' has " + std::to_string(channels) +
+                     " image channels; dcgan makes 3-channel (RGB) images");
+  }
+}
+
+void load(torch::nn::Module& model, const LayerNames& layers, const TensorDict& given,
+          const std::string& source) {
+  const auto state = without_data_parallel_prefix(given);
+  const auto expected = renamed_state(model, layers);
+  for (const auto& [key, tensor] : state) {
+    if (!find(expected, key))
+      throw InputError(source + ": unexpected key '" + key + "' of shape " + shape(tensor));
+  }
+  for (const auto& [key, target] : expected) {
+    const auto* found = find(state, key);
+    if (!found) {
+      throw InputError(source + ": missing key '" + key + "' (expected shape " + shape(target) +
+                       ")");
+    }
+    if (found->sizes() != target.sizes()) {
+      throw InputError(source + ": key '" + key + "' has shape " + shape(*found) + ", expected " +
+                       shape(target));
+    }
+  }
+  torch::NoGradGuard no_grad;
+  for (const auto& [key, target] : expected) {
+    target.copy_(find(state, key)->to(target.dtype()));
+  }
+}
+
+}  // namespace
+
+TensorDict pytorch_state_dict(models::Generator& generator) {
+  return renamed_state(*generator, generator_layers(generator));
+}
+
+TensorDict pytorch_state_dict(models::Discriminator& discriminator) {
+  return renamed_state(*discriminator, discriminator_layers(discriminator));
+}
+
+models::GeneratorOptions generator_options(const TensorDict& given, const std::string& source) {
+  const auto state = without_data_parallel_prefix(given);
+  require_model(state, Holds::kGenerator, source);
+  if (is_examples_layout(state)) {
+    // main.0: ConvTranspose2d(nz, W0, 4, 1, 0); the last: ConvTranspose2d(ngf, nc, 4, 2, 1).
+    const auto convs = examples_convs(state);
+    const auto& last = *convs.back();
+    require_rgb(last.size(1), "main.N.weight (the last ConvTranspose2d)", source);
+    return models::GeneratorOptions(/*z_size=*/convs.front()->size(0), /*conv_dim=*/last.size(0))
+        .image_size(image_side(convs.size() - 1, source))
+        .arch(Arch::kPytorchExamples);
+  }
+  // fc: z_size -> W0 x 4 x 4; t_conv1.0 .. t_convK.0, the last ngf -> 3.
+  const auto* fc = find(state, "fc.weight");
+  size_t k = 0;
+  while (find(state, "t_conv" + std::to_string(k + 1) + ".0.weight")) ++k;
+  const auto last_key = "t_conv" + std::to_string(k) + ".0.weight";
+  const auto& last = *find(state, last_key);
+  if (!fc || fc->dim() != 2 || fc->size(1) < 1 || last.dim() != 4) {
+    throw InputError(source + ": key 'fc.weight' has shape " + (fc ? shape(*fc) : "none") +
+                     ", expected [16 * width of the 4x4 map, z_size]");
+  }
+  require_rgb(last.size(1), last_key, source);
+  return models::GeneratorOptions(/*z_size=*/fc->size(1), /*conv_dim=*/last.size(0))
+      .image_size(image_side(k, source))
+      .arch(Arch::kNotebook);
+}
+
+models::DiscriminatorOptions discriminator_options(const TensorDict& given,
+                                                   const std::string& source) {
+  const auto state = without_data_parallel_prefix(given);
+  require_model(state, Holds::kDiscriminator, source);
+  const bool examples = is_examples_layout(state);
+  const std::string first_key = examples ? "main.0.weight" : "conv1.0.weight";
+  // The first conv: 3 -> conv_dim channels, 4x4 kernel.
+  const auto& first = *find(state, first_key);
+  if (first.dim() != 4 || first.size(0) < 1) {
+    throw InputError(source + ": key '" + first_key + "' has shape " + shape(first) +
+                     ", expected [conv_dim, 3, 4, 4]");
+  }
+  require_rgb(first.size(1), first_key, source);
+  size_t k = 0;
+  if (examples) {
+    k = examples_convs(state).size() - 1;  // all but conv_out halve the side
+  } else {
+    while (find(state, "conv" + std::to_string(k + 1) + ".0.weight")) ++k;
+  }
+  return models::DiscriminatorOptions(/*conv_dim=*/first.size(0))
+      .image_size(image_side(k, source))
+      .arch(examples ? Arch::kPytorchExamples : Arch::kNotebook);
+}
+
+void load_pytorch_state_dict(models::Generator& generator, const TensorDict& state,
+                             const std::string& source) {
+  load(*generator, generator_layers(generator), state, source);
+}
+
+void load_pytorch_state_dict(models::Discriminator& discriminator, const TensorDict& state,
+                             const std::string& source) {
+  load(*discriminator, discriminator_layers(discriminator), state, source);
+}
+
+}  // namespace dcgan::interop
