@@ -83,18 +83,28 @@ mutation generator_convT_padding src/models/generator.cpp \
   '.padding(1)' '.padding(2)' \
   "The generator's ConvTranspose2d modules (used on CUDA) lose the padding the CPU path assumes."
 mutation generator_relu src/models/generator.cpp \
-  'x = seen("relu1", torch::relu(x));' 'x = seen("relu1", x);' \
-  'The first ReLU of the generator is dropped.'
+  'x = seen("relu" + n, torch::relu(x));' 'x = seen("relu" + n, x);' \
+  'The ReLUs between the generator'"'"'s transposed convolutions are dropped.'
 mutation generator_tanh src/models/generator.cpp \
   'return seen("tanh", torch::tanh(x));' 'return seen("tanh", torch::sigmoid(x));' \
   'The generator ends in sigmoid (0..1) instead of tanh (-1..1).'
 mutation discriminator_leaky_slope src/models/discriminator.cpp \
-  'x = seen("leaky_relu2", torch::leaky_relu(x, 0.2));' 'x = seen("leaky_relu2", torch::leaky_relu(x, 0.02));' \
-  "The discriminator's second leaky ReLU has slope 0.02 instead of the notebook's 0.2."
+  'x = seen("leaky_relu" + n, torch::leaky_relu(x, 0.2));' 'x = seen("leaky_relu" + n, torch::leaky_relu(x, 0.02));' \
+  "The discriminator's leaky ReLUs have slope 0.02 instead of the notebook's 0.2."
 mutation discriminator_stride src/models/discriminator.cpp \
   'return torch::nn::Conv2dOptions(in, out, /*kernel_size=*/4).stride(2).padding(1).bias(false);' \
   'return torch::nn::Conv2dOptions(in, out, /*kernel_size=*/4).stride(1).padding(1).bias(false);' \
   'The discriminator convs no longer halve the image.'
+mutation spec_widths_not_halved src/models/spec.cpp \
+  'width /= 2;' 'width -= width / 4;' \
+  'Each doubling of the side takes off a quarter of the channels instead of half.'
+mutation examples_batchnorm_index src/interop/state_dict_layout.cpp \
+  'main_index(3 * i + 1)' 'main_index(3 * i + 2)' \
+  "pytorch/examples' generator BatchNorm keys are read from the ReLU's index."
+mutation examples_latent_uniform src/models/spec.cpp \
+  'return arch == Arch::kNotebook ? LatentDistribution::kUniform : LatentDistribution::kNormal;' \
+  'return LatentDistribution::kUniform;' \
+  "--arch pytorch-examples draws z ~ U(-1, 1) instead of main.py's N(0, 1)."
 mutation subpixel_taps src/models/subpixel.cpp \
   'torch::tensor({3, 1, 4, 4, 2, 0}, torch::kInt64)' 'torch::tensor({3, 1, 4, 4, 0, 2}, torch::kInt64)' \
   'The CPU sub-pixel path uses the wrong kernel taps for odd output pixels.'

@@ -47,25 +47,25 @@ def down(cin, cout, norm=True):
 
 
 class Generator(nn.Module):
-    def __init__(self):
+    def __init__(self, nz=NZ, ngf=NGF):
         super().__init__()
         # nz x 1 x 1 -> 8ngf x 4 x 4 -> 4ngf x 8 x 8 -> 2ngf x 16 x 16 -> ngf x 32 x 32 -> 3 x 64 x 64
         self.main = nn.Sequential(
-            nn.ConvTranspose2d(NZ, NGF * 8, 4, 1, 0, bias=False), nn.BatchNorm2d(NGF * 8),
+            nn.ConvTranspose2d(nz, ngf * 8, 4, 1, 0, bias=False), nn.BatchNorm2d(ngf * 8),
             nn.ReLU(True),
-            *up(NGF * 8, NGF * 4), *up(NGF * 4, NGF * 2), *up(NGF * 2, NGF), *up(NGF, NC, last=True))
+            *up(ngf * 8, ngf * 4), *up(ngf * 4, ngf * 2), *up(ngf * 2, ngf), *up(ngf, NC, last=True))
 
     def forward(self, noise):
         return self.main(noise)
 
 
 class Discriminator(nn.Module):
-    def __init__(self):
+    def __init__(self, ndf=NDF):
         super().__init__()
         # 3 x 64 x 64 -> ndf x 32 x 32 -> ... -> 8ndf x 4 x 4 -> 1 x 1 x 1
         self.main = nn.Sequential(
-            *down(NC, NDF, norm=False), *down(NDF, NDF * 2), *down(NDF * 2, NDF * 4),
-            *down(NDF * 4, NDF * 8), nn.Conv2d(NDF * 8, 1, 4, 1, 0, bias=False), nn.Sigmoid())
+            *down(NC, ndf, norm=False), *down(ndf, ndf * 2), *down(ndf * 2, ndf * 4),
+            *down(ndf * 4, ndf * 8), nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False), nn.Sigmoid())
 
     def forward(self, images):
         return self.main(images).view(-1, 1).squeeze(1)

@@ -31,8 +31,8 @@ TensorDict exported_state(const ExportOptions& options) {
     return pytorch_state_dict(generator);
   }
   if (options.net == "discriminator") {
-    return pytorch_state_dict(
-        train::load_discriminator(options.checkpoint, torch::kCPU));
+    auto discriminator = train::load_discriminator(options.checkpoint, torch::kCPU);
+    return pytorch_state_dict(discriminator);
   }
   throw InputError("--net must be generator or discriminator, got '" + options.net + "'");
 }
