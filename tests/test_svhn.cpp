@@ -273,18 +273,42 @@ TEST(SvhnLoaderRefuses, XOfWrongShape) {
   const auto y = torch::ones({2}, torch::kFloat64);
   write_mat(
       dir.file("a.mat"),
-      {{"X", {28, 28, 3, 2}, torch::zeros({28 * 28 * 3 * 2}, torch::kUInt8)}, {"y", {2, 1}, y}});
-  expect_refused(dir.file("a.mat"), "is 28x28x3x2, expected 32x32x3xN");
+      {{"X", {28, 32, 3, 2}, torch::zeros({28 * 32 * 3 * 2}, torch::kUInt8)}, {"y", {2, 1}, y}});
+  expect_refused(dir.file("a.mat"), "is 28x32x3x2, expected SxSx3xN");
   write_mat(
       dir.file("b.mat"),
       {{"X", {32, 32, 4, 2}, torch::zeros({32 * 32 * 4 * 2}, torch::kUInt8)}, {"y", {2, 1}, y}});
-  expect_refused(dir.file("b.mat"), "expected 32x32x3xN");
+  expect_refused(dir.file("b.mat"), "expected SxSx3xN");
   write_mat(dir.file("c.mat"),
             {{"X", {3072, 2}, torch::zeros({3072 * 2}, torch::kUInt8)}, {"y", {2, 1}, y}});
   expect_refused(dir.file("c.mat"), "is 3072x2");
   write_mat(dir.file("d.mat"),
             {{"X", {32, 32, 3, 2, 2}, torch::zeros({3072 * 4}, torch::kUInt8)}, {"y", {2, 1}, y}});
-  expect_refused(dir.file("d.mat"), "expected 32x32x3xN");
+  expect_refused(dir.file("d.mat"), "expected SxSx3xN");
+}
+
+// Any square side loads (issue 17's 64, 128, 256 and odd ones), in every format, and reports it.
+TEST(SvhnLoader, ReadsAnySquareSideInEveryFormat) {
+  TempDir dir;
+  for (int64_t side : {5, 64, 128}) {
+    for (auto [version, compression] : {std::pair{MAT_FT_MAT5, MAT_COMPRESSION_ZLIB},
+                                        std::pair{MAT_FT_MAT5, MAT_COMPRESSION_NONE},
+                                        std::pair{MAT_FT_MAT73, MAT_COMPRESSION_NONE}}) {
+      torch::manual_seed(side);
+      const auto raw = torch::randint(0, 256, {2 * 3 * side * side}, torch::kUInt8);
+      const auto path = dir.file("s" + std::to_string(side) + "_" + std::to_string(version) + "_" +
+                                 std::to_string(compression) + ".mat");
+      const auto s = static_cast<size_t>(side);
+      write_mat(
+          path,
+          {{"X", {s, s, 3, 2}, raw}, {"y", {2, 1}, torch::tensor({3.0, 10.0}, torch::kFloat64)}},
+          version, compression);
+      const auto set = load_svhn_mat(path);
+      EXPECT_EQ(set.side(), side) << path;
+      EXPECT_TRUE(torch::equal(set.images, raw.view({2, 3, side, side}).transpose(2, 3))) << path;
+      EXPECT_EQ(to_vector(set.labels), (std::vector<int64_t>{3, 0})) << path;
+    }
+  }
 }
 
 TEST(SvhnLoaderRefuses, XNotPixels) {
@@ -367,6 +391,38 @@ TEST(Describe, CountsDigitsAndMeans) {
   EXPECT_DOUBLE_EQ(stats.pixel_mean[0], 200.0);
   EXPECT_DOUBLE_EQ(stats.pixel_mean[1], 0.0);
   EXPECT_DOUBLE_EQ(stats.pixel_mean[2], 25.0);
+}
+
+}  // namespace
+
+namespace {
+
+// tests/data/make_v73_h5py.py's formula: X(row, col, c, n) = (7n + 11c + 3row + 5col) % 256.
+torch::Tensor h5py_fixture_pixels(int64_t count, int64_t side) {
+  auto out = torch::empty({count, 3, side, side}, torch::kUInt8);
+  auto o = out.accessor<uint8_t, 4>();
+  for (int64_t n = 0; n < count; ++n)
+    for (int64_t c = 0; c < 3; ++c)
+      for (int64_t row = 0; row < side; ++row)
+        for (int64_t col = 0; col < side; ++col)
+          o[n][c][row][col] = static_cast<uint8_t>((7 * n + 11 * c + 3 * row + 5 * col) % 256);
+  return out;
+}
+
+// h5py writes MATLAB_class as np.bytes_('uint8'): a fixed-length NULLPAD string, which matio read
+// as 'uint' ("variable 'X' is non-numeric"). MATLAB's NULLTERM strings load too, and chunked gzip
+// files whose chunks cut images apart and overhang the edge give the same pixels.
+TEST(SvhnLoader, ReadsH5pyFilesWithNullpadClassStrings) {
+  const auto expected = h5py_fixture_pixels(5, 32);
+  for (const char* name :
+       {"h5py_nullpad_v73.mat", "h5py_nullpad_chunked_v73.mat", "h5py_nullterm_chunked_v73.mat"}) {
+    const auto set = load_svhn_mat(data_path(name));
+    EXPECT_EQ(set.format, "MAT v7.3") << name;
+    ASSERT_EQ(set.images.sizes(), (std::vector<int64_t>{5, 3, 32, 32})) << name;
+    EXPECT_TRUE(torch::equal(set.images, expected)) << name;
+    // y(n) = n % 10 + 1, 10 meaning digit 0.
+    EXPECT_EQ(to_vector(set.labels), (std::vector<int64_t>{1, 2, 3, 4, 5})) << name;
+  }
 }
 
 }  // namespace

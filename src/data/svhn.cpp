@@ -2,8 +2,11 @@
 
 #include <ATen/Parallel.h>
 #include <fcntl.h>
+#include <libdeflate.h>
 #include <matio.h>
 #include <poll.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -20,18 +23,50 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "dcgan/util/compat.h"
 #include "dcgan/util/errors.h"
+#include "mat_detail.h"
 
 namespace fs = std::filesystem;
 
 namespace dcgan::data {
+namespace detail {
+
+void matlab_planes_to_row_major(uint8_t* data, int64_t images, int64_t side, int threads) {
+  // MATLAB stores X column-major: byte (row, col, channel, image) sits at
+  // row + S*col + S*S*channel + 3*S*S*image. Each image is contiguous, so transposing every SxS
+  // plane in place gives N x 3 x S(row) x S(col) without a second full-size buffer. Blocks of 8
+  // columns keep reads and writes within a few cache lines.
+  const int64_t plane_bytes = side * side;
+  auto body = [&](int64_t begin, int64_t end) {
+    std::vector<uint8_t> plane(static_cast<size_t>(plane_bytes));
+    for (int64_t p = begin; p < end; ++p) {
+      uint8_t* base = data + p * plane_bytes;
+      std::memcpy(plane.data(), base, plane.size());
+      for (int64_t row0 = 0; row0 < side; row0 += 8) {
+        const int64_t row1 = std::min(side, row0 + 8);
+        for (int64_t col = 0; col < side; ++col)
+          for (int64_t row = row0; row < row1; ++row)
+            base[row * side + col] = plane[static_cast<size_t>(col * side + row)];
+      }
+    }
+  };
+  const int64_t planes = images * kChannels;
+  if (threads > 0) {
+    parallel_range(planes, threads, body);
+  } else {
+    at::parallel_for(0, planes, std::max<int64_t>(1, 65536 / plane_bytes), body);
+  }
+}
+
+}  // namespace detail
+
 namespace {
 
-constexpr int64_t kSide = 32;
-constexpr int64_t kChannels = 3;
-constexpr int64_t kImageBytes = kSide * kSide * kChannels;
+using detail::kChannels;
+using detail::kMaxSide;
 
 // matio reports problems through a log callback; its default one aborts the process on errors.
 // We record the last message instead and turn it into an exception after the call returns.
@@ -192,22 +227,6 @@ bool all_whole_in_range(const torch::Tensor& t, double lo, double hi) {
   return t.min().item<double>() >= lo && t.max().item<double>() <= hi;
 }
 
-// MATLAB stores X column-major: byte (row, col, channel, image) sits at
-// row + 32*col + 1024*channel + 3072*image. Each image is contiguous, so transposing every 32x32
-// plane in place gives N x 3 x 32(row) x 32(col) without a second full-size buffer.
-void matlab_planes_to_row_major(uint8_t* data, int64_t images) {
-  at::parallel_for(0, images * kChannels, 64, [&](int64_t begin, int64_t end) {
-    uint8_t plane[kSide * kSide];
-    for (int64_t p = begin; p < end; ++p) {
-      uint8_t* base = data + p * kSide * kSide;
-      std::memcpy(plane, base, sizeof(plane));
-      for (int64_t col = 0; col < kSide; ++col)
-        for (int64_t row = 0; row < kSide; ++row)
-          base[row * kSide + col] = plane[col * kSide + row];
-    }
-  });
-}
-
 void check_regular_file(const std::string& path) {
   std::error_code ec;
   const auto status = fs::status(path, ec);
@@ -266,8 +285,16 @@ uint32_t to_u32(const unsigned char* b, bool swap) {
 // check the miMATRIX inside like an uncompressed one. zlib cannot expand more than ~1032x, so the
 // inner element may not claim more than that of its compressed size either. (Found by fuzzing: a
 // 276-byte file made matio allocate 2.9 GB, a 499-byte one 4.9 GB.)
+// A top-level MAT v5 variable as the size check saw it: where it is in the file and the first bytes
+// of its miMATRIX element (inflated for a compressed one), from which its name and layout are read.
+struct Mat5Variable {
+  int64_t pos = 0, end = 0;
+  bool compressed = false;
+  std::vector<unsigned char> header;
+};
+
 void check_compressed_element(const std::string& path, std::ifstream& in, bool swap, int64_t pos,
-                              int64_t end) {
+                              int64_t end, std::vector<Mat5Variable>& seen) {
   constexpr uint32_t kMiMatrix = 14;
   constexpr int64_t kHeaderBytes = 4096;  // flags, dims and name of any sane variable fit easily
   const int64_t compressed = end - pos - 8;
@@ -290,6 +317,7 @@ void check_compressed_element(const std::string& path, std::ifstream& in, bool s
     fail(path, "MAT v5 variable " + at + " does not decompress (corrupt)");
   }
   if (to_u32(header, swap) != kMiMatrix) return;  // matio refuses anything else itself
+  seen.push_back({pos, end, true, std::vector<unsigned char>(header, header + have)});
   const int64_t inner_end = 8 + int64_t{to_u32(header + 4, swap)};
   if (inner_end > compressed * 1100 + 1024) {
     fail(path, "MAT v5 variable " + at + " claims " + std::to_string(inner_end) +
@@ -308,7 +336,9 @@ void check_compressed_element(const std::string& path, std::ifstream& in, bool s
 // gigabytes makes Mat_VarReadInfo malloc that much and then read it 4 bytes at a time (seconds per
 // file; found by fuzzing). So walk the top-level elements first and refuse any size that cannot fit
 // in the file or in its variable.
-void check_mat5_sizes(const std::string& path, int64_t file_bytes) {
+std::vector<Mat5Variable> check_mat5_sizes(const std::string& path, int64_t file_bytes,
+                                           bool& swap_out) {
+  std::vector<Mat5Variable> seen;
   constexpr uint32_t kMiMatrix = 14, kMiCompressed = 15;
   constexpr int64_t kFirstElement =
       128;  // after the text header, subsystem offset, version, endian
@@ -317,6 +347,7 @@ void check_mat5_sizes(const std::string& path, int64_t file_bytes) {
   in.seekg(126);
   in.read(endian, 2);
   const bool swap = endian[0] == 'M' && endian[1] == 'I';  // written on a big-endian machine
+  swap_out = swap;
   const ReadU32 read_u32 = [&](int64_t at) {
     unsigned char b[4] = {};
     in.seekg(at);
@@ -340,11 +371,152 @@ void check_mat5_sizes(const std::string& path, int64_t file_bytes) {
     }
     if (type == kMiMatrix && end > pos + 8) {
       check_matrix_element(path, read_u32, pos, end, "at byte " + std::to_string(pos));
+      Mat5Variable variable{pos, end, false, {}};
+      variable.header.resize(static_cast<size_t>(std::min<int64_t>(end - pos, 4096)));
+      in.clear();
+      in.seekg(pos);
+      in.read(reinterpret_cast<char*>(variable.header.data()),
+              static_cast<std::streamsize>(variable.header.size()));
+      seen.push_back(std::move(variable));
     } else if (type == kMiCompressed && end > pos + 8) {
-      check_compressed_element(path, in, swap, pos, end);
+      check_compressed_element(path, in, swap, pos, end, seen);
     }
     pos = end;
   }
+  return seen;
+}
+
+// The layout of a numeric miMATRIX element, read from its first bytes: flags, dims, name, then the
+// real part's data element. `ok` is false when the header does not parse within `header`.
+struct MatrixLayout {
+  bool ok = false;
+  uint32_t mx_class = 0;
+  bool complex = false;
+  std::string name;
+  uint32_t data_type = 0;
+  int64_t data_at = 0;  // offset of the pixel bytes from the element's start
+  int64_t data_bytes = 0;
+};
+
+MatrixLayout parse_matrix_layout(const std::vector<unsigned char>& header, bool swap) {
+  MatrixLayout layout;
+  const auto have = static_cast<int64_t>(header.size());
+  auto u32 = [&](int64_t at) { return to_u32(header.data() + at, swap); };
+  // A tag: (type, bytes) in 8 bytes then the data padded to 8, or (bytes << 16 | type) with up to
+  // 4 data bytes inside the tag itself.
+  struct Tag {
+    uint32_t type;
+    int64_t bytes, data_at, next;
+  };
+  auto tag = [&](int64_t at, Tag& t) {
+    if (at + 8 > have) return false;
+    const uint32_t first = u32(at);
+    if (first >> 16) {
+      t = {first & 0xFFFF, int64_t{first >> 16}, at + 4, at + 8};
+    } else {
+      t = {first, int64_t{u32(at + 4)}, at + 8, at + 8 + (int64_t{u32(at + 4)} + 7) / 8 * 8};
+    }
+    return true;
+  };
+  Tag flags{}, dims{}, name{}, data{};
+  if (!tag(8, flags) || flags.bytes < 8 || flags.data_at + 4 > have) return layout;
+  const uint32_t flag_word = u32(flags.data_at);
+  layout.mx_class = flag_word & 0xFF;
+  layout.complex = (flag_word & 0x800) != 0;
+  if (!tag(flags.next, dims) || !tag(dims.next, name) || name.data_at + name.bytes > have ||
+      !tag(name.next, data) || data.data_at != data.next - ((data.bytes + 7) / 8 * 8))
+    return layout;
+  layout.name.assign(reinterpret_cast<const char*>(header.data() + name.data_at),
+                     static_cast<size_t>(name.bytes));
+  layout.data_type = data.type;
+  layout.data_at = data.data_at;
+  layout.data_bytes = data.bytes;
+  layout.ok = true;
+  return layout;
+}
+
+// One-shot inflate of a compressed variable into a buffer that also holds its input: the
+// compressed bytes are read into the buffer's tail and inflated towards its head. Deflate output
+// never falls behind its input by more than a stored block's 5-byte header per 64 KiB, so with a
+// margin the writer never reaches bytes not yet read; libdeflate checks the zlib Adler-32 anyway,
+// and any mismatch sends the caller to the streaming reader. Peak memory: the pixels plus ~0.5%,
+// where a separate input buffer would cost the compressed size again. Returns the buffer holding
+// the whole inflated element (or nullptr).
+std::unique_ptr<unsigned char, void (*)(void*)> inflate_in_place(const std::string& path,
+                                                                 int64_t pos, int64_t end,
+                                                                 int64_t inflated) {
+  std::unique_ptr<unsigned char, void (*)(void*)> none(nullptr, std::free);
+  const int64_t compressed = end - pos - 8;
+  const int64_t margin = compressed / 256 + (int64_t{1} << 16);
+  const int64_t size = std::max(inflated, compressed) + margin;
+  std::unique_ptr<unsigned char, void (*)(void*)> buffer(
+      static_cast<unsigned char*>(std::malloc(static_cast<size_t>(size))), std::free);
+  if (!buffer) return none;
+  unsigned char* input = buffer.get() + (size - compressed);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return none;
+  int64_t done = 0;
+  while (done < compressed) {
+    const ssize_t n =
+        ::pread(fd, input + done, static_cast<size_t>(compressed - done), pos + 8 + done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += n;
+  }
+  ::close(fd);
+  if (done != compressed) return none;
+  std::unique_ptr<libdeflate_decompressor, void (*)(libdeflate_decompressor*)> inflater(
+      libdeflate_alloc_decompressor(), libdeflate_free_decompressor);
+  size_t produced = 0;
+  if (!inflater ||
+      libdeflate_zlib_decompress(inflater.get(), input, static_cast<size_t>(compressed),
+                                 buffer.get(), static_cast<size_t>(inflated),
+                                 &produced) != LIBDEFLATE_SUCCESS ||
+      static_cast<int64_t>(produced) != inflated) {
+    return none;
+  }
+  return buffer;
+}
+
+// X as uint8 pixels straight from the file, in MATLAB's order: read in place (uncompressed) or
+// inflated in one shot (compressed), with no copy. An undefined tensor when X is not plain uint8
+// data of the expected size (matio reads it then).
+torch::Tensor read_uint8_x(const std::string& path, const std::vector<Mat5Variable>& variables,
+                           bool swap, int64_t expected_bytes) {
+  constexpr uint32_t kMxUint8 = 9, kMiUint8 = 2;
+  for (const auto& variable : variables) {
+    const auto layout = parse_matrix_layout(variable.header, swap);
+    if (!layout.ok || layout.name != "X") continue;
+    if (layout.mx_class != kMxUint8 || layout.complex || layout.data_type != kMiUint8 ||
+        layout.data_bytes != expected_bytes || layout.data_at < 16)
+      return {};
+    if (!variable.compressed) {
+      if (variable.pos + layout.data_at + expected_bytes > variable.end) return {};
+      auto pixels = torch::empty({expected_bytes}, torch::kUInt8);
+      const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) return {};
+      int64_t done = 0;
+      auto* out = pixels.data_ptr<uint8_t>();
+      while (done < expected_bytes) {
+        const ssize_t n = ::pread(fd, out + done, static_cast<size_t>(expected_bytes - done),
+                                  variable.pos + layout.data_at + done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        done += n;
+      }
+      ::close(fd);
+      return done == expected_bytes ? pixels : torch::Tensor();
+    }
+    const int64_t inflated = 8 + int64_t{to_u32(variable.header.data() + 4, swap)};
+    if (layout.data_at + expected_bytes > inflated) return {};
+    auto buffer = inflate_in_place(path, variable.pos, variable.end, inflated);
+    if (!buffer) return {};
+    unsigned char* base = buffer.release();
+    return torch::from_blob(
+        base + layout.data_at, {expected_bytes}, [base](void*) { std::free(base); },
+        torch::TensorOptions().dtype(torch::kUInt8));
+  }
+  return {};
 }
 
 // Reads X and y through matio in this process; `path` has passed the header checks.
@@ -354,9 +526,11 @@ ImageSet read_mat(const std::string& path, int64_t file_bytes) {
   if (!mat) fail(path, "not a MAT file (no MAT v5 or v7.3 header)");
   const auto version = Mat_GetVersion(mat.get());
   std::string format;
+  std::vector<Mat5Variable> variables;
+  bool swap = false;
   if (version == MAT_FT_MAT5) {
     format = "MAT v5";
-    check_mat5_sizes(path, file_bytes);
+    variables = check_mat5_sizes(path, file_bytes, swap);
   } else if (version == MAT_FT_MAT73) {
     format = "MAT v7.3";
   } else {
@@ -375,15 +549,24 @@ ImageSet read_mat(const std::string& path, int64_t file_bytes) {
                    (info->isComplex ? "complex" : class_name(info->class_type)) +
                    ", expected uint8 images");
   }
-  // A single image drops MATLAB's trailing singleton dimension: 32x32x3 is one image.
-  const bool shape_ok = (info->rank == 4 || info->rank == 3) && info->dims[0] == kSide &&
-                        info->dims[1] == kSide && info->dims[2] == kChannels;
-  if (!shape_ok) fail(path, "variable 'X' is " + dims_string(info.get()) + ", expected 32x32x3xN");
+  // A single image drops MATLAB's trailing singleton dimension: SxSx3 is one image.
+  const int64_t side = info->rank >= 2 ? static_cast<int64_t>(info->dims[0]) : 0;
+  const bool shape_ok = (info->rank == 4 || info->rank == 3) && side >= 1 && side <= kMaxSide &&
+                        static_cast<int64_t>(info->dims[1]) == side && info->dims[2] == kChannels;
+  if (!shape_ok) {
+    fail(path, "variable 'X' is " + dims_string(info.get()) +
+                   ", expected SxSx3xN (square RGB images, e.g. 32x32x3xN)");
+  }
   const int64_t count = info->rank == 4 ? static_cast<int64_t>(info->dims[3]) : 1;
   if (count == 0) fail(path, "variable 'X' holds zero images");
+  const int64_t image_bytes = side * side * kChannels;
   // zlib cannot expand data more than ~1032x; a header claiming more is corrupt.
+  if (count > (int64_t{1} << 40) / image_bytes) {
+    fail(path,
+         "variable 'X' claims " + std::to_string(count) + " images, more than the file can hold");
+  }
   const int64_t claimed =
-      count * kImageBytes * static_cast<int64_t>(Mat_SizeOfClass(info->class_type));
+      count * image_bytes * static_cast<int64_t>(Mat_SizeOfClass(info->class_type));
   if (claimed / 1100 > file_bytes) {
     fail(path,
          "variable 'X' claims " + std::to_string(count) + " images, more than the file can hold");
@@ -391,7 +574,10 @@ ImageSet read_mat(const std::string& path, int64_t file_bytes) {
   const matio_classes x_class = info->class_type;
   info.reset();
 
-  torch::Tensor flat = read_numeric(mat.get(), path, "X");
+  torch::Tensor flat;
+  if (version == MAT_FT_MAT5 && x_class == MAT_C_UINT8)
+    flat = read_uint8_x(path, variables, swap, count * image_bytes);
+  if (!flat.defined()) flat = read_numeric(mat.get(), path, "X");
   if (x_class != MAT_C_UINT8) {
     // Documented conversion: any real numeric X whose values are whole numbers in 0-255.
     if (!all_whole_in_range(flat, 0, 255)) {
@@ -400,9 +586,9 @@ ImageSet read_mat(const std::string& path, int64_t file_bytes) {
     }
     flat = flat.to(torch::kUInt8);
   }
-  matlab_planes_to_row_major(flat.data_ptr<uint8_t>(), count);
+  detail::matlab_planes_to_row_major(flat.data_ptr<uint8_t>(), count, side);
   ImageSet set;
-  set.images = flat.view({count, kChannels, kSide, kSide});
+  set.images = flat.view({count, kChannels, side, side});
   set.format = format;
 
   matio_last_error.clear();
@@ -464,11 +650,23 @@ bool read_exact(int fd, void* data, size_t size) {
 
 // HDF5 1.10 can crash (out-of-bounds reads, found by fuzzing) or print to stderr on a corrupt
 // v7.3 file, and no pre-check rules that out. So v7.3 files are read in a child process: a crash
-// there becomes a one-line error here. The child sends 'E' + message, or 'K' + N + images + labels.
+// there becomes a one-line error here. The child writes the pixels into a memfd the parent maps
+// afterwards (no copy through a pipe), and sends 'E' + message, or 'K' + N + S + labels.
 ImageSet read_mat_isolated(const std::string& path, int64_t file_bytes) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0)
     throw std::runtime_error(path + ": cannot create a pipe for the reader");
+  const int pixels_fd = ::memfd_create("dcgan-mat73-pixels", MFD_CLOEXEC);
+  if (pixels_fd < 0) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    throw std::runtime_error(path + ": cannot create shared memory for the reader");
+  }
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { ::close(fd); }
+  } pixels_closer{pixels_fd};
+  const int threads = std::max(1, std::min(16, at::get_num_threads()));
   std::fflush(nullptr);
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error(path + ": cannot start the reader process");
@@ -481,13 +679,19 @@ ImageSet read_mat_isolated(const std::string& path, int64_t file_bytes) {
     char tag = 'E';
     std::string message;
     try {
-      const ImageSet set = read_mat(path, file_bytes);
+      const auto allocate = [&](size_t bytes) -> uint8_t* {
+        if (::ftruncate(pixels_fd, static_cast<off_t>(bytes)) != 0)
+          throw std::runtime_error(path + ": no memory for the pixels");
+        void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, pixels_fd, 0);
+        if (p == MAP_FAILED) throw std::runtime_error(path + ": no memory for the pixels");
+        return static_cast<uint8_t*>(p);
+      };
+      const auto result = detail::read_mat73(path, file_bytes, threads, allocate);
       tag = 'K';
-      const int64_t n = set.size();
       const bool sent =
-          write_exact(fds[1], &tag, 1) && write_exact(fds[1], &n, sizeof(n)) &&
-          write_exact(fds[1], set.images.data_ptr(), static_cast<size_t>(n * kImageBytes)) &&
-          write_exact(fds[1], set.labels.data_ptr(), static_cast<size_t>(n) * sizeof(int64_t));
+          write_exact(fds[1], &tag, 1) && write_exact(fds[1], &result.count, sizeof(int64_t)) &&
+          write_exact(fds[1], &result.side, sizeof(int64_t)) &&
+          write_exact(fds[1], result.labels.data(), result.labels.size() * sizeof(int64_t));
       ::_exit(sent ? 0 : 1);
     } catch (const std::exception& e) {
       message = e.what();
@@ -520,7 +724,7 @@ ImageSet read_mat_isolated(const std::string& path, int64_t file_bytes) {
   } child{pid, fds[0]};
 
   char tag = 0;
-  int64_t count = 0;
+  int64_t count = 0, side = 0;
   if (read_exact(fds[0], &tag, 1) && tag == 'E') {
     uint64_t length = 0;
     std::string message(1024, '\0');
@@ -528,14 +732,22 @@ ImageSet read_mat_isolated(const std::string& path, int64_t file_bytes) {
       message.resize(length);
       if (read_exact(fds[0], message.data(), length)) throw InputError(message);
     }
-  } else if (tag == 'K' && read_exact(fds[0], &count, sizeof(count)) && count > 0 &&
-             count * kImageBytes / 1100 <= file_bytes) {
+  } else if (tag == 'K' && read_exact(fds[0], &count, sizeof(count)) &&
+             read_exact(fds[0], &side, sizeof(side)) && count > 0 && side >= 1 &&
+             side <= kMaxSide && count * side * side * kChannels / 1100 <= file_bytes) {
     ImageSet set;
-    set.images = torch::empty({count, kChannels, kSide, kSide}, torch::kUInt8);
     set.labels = torch::empty({count}, torch::kInt64);
     set.format = "MAT v7.3";
-    if (read_exact(fds[0], set.images.data_ptr(), static_cast<size_t>(count * kImageBytes)) &&
-        read_exact(fds[0], set.labels.data_ptr(), static_cast<size_t>(count) * sizeof(int64_t))) {
+    const auto bytes = static_cast<size_t>(count * side * side * kChannels);
+    struct stat info {};
+    if (read_exact(fds[0], set.labels.data_ptr(), static_cast<size_t>(count) * sizeof(int64_t)) &&
+        child.wait() == 0 && ::fstat(pixels_fd, &info) == 0 &&
+        static_cast<size_t>(info.st_size) == bytes) {
+      void* pixels = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, pixels_fd, 0);
+      if (pixels == MAP_FAILED) throw std::runtime_error(path + ": cannot map the pixels read");
+      set.images = torch::from_blob(
+          pixels, {count, kChannels, side, side}, [bytes](void* p) { ::munmap(p, bytes); },
+          torch::TensorOptions().dtype(torch::kUInt8));
       return set;
     }
   }

@@ -3,23 +3,35 @@
 #include <torch/torch.h>
 
 #include <string>
+#include <vector>
 
 namespace dcgan::data {
 
 // Images and labels held in memory as the compact types they are stored in: a 73,257-image file
 // is 225 MB as uint8 and would be 900 MB as float, so conversion happens per batch (see scale.h).
 struct ImageSet {
-  torch::Tensor images;  // uint8, N x 3 x 32 x 32 (channel, row, column)
-  torch::Tensor labels;  // int64, N, digits 0-9 (-1 where a source has no labels)
+  torch::Tensor images;  // uint8, N x 3 x S x S (channel, row, column); S = side()
+  torch::Tensor labels;  // int64, N: SVHN digits 0-9, or class indices; -1 where there are none
   std::string format;    // "MAT v5", "MAT v7.3", "image folder"
+  // Class names of a folder of class subfolders, label i being classes[i] (torchvision's
+  // ImageFolder order). Empty for SVHN files (labels are digits) and label-less folders.
+  std::vector<std::string> classes;
 
   int64_t size() const { return images.defined() ? images.size(0) : 0; }
+  int64_t height() const { return images.defined() ? images.size(2) : 0; }
+  int64_t width() const { return images.defined() ? images.size(3) : 0; }
+  // Images are square: the side S of every image (0 for an empty set).
+  int64_t side() const { return height(); }
+  // Labels for every image (SVHN digits or folder classes)?
+  bool labelled() const;
+  // How many classes the labels can take: 10 for SVHN digits, classes.size() for a class folder.
+  int64_t class_count() const;
 };
 
-// Reads an SVHN-format .mat file (MAT v5 compressed or not, or MAT v7.3/HDF5) through libmatio.
-// `X` must be 32x32x3xN (MATLAB's column-major order); uint8, or another real numeric class whose
-// values are all whole numbers in 0-255 (converted). `y` must hold N labels in 1-10, 10 meaning 0.
-// Throws dcgan::InputError naming the file and the problem.
+// Reads an SVHN-format .mat file: MAT v5 (compressed or not) or MAT v7.3 (HDF5). `X` must be
+// SxSx3xN for any square side S (MATLAB's column-major order; SVHN's is 32); uint8, or another
+// real numeric class whose values are all whole numbers in 0-255 (converted). `y` must hold N
+// labels in 1-10, 10 meaning 0. Throws dcgan::InputError naming the file and the problem.
 ImageSet load_svhn_mat(const std::string& path);
 
 }  // namespace dcgan::data
