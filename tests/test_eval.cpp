@@ -284,6 +284,50 @@ TEST_F(EvalTest, EvaluateCommandReportsJsonAndRefusesLabelLessTraining) {
   EXPECT_NE(out.find("\"skipped\""), std::string::npos) << out;
 }
 
+}
+
+// A 64x64 run is measured against 64x64 real images (the feature net reads them area-averaged to
+// 32x32); real images of another size are refused, naming both sizes.
+TEST_F(EvalTest, EvaluatesA64By64RunAndRefusesOtherSizes) {
+  const auto train64 = dir_.file("train64.mat"), test64 = dir_.file("test64.mat");
+  const auto test32 = dir_.file("test32.mat");
+  torch::manual_seed(7);
+  dcgan::test::write_svhn(train64, 60, MAT_FT_MAT5, MAT_COMPRESSION_ZLIB, /*side=*/64);
+  dcgan::test::write_svhn(test64, 30, MAT_FT_MAT5, MAT_COMPRESSION_ZLIB, /*side=*/64);
+  dcgan::test::write_svhn(test32, 30);
+  auto config = dcgan::test::tiny_config(train64, dir_.file("run64"), /*epochs=*/1,
+                                         /*batch_size=*/30, /*seed=*/1);
+  config.image_size = 64;
+  config.arch = "pytorch-examples";
+  config.conv_dim = 2;
+  dcgan::train::Trainer(config).run();
+  const auto checkpoint = config.out_dir + "/checkpoints/last.pt";
+  auto run = [&](const std::string& args, std::string* output) {
+    const std::string command =
+        std::string(DCGAN_BINARY) + " evaluate --checkpoint " + checkpoint + " " + args + " 2>&1";
+    FILE* pipe = popen(command.c_str(), "r");
+    char buffer[4096];
+    output->clear();
+    while (size_t n = fread(buffer, 1, sizeof(buffer), pipe)) output->append(buffer, n);
+    return WEXITSTATUS(pclose(pipe));
+  };
+  std::string out;
+  ASSERT_EQ(run("--data " + test64 + " --train-data " + train64 + " --feature-net " +
+                    dir_.file("net64.pt") + " --count 30 --probe-labels 20 --threads 1 --json",
+                &out),
+            0)
+      << out;
+  const auto report = nlohmann::json::parse(out.substr(out.find('{')));
+  EXPECT_EQ(report["sample_quality"]["generated"], 30);
+  EXPECT_GT(report["sample_quality"]["frechet_distance"].get<double>(), 0.0);
+  EXPECT_TRUE(report["probe"].contains("random_discriminator")) << out;
+  EXPECT_EQ(run("--data " + test32 + " --feature-net " + dir_.file("net64.pt"), &out), 2);
+  EXPECT_NE(out.find(test32 + ": images are 32x32, but " + checkpoint + " makes 64x64"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
+}
+
 }  // namespace
 
 namespace {

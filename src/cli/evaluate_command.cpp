@@ -107,10 +107,24 @@ int evaluate_command(int argc, char** argv) {
   // Everything the user gave is read and checked before the slow parts.
   auto generator = train::load_generator(checkpoint, device);
   auto discriminator = train::load_discriminator(checkpoint, device);
-  const auto test = data::load_images(test_path);
+  // Real images at the checkpoint's size: its discriminator reads them for the probe (a folder is
+  // resized to it; a MAT file of another size is refused).
+  const int64_t side = generator->options().image_size();
+  data::ImageFolderOptions folder;
+  folder.image_size = side;
+  auto load_at_size = [&](const std::string& path) {
+    auto set = data::load_images(path, folder);
+    if (set.size() > 0 && set.side() != side) {
+      const auto size = [](int64_t s) { return std::to_string(s) + "x" + std::to_string(s); };
+      throw InputError(path + ": images are " + size(set.side()) + ", but " + checkpoint +
+                       " makes " + size(side) + "; measure it against real images of its size");
+    }
+    return set;
+  };
+  const auto test = load_at_size(test_path);
   if (test.size() < 2) throw InputError(test_path + ": needs at least 2 images");
   data::ImageSet train_set;
-  if (has_train) train_set = data::load_images(train_path);
+  if (has_train) train_set = load_at_size(train_path);
 
   const auto net_start = std::chrono::steady_clock::now();
   eval::FeatureNetSource source;

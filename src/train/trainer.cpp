@@ -92,7 +92,9 @@ Trainer::Trainer(TrainConfig config)
   }
 
   config_.data = resolve_data_paths(config_.data);
-  data_ = data::load_images(config_.data, config_.limit);
+  data::ImageFolderOptions folder;  // a folder is resized to the model's size
+  folder.image_size = config_.image_size;
+  data_ = data::load_images(config_.data, config_.limit, folder);
   const int64_t data_side = data_.images.size(2);
   if (data_side != config_.image_size) {
     const auto side = [](int64_t s) { return std::to_string(s) + "x" + std::to_string(s); };
@@ -138,7 +140,9 @@ Trainer::Trainer(TrainConfig config)
 }
 
 void Trainer::set_up_quality() {
-  const auto test = data::load_images({config_.eval_data});
+  data::ImageFolderOptions folder;
+  folder.image_size = config_.image_size;
+  const auto test = data::load_images({config_.eval_data}, /*limit=*/0, folder);
   if (test.size() < 2)
     throw InputError(config_.eval_data + ": --eval-data needs at least 2 images");
   eval::FeatureNetSource source;
