@@ -73,6 +73,13 @@ else
 fi
 [[ $PYTHON == */* ]] && PYTHON=$(realpath -m "$PYTHON")
 JOBS=${JOBS:-$(nproc)}
+if [[ $dry_run == 0 ]]; then
+  # The Debian dependencies from PREFIX, for the build and for running what it built.
+  lib=$prefix/usr/lib/x86_64-linux-gnu
+  export PATH=$prefix/usr/bin:$PATH
+  export PKG_CONFIG_PATH=$lib/pkgconfig:$prefix/usr/share/pkgconfig PKG_CONFIG_SYSROOT_DIR=$prefix
+  export LD_LIBRARY_PATH=$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+fi
 cd "$(dirname "$0")/.." || exit 2
 export PYTHONDONTWRITEBYTECODE=1  # nothing written into the tree (CI mounts it read-only)
 
@@ -144,9 +151,10 @@ record() {
   render
 }
 
-# The newest record of ID as "status<TAB>value<TAB>detail", empty when it has not run.
+# The newest record of ID as "status<US>value<US>detail" (US: the unit separator, which unlike a tab
+# keeps an empty field when read), empty when it has not run.
 record_of() {
-  awk -F'\t' -v id="$1" '$1 == id { line = $2 "\t" $3 "\t" $4 } END { if (line != "") print line }' \
+  awk -F'\t' -v id="$1" '$1 == id { line = $2 "\037" $3 "\037" $4 } END { if (line != "") print line }' \
     "$state/results.tsv"
 }
 
@@ -154,7 +162,7 @@ cell() {
   local rec status value detail
   rec=$(record_of "$1")
   if [[ -z $rec ]]; then echo "not run"; return; fi
-  IFS=$'\t' read -r status value detail <<< "$rec"
+  IFS=$'\037' read -r status value detail <<< "$rec"
   case $status in
     passed) echo "${value:-passed}" ;;
     failed) echo "failed: ${detail:-no reason given}" ;;
@@ -269,10 +277,7 @@ ensure_build() {
   local generator=() cmake_args=(-DCMAKE_BUILD_TYPE=Release)
   command -v ninja > /dev/null && generator=(-G Ninja)
   if [[ $dry_run == 0 ]]; then
-    local lib=$prefix/usr/lib/x86_64-linux-gnu torch_cmake
-    export PATH=$prefix/usr/bin:$PATH
-    export PKG_CONFIG_PATH=$lib/pkgconfig:$prefix/usr/share/pkgconfig PKG_CONFIG_SYSROOT_DIR=$prefix
-    export LD_LIBRARY_PATH=$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+    local torch_cmake
     torch_cmake=$("$PYTHON" -c 'import torch; print(torch.utils.cmake_prefix_path)' 2>/dev/null)
     cmake_args+=("-DCMAKE_PREFIX_PATH=$prefix/usr;$torch_cmake")
   fi
@@ -392,7 +397,7 @@ phase_train() {
   seconds=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
   if [[ $rc -eq 0 ]]; then
     local speed
-    speed=$(sed -n 's/.*"images_per_sec": *\([0-9.eE+-]*\).*/\1/p' "$run_dir/summary.json" 2>/dev/null | head -n 1)
+    speed=$(sed -n 's/.*"images_per_second": *\([0-9.eE+-]*\).*/\1/p' "$run_dir/summary.json" 2>/dev/null | head -n 1)
     echo "{\"check\": \"train\", \"impl\": \"dcgan-train\", \"images\": $train_images, \"wall_seconds\": $seconds}" \
       >> "$state/results.jsonl"
     record train passed "$seconds s wall" "${speed:+$(printf '%.0f' "$speed") img/s while training}"
