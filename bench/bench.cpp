@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "dcgan/data/svhn.h"
+#include "dcgan/train/device.h"
 #include "dcgan/train/gan.h"
 #include "dcgan/train/step.h"
 #include "dcgan/util/errors.h"
@@ -83,7 +84,7 @@ double seconds_since(Clock::time_point start) {
 }
 
 void sync(const torch::Device& device) {
-  if (device.is_cuda()) torch::cuda::synchronize();
+  if (device.is_cuda()) torch::cuda::synchronize(device.index());
 }
 
 int time_load(const std::string& file) {
@@ -151,6 +152,7 @@ nlohmann::json time_training(const dcgan::data::ImageSet& set, const torch::Devi
           {"precision", options.precision == dcgan::train::Precision::kBf16 ? "bf16" : "fp32"},
           {"channels_last", options.channels_last},
           {"threads", torch::get_num_threads()},
+          {"cudnn_benchmark", device.is_cuda() && at::globalContext().benchmarkCuDNN()},
           {"conv_dim", conv_dim},
           {"batch_size", batch_size},
           {"steps", steps},
@@ -175,7 +177,7 @@ int run(int argc, char** argv) {
       cxxopts::value<int64_t>()->default_value("20"))(
       "warmup", "Untimed training steps before timing",
       cxxopts::value<int64_t>()->default_value("3"))(
-      "device", "cpu or cuda (cuda runs the same eager step on the GPU)",
+      "device", "cpu, cuda or cuda:N (set up as `dcgan train` does, cuDNN benchmark mode on)",
       cxxopts::value<std::string>()->default_value("cpu"))(
       "threads", "Intra-op threads (0 keeps LibTorch's default)",
       cxxopts::value<int>()->default_value("0"))("smooth", "Smooth real labels to 0.9",
@@ -199,19 +201,14 @@ int run(int argc, char** argv) {
 
   const int threads = args["threads"].as<int>();
   if (threads < 0) throw dcgan::InputError("--threads must be 0 or more");
-  if (threads > 0) torch::set_num_threads(threads);
   const auto steps = args["steps"].as<int64_t>();
   const auto warmup = args["warmup"].as<int64_t>();
   if (steps < 1 || warmup < 0)
     throw dcgan::InputError("--steps must be at least 1 and --warmup at least 0");
-  const auto device_name = args["device"].as<std::string>();
-  if (device_name != "cpu" && device_name != "cuda") {
-    throw dcgan::InputError("--device must be cpu or cuda, got '" + device_name + "'");
-  }
-  if (device_name == "cuda" && !torch::cuda::is_available()) {
-    throw dcgan::InputError("--device cuda: this LibTorch build sees no CUDA device");
-  }
-  const torch::Device device(device_name == "cuda" ? torch::kCUDA : torch::kCPU);
+  // The trainer's own device set-up (current device, cuDNN benchmark mode), so that the numbers
+  // measure what `dcgan train` runs.
+  const auto device = dcgan::train::set_up_device(args["device"].as<std::string>(),
+                                                  threads > 0 ? threads : torch::get_num_threads());
   const auto batch_sizes = parse_list(args["batch-sizes"].as<std::string>(), "batch-sizes");
   const auto conv_dims = parse_list(args["conv-dims"].as<std::string>(), "conv-dims");
 

@@ -1,11 +1,13 @@
 // The training steps: CapturableAdam against torch::optim::Adam, the static-buffer step (what a
 // CUDA graph captures) against the eager step, checkpoints crossing between them, and on CUDA the
 // graphed step itself (skipped without a GPU).
+#include <c10/core/impl/DeviceGuardImplInterface.h>
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 #include <torch/cuda.h>
 
 #include <csignal>
+#include <set>
 
 #include "dcgan/train/capturable_adam.h"
 #include "dcgan/train/checkpoint.h"
@@ -277,6 +279,29 @@ TEST_F(StepResumeTest, GraphRunResumesAfterAnInterrupt_CUDA) {
   expect_modules_close(*resumed.gan().generator, *straight.gan().generator, 1e-3, "G");
 }
 
+// --device cuda:N given explicitly, through the trainer: the device set-up makes that GPU current,
+// and the graph step captures and replays there. cuda:0, and the last GPU when there are several.
+TEST_F(StepResumeTest, GraphRunOnTheDeviceGivenExplicitly_CUDA) {
+  REQUIRE_CUDA_GRAPHS();
+  const auto* cuda_guard = c10::impl::getDeviceGuardImpl(c10::DeviceType::CUDA);
+  const auto last = static_cast<c10::DeviceIndex>(torch::cuda::device_count() - 1);
+  for (const c10::DeviceIndex index : std::set<c10::DeviceIndex>{0, last}) {
+    const std::string name = "cuda:" + std::to_string(index);
+    auto config = tiny("explicit_" + std::to_string(index), 1, "graph");
+    config.device = name;
+    Trainer trainer(config);
+    EXPECT_EQ(cuda_guard->getDevice().index(), index) << name;
+    ASSERT_EQ(trainer.run().status, TrainOutcome::Status::kCompleted) << name;
+    const auto written =
+        nlohmann::json::parse(dcgan::test::read_bytes(config.out_dir + "/config.json"));
+    EXPECT_EQ(written.at("step_used"), "graph") << name;
+    const auto weight = trainer.gan().generator->fc->weight;
+    EXPECT_EQ(weight.device(), torch::Device(torch::kCUDA, index)) << name;
+    EXPECT_TRUE(torch::isfinite(weight).all().item<bool>()) << name;
+  }
+  cuda_guard->setDevice(torch::Device(torch::kCUDA, 0));
+}
+
 }  // namespace
 
 namespace {
@@ -316,9 +341,10 @@ TEST(GEma, RecalibrationFitsTheStatisticsToTheAveragedWeights) {
   {
     torch::NoGradGuard no_grad;
     gan.g_ema->eval();
-    gan.g_ema->forward(torch::rand({4096, 8}) * 2 - 1, [&](const std::string& layer, const torch::Tensor& x) {
-      if (layer == "t_conv1") pre_norm = x;
-    });
+    gan.g_ema->forward(torch::rand({4096, 8}) * 2 - 1,
+                       [&](const std::string& layer, const torch::Tensor& x) {
+                         if (layer == "t_conv1") pre_norm = x;
+                       });
   }
   const auto mean = pre_norm.mean({0, 2, 3}), var = pre_norm.var({0, 2, 3});
   auto off_by = [&] {

@@ -3,6 +3,7 @@
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
+#include <cuda_runtime_api.h>
 #include <torch/cuda.h>
 
 namespace dcgan::train {
@@ -10,11 +11,48 @@ namespace {
 
 constexpr int kWarmupSteps = 3;
 
+// After an exception inside a capture: ends it as PyTorch's torch.cuda.graph does (capture_end),
+// and if the stream is still capturing after that (capture_end threw first), ends it directly.
+// The partial graph is discarded. Errors here are dropped: the caller rethrows the first one.
+void end_failed_capture(at::cuda::CUDAGraph& graph) {
+  const cudaStream_t stream = at::cuda::getCurrentCUDAStream().stream();
+  try {
+    graph.capture_end();
+  } catch (const std::exception&) {
+  }
+  cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+  if (cudaStreamIsCapturing(stream, &status) == cudaSuccess &&
+      status != cudaStreamCaptureStatusNone) {
+    cudaGraph_t partial = nullptr;
+    if (cudaStreamEndCapture(stream, &partial) == cudaSuccess && partial != nullptr) {
+      cudaGraphDestroy(partial);
+    }
+  }
+  try {
+    graph.reset();
+  } catch (const std::exception&) {
+  }
+  // A failed capture leaves its (non-sticky) error to be reported by the next unrelated call.
+  (void)cudaGetLastError();
+}
+
 }  // namespace
+
+void capture_graph(at::cuda::CUDAGraph& graph, const std::function<void()>& work) {
+  try {
+    graph.capture_begin();
+    work();
+    graph.capture_end();
+  } catch (...) {
+    end_failed_capture(graph);
+    throw;
+  }
+}
 
 CudaGraphStep::CudaGraphStep(Gan& gan, torch::Tensor images, const StepOptions& options)
     : StaticStep(gan, std::move(images), options) {
   TORCH_CHECK(images_.is_cuda(), "CudaGraphStep: the dataset must be on a CUDA device");
+  const c10::cuda::CUDAGuard on_device(images_.device());
   const auto device_options = images_.options();
   index_ = torch::zeros({options_.batch_size}, device_options.dtype(torch::kInt64));
   z_ = torch::zeros({2, options_.batch_size, gan_.options.z_size},
@@ -26,6 +64,7 @@ CudaGraphStep::CudaGraphStep(Gan& gan, torch::Tensor images, const StepOptions& 
 }
 
 void CudaGraphStep::capture() {
+  const auto device = images_.device();
   // Warm-up steps set up cuDNN (benchmark picks), cuBLAS and the allocator before capture; they
   // train, so the state they change is saved first and put back after.
   std::vector<torch::Tensor> state = d_adam_.state_tensors();
@@ -39,9 +78,9 @@ void CudaGraphStep::capture() {
   std::vector<torch::Tensor> saved;
   for (const auto& t : state) saved.push_back(t.detach().clone());
 
-  torch::cuda::synchronize();
-  const auto side_stream =
-      at::cuda::getStreamFromPool(/*isHighPriority=*/false, images_.device().index());
+  // The copies above run on this device's current stream: done before the side stream starts.
+  torch::cuda::synchronize(device.index());
+  const auto side_stream = at::cuda::getStreamFromPool(/*isHighPriority=*/false, device.index());
   {
     c10::cuda::CUDAStreamGuard on_side_stream(side_stream);
     for (int i = 0; i < kWarmupSteps; ++i) compute(index_, z_[0], z_[1]);
@@ -50,15 +89,15 @@ void CudaGraphStep::capture() {
       for (size_t i = 0; i < state.size(); ++i) state[i].detach().copy_(saved[i]);
     }
     side_stream.synchronize();
-    graph_.capture_begin();
-    compute(index_, z_[0], z_[1]);
-    graph_.capture_end();
+    graph_ = std::make_unique<at::cuda::CUDAGraph>();
+    capture_graph(*graph_, [this] { compute(index_, z_[0], z_[1]); });
   }
-  torch::cuda::synchronize();
+  torch::cuda::synchronize(device.index());
   captured_ = true;
 }
 
 StepLosses CudaGraphStep::step(int64_t first, int64_t count) {
+  const c10::cuda::CUDAGuard on_device(images_.device());
   if (count != options_.batch_size) return StaticStep::step(first, count);
   if (!captured_) capture();
   const size_t slot = static_cast<size_t>(replays_ % 2);
@@ -70,7 +109,7 @@ StepLosses CudaGraphStep::step(int64_t first, int64_t count) {
   z_.copy_(staged, /*non_blocking=*/true);
   uploaded_[slot].record();
   index_.copy_(order_.narrow(0, first, count), /*non_blocking=*/true);
-  graph_.replay();
+  graph_->replay();
   ++replays_;
   return {d_loss_, g_loss_};
 }

@@ -1,5 +1,7 @@
 #include "dcgan/train/device.h"
 
+#include <c10/core/impl/DeviceGuardImplInterface.h>
+
 #include <regex>
 #include <thread>
 
@@ -51,7 +53,13 @@ int64_t cpu_threads(int64_t requested) {
 torch::Device set_up_device(const std::string& device_name, int64_t threads) {
   const auto device = resolve_device(device_name);
   torch::set_num_threads(static_cast<int>(cpu_threads(threads)));
-  if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
+  if (device.is_cuda()) {
+    // --device cuda:N made current: the calls that take no device (synchronize, events, new
+    // streams, graph capture) otherwise act on GPU 0. Through the device-guard registry, which the
+    // CPU-only LibTorch has too, so this file needs no CUDA headers.
+    c10::impl::getDeviceGuardImpl(device.type())->setDevice(device);
+    at::globalContext().setBenchmarkCuDNN(true);
+  }
   return device;
 }
 

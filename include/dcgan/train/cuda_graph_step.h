@@ -6,10 +6,18 @@
 #include <ATen/cuda/CUDAGraph.h>
 
 #include <array>
+#include <functional>
+#include <memory>
 
 #include "dcgan/train/static_step.h"
 
 namespace dcgan::train {
+
+// Captures the CUDA work of `work` into `graph` on the current stream (not the default stream).
+// When `work` or the capture throws, the capture is ended and its partial graph discarded before
+// the first error is rethrown: a stream left capturing fails the next CUDA call with a capture
+// error that hides the first one.
+void capture_graph(at::cuda::CUDAGraph& graph, const std::function<void()>& work);
 
 // The whole D + G step captured once in one CUDA graph and replayed for every full batch: one
 // launch instead of hundreds, which is what bounds these small networks on a GPU.
@@ -20,6 +28,9 @@ namespace dcgan::train {
 // one of two pinned host buffers, and uploaded asynchronously: the CPU fills one buffer while the
 // GPU still reads the other, and the run's randomness stays in the CPU generator that checkpoints
 // already save. The last, partial batch of an epoch runs the same step without capture.
+//
+// Every call makes the dataset's device current for its duration, so that the calls that take no
+// device (synchronize, events, capture) act on that GPU, whichever one `--device cuda:N` named.
 class CudaGraphStep : public StaticStep {
  public:
   CudaGraphStep(Gan& gan, torch::Tensor images, const StepOptions& options);
@@ -30,7 +41,7 @@ class CudaGraphStep : public StaticStep {
  private:
   void capture();
 
-  at::cuda::CUDAGraph graph_;
+  std::unique_ptr<at::cuda::CUDAGraph> graph_;  // made at capture, on the dataset's device
   bool captured_ = false;
   torch::Tensor index_;                    // int64 [batch], device
   torch::Tensor z_;                        // float [2, batch, z_size], device: z for D, z for G
