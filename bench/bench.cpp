@@ -118,11 +118,10 @@ int time_load(const std::string& file) {
 // trainer, so the gather and the uint8 -> float scaling are counted, like the notebook's
 // DataLoader + scale().
 nlohmann::json time_training(const dcgan::data::ImageSet& set, const torch::Device& device,
-                             int64_t conv_dim, int64_t batch_size, int64_t warmup, int64_t steps,
-                             const std::string& step_name, dcgan::train::StepOptions options) {
+                             dcgan::train::GanOptions gan_options, int64_t batch_size,
+                             int64_t warmup, int64_t steps, const std::string& step_name,
+                             dcgan::train::StepOptions options) {
   torch::manual_seed(0);
-  dcgan::train::GanOptions gan_options;
-  gan_options.conv_dim = conv_dim;
   dcgan::train::Gan gan(gan_options, device);
   options.batch_size = batch_size;
   const auto kind = dcgan::train::resolve_step_kind(step_name, device);
@@ -153,7 +152,9 @@ nlohmann::json time_training(const dcgan::data::ImageSet& set, const torch::Devi
           {"channels_last", options.channels_last},
           {"threads", torch::get_num_threads()},
           {"cudnn_benchmark", device.is_cuda() && at::globalContext().benchmarkCuDNN()},
-          {"conv_dim", conv_dim},
+          {"arch", dcgan::models::to_string(gan_options.arch)},
+          {"image_size", gan_options.image_size},
+          {"conv_dim", gan_options.conv_dim},
           {"batch_size", batch_size},
           {"steps", steps},
           {"seconds", seconds},
@@ -173,6 +174,10 @@ int run(int argc, char** argv) {
       cxxopts::value<std::string>()->default_value("128,1024"))(
       "conv-dims", "Comma-separated model widths",
       cxxopts::value<std::string>()->default_value("32,128"))(
+      "image-size", "Image side of the networks (--data is resized to it when its side differs)",
+      cxxopts::value<int64_t>()->default_value("32"))(
+      "arch", "notebook or pytorch-examples",
+      cxxopts::value<std::string>()->default_value("notebook"))(
       "steps", "Timed training steps per configuration",
       cxxopts::value<int64_t>()->default_value("20"))(
       "warmup", "Untimed training steps before timing",
@@ -222,8 +227,26 @@ int run(int argc, char** argv) {
   step_options.channels_last = args["channels-last"].as<bool>();
   const auto step_name = args["step"].as<std::string>();
 
-  const auto set = dcgan::data::load_svhn_mat(args["data"].as<std::string>());
+  dcgan::train::GanOptions gan_options;
+  gan_options.image_size = args["image-size"].as<int64_t>();
+  dcgan::models::check_image_size(gan_options.image_size);
+  gan_options.arch = dcgan::models::parse_arch(args["arch"].as<std::string>());
+  auto set = dcgan::data::load_svhn_mat(args["data"].as<std::string>());
+  if (set.side() != gan_options.image_size) {
+    // The speed of a step depends on the image size only, not on what the images show.
+    const int64_t side = gan_options.image_size;
+    set.images = torch::nn::functional::interpolate(
+                     set.images.to(torch::kFloat32),
+                     torch::nn::functional::InterpolateFuncOptions()
+                         .size(std::vector<int64_t>{side, side})
+                         .mode(torch::kBilinear)
+                         .align_corners(false))
+                     .round()
+                     .clamp(0, 255)
+                     .to(torch::kUInt8);
+  }
   for (const auto conv_dim : conv_dims) {
+    gan_options.conv_dim = conv_dim;
     for (const auto batch_size : batch_sizes) {
       if (batch_size > set.size()) {
         throw dcgan::InputError("--batch-sizes: " + std::to_string(batch_size) +
@@ -231,7 +254,7 @@ int run(int argc, char** argv) {
                                 " images in --data");
       }
       const auto result =
-          time_training(set, device, conv_dim, batch_size, warmup, steps, step_name, step_options);
+          time_training(set, device, gan_options, batch_size, warmup, steps, step_name, step_options);
       std::cout << result.dump() << std::endl;
     }
   }
