@@ -91,7 +91,7 @@ Trainer::Trainer(TrainConfig config)
   }
 
   config_.data = resolve_data_paths(config_.data);
-  data_ = data::load_images(config_.data, config_.limit);
+  data_ = data::load_images(config_.data, config_.limit, folder_options());
   if (config_.batch_size > data_.size()) {
     throw InputError("--batch-size " + std::to_string(config_.batch_size) +
                      " is larger than the data (" + std::to_string(data_.size()) + " images)");
@@ -127,8 +127,17 @@ Trainer::Trainer(TrainConfig config)
   data_.images = data_.images.to(device_);
 }
 
+data::ImageFolderOptions Trainer::folder_options() const {
+  data::ImageFolderOptions folder;
+  folder.use_cache = config_.folder_cache;
+  folder.cache_dir = config_.cache_dir;
+  folder.strict = config_.strict_data;
+  folder.progress = config_.progress;
+  return folder;
+}
+
 void Trainer::set_up_quality() {
-  const auto test = data::load_images({config_.eval_data});
+  const auto test = data::load_images({config_.eval_data}, 0, folder_options());
   if (test.size() < 2)
     throw InputError(config_.eval_data + ": --eval-data needs at least 2 images");
   eval::FeatureNetSource source;
