@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "dcgan/data/dataset.h"
 #include "dcgan/data/svhn.h"
 #include "dcgan/train/device.h"
 #include "dcgan/train/gan.h"
@@ -87,13 +88,16 @@ void sync(const torch::Device& device) {
   if (device.is_cuda()) torch::cuda::synchronize(device.index());
 }
 
-int time_load(const std::string& file) {
+int time_load(const std::string& file, const dcgan::data::ImageFolderOptions& folder) {
   const auto memory_before = rss_breakdown();
   const double rss_before = peak_rss_mib();
   const double cpu_start = cpu_seconds();
   const auto start = Clock::now();
-  const auto set = dcgan::data::load_svhn_mat(file);
+  const auto set = dcgan::data::load_images(file, folder);
   const double seconds = seconds_since(start);
+  const auto describe_start = Clock::now();
+  const auto stats = dcgan::data::describe(set);  // what `inspect` adds
+  const double describe_seconds = seconds_since(describe_start);
   const double cpu = cpu_seconds() - cpu_start;
   const double rss_after = peak_rss_mib();
   const auto memory_after = rss_breakdown();
@@ -103,6 +107,8 @@ int time_load(const std::string& file) {
       {"format", set.format},
       {"images", set.size()},
       {"seconds", seconds},
+      {"describe_seconds", describe_seconds},
+      {"pixel_mean", stats.pixel_mean},
       {"cpu_seconds", cpu},
       {"peak_rss_mib_before", rss_before},
       {"peak_rss_mib_after", rss_after},
@@ -192,8 +198,13 @@ int run(int argc, char** argv) {
       "precision", "fp32 or bf16 (CUDA autocast)",
       cxxopts::value<std::string>()->default_value("fp32"))(
       "channels-last", "NHWC convolution weights", cxxopts::value<bool>()->default_value("false"))(
-      "load", "Only time load_svhn_mat on FILE (seconds and peak RSS) and exit",
-      cxxopts::value<std::string>())("h,help", "Show this help");
+      "load", "Only time loading FILE (a .mat file or image folder: seconds and peak RSS) and exit",
+      cxxopts::value<std::string>())(
+      "image-size", "With --load of a folder: the side images are resized to",
+      cxxopts::value<int64_t>()->default_value("32"))(
+      "cache-dir", "With --load of a folder: the cache folder", cxxopts::value<std::string>())(
+      "no-cache", "With --load of a folder: no cache", cxxopts::value<bool>()->default_value("false"))(
+      "h,help", "Show this help");
   const auto args = options.parse(argc, argv);
   if (args.count("help")) {
     std::cout << options.help() << std::endl;
@@ -202,7 +213,14 @@ int run(int argc, char** argv) {
   if (!args.unmatched().empty()) {
     throw dcgan::InputError("unexpected argument '" + args.unmatched().front() + "' (see --help)");
   }
-  if (args.count("load")) return time_load(args["load"].as<std::string>());
+  if (args.count("load")) {
+    dcgan::data::ImageFolderOptions folder;
+    folder.image_size = args["image-size"].as<int64_t>();
+    folder.use_cache = !args["no-cache"].as<bool>();
+    if (args.count("cache-dir")) folder.cache_dir = args["cache-dir"].as<std::string>();
+    folder.progress = "none";
+    return time_load(args["load"].as<std::string>(), folder);
+  }
 
   const int threads = args["threads"].as<int>();
   if (threads < 0) throw dcgan::InputError("--threads must be 0 or more");

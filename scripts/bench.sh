@@ -15,6 +15,9 @@
 #                        (default 32*32*1024: the notebook's model at batch 1024; at conv_dim 128
 #                        the notebook's loop takes minutes per step on this CPU). 0: no limit.
 #   SKIP_PYTHON=1        C++ only;  SKIP_LOAD=1   no load timing;  SKIP_BUILD=1   no build
+#   SKIP_DATA=1          no data-loading comparison (bench/bench_data.py: MAT v5 vs scipy, v7.3 vs
+#                        h5py, a 20,000-image folder vs torchvision; its data is made on the spot)
+#   ONLY_DATA=1          the data-loading comparison alone
 #   DEVICE=cpu           passed to dcgan_bench (cuda runs the eager step on a GPU if LibTorch has one)
 # Example: THREADS=1 CONV_DIMS=32 BATCH_SIZES=128 scripts/bench.sh
 set -euo pipefail
@@ -39,7 +42,7 @@ trap 'rm -f "$results"' EXIT
 
 # Debian packages the Python reference and the data generator need, installed only if missing.
 missing=()
-for p in python3-torch python3-scipy python3-numpy python3-pil; do
+for p in python3-torch python3-scipy python3-numpy python3-pil python3-h5py python3-torchvision; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [[ ${#missing[@]} -gt 0 ]]; then
@@ -59,6 +62,10 @@ if [[ -z ${SKIP_BUILD:-} ]]; then
 fi
 
 echo "# $(date -u +%FT%TZ)  $(nproc) CPUs  load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+if [[ -n ${ONLY_DATA:-} ]]; then
+  "$PY" bench/bench_data.py "$BENCH" --repeats "$REPEATS"
+  exit 0
+fi
 echo "# THREADS=$THREADS STEPS=$STEPS WARMUP=$WARMUP REPEATS=$REPEATS DATA=$DATA DEVICE=$DEVICE"
 IFS=, read -r -a batch_sizes <<<"$BATCH_SIZES"
 IFS=, read -r -a conv_dims <<<"$CONV_DIMS"
@@ -127,3 +134,8 @@ if loads:
           f'peak RSS {peak:.1f} MiB ({peak * 1.048576:.1f} MB), of which {base:.1f} MiB before loading; '
           f'target < 1.5 s and < 350 MB: {ok}')
 EOF
+
+if [[ -z ${SKIP_DATA:-} ]]; then
+  echo
+  "$PY" bench/bench_data.py "$BENCH" --repeats "$REPEATS"
+fi

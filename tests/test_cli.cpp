@@ -687,6 +687,51 @@ TEST(Commands, InspectCountsTheFixtureDigits) {
   expect_input_error(dcgan({"inspect", "--data", tmp.file("none.mat")}, tmp.path()), "none.mat");
 }
 
+// A class folder through the binary: inspect lists the classes (data messages on stderr, so
+// --json stays one object), pack writes a .mat that inspects the same, a junk file is skipped or,
+// with --strict, refused with exit 2.
+TEST(Commands, InspectAndPackAClassFolder) {
+  TempDir tmp;
+  fs::create_directories(tmp.path() / "pets" / "cat");
+  fs::create_directories(tmp.path() / "pets" / "dog");
+  for (int i = 0; i < 3; ++i)
+    dcgan::image::write_png(tmp.file("pets/cat/" + std::to_string(i) + ".png"),
+                            torch::full({3, 40, 40}, 10 * i, torch::kUInt8));
+  dcgan::image::write_png(tmp.file("pets/dog/a.png"), torch::full({3, 40, 40}, 200, torch::kUInt8));
+  dcgan::test::write_bytes(tmp.file("pets/dog/bad.jpg"), "not a jpeg");
+  const std::vector<std::string> cache = {"--cache-dir", tmp.file("cache")};
+  auto with_cache = [&](std::vector<std::string> args) {
+    args.insert(args.end(), cache.begin(), cache.end());
+    return args;
+  };
+  const auto r = dcgan(with_cache({"inspect", "--data", tmp.file("pets"), "--json"}), tmp.path());
+  ASSERT_EQ(r.code, 0) << describe(r);
+  const auto json = nlohmann::json::parse(r.out);
+  EXPECT_EQ(json.at("classes"), nlohmann::json({"cat", "dog"}));
+  EXPECT_EQ(json.at("label_counts"), nlohmann::json({3, 1}));
+  EXPECT_NE(r.err.find("skipped 1 unreadable files"), std::string::npos) << r.err;
+  EXPECT_TRUE(fs::exists(tmp.path() / "cache" / "folders"));
+
+  const auto strict = dcgan(with_cache({"inspect", "--data", tmp.file("pets"), "--strict"}), tmp.path());
+  EXPECT_EQ(strict.code, 2) << describe(strict);
+  EXPECT_NE(strict.err.find("bad.jpg"), std::string::npos) << strict.err;
+
+  const auto packed = dcgan(with_cache({"pack", tmp.file("pets"), "--out", tmp.file("pets.mat"),
+                                        "--image-size", "64"}),
+                            tmp.path());
+  ASSERT_EQ(packed.code, 0) << describe(packed);
+  const auto back = dcgan({"inspect", "--data", tmp.file("pets.mat"), "--json"}, tmp.path());
+  ASSERT_EQ(back.code, 0) << describe(back);
+  const auto back_json = nlohmann::json::parse(back.out);
+  EXPECT_EQ(back_json.at("classes"), nlohmann::json({"cat", "dog"}));
+  EXPECT_EQ(back_json.at("label_counts"), nlohmann::json({3, 1}));
+  EXPECT_EQ(back_json.at("height"), 64);
+  const auto table = dcgan({"inspect", "--data", tmp.file("pets.mat")}, tmp.path());
+  EXPECT_NE(table.out.find("cat"), std::string::npos) << table.out;
+  expect_input_error(dcgan({"pack", tmp.file("nothing"), "--out", tmp.file("x.mat")}, tmp.path()),
+                     "not a folder");
+}
+
 TEST(Commands, SummaryGivesTheNotebookParameterCounts) {
   TempDir tmp;
   const auto r = dcgan({"summary", "--conv-dim", "32", "--json"}, tmp.path());
@@ -757,7 +802,7 @@ TEST(TrainOptions, ImageFolder) {
     dcgan::image::write_png(tmp.file("images/" + std::to_string(i) + ".png"),
                             torch::randint(0, 256, {3, 40, 48}, torch::kUInt8));
   const auto run = tmp.path() / "run";
-  const auto r = dcgan(train_args(run, {}, tmp.file("images")), tmp.path());
+  const auto r = dcgan(train_args(run, {"--no-cache"}, tmp.file("images")), tmp.path());
   ASSERT_EQ(r.code, 0) << describe(r);
   const auto config = json_file(run / "config.json");
   EXPECT_EQ(config.at("dataset_images"), 8);

@@ -335,4 +335,56 @@ TEST(ImageFolder, CacheIsReusedAndRebuiltOnChangeAndCorruption) {
   EXPECT_FALSE(fs::exists(cache.path() / "folders"));  // --no-cache writes nothing
 }
 
+
+// `dcgan pack`'s writer: the folder's images, labels and class names read back unchanged; a folder
+// of digit classes "0".."9" becomes a true SVHN file (y 1-10, 10 for digit 0, no `classes`).
+TEST(PackRoundTrip, ReadBackEqualsTheFolder) {
+  TempDir dir;
+  namespace fs = std::filesystem;
+  fs::create_directories(dir.path() / "in" / "cat");
+  fs::create_directories(dir.path() / "in" / "dog");
+  torch::manual_seed(4);
+  for (int i = 0; i < 3; ++i) {
+    dcgan::image::write_png(dir.file("in/cat/" + std::to_string(i) + ".png"),
+                            torch::randint(0, 256, {3, 48, 40}, torch::kUInt8));
+  }
+  dcgan::image::write_png(dir.file("in/dog/x.png"), torch::randint(0, 256, {3, 20, 20}, torch::kUInt8));
+  for (int64_t side : {32, 64}) {
+    auto options = no_cache();
+    options.image_size = side;
+    const auto folder = dcgan::data::load_image_folder(dir.file("in"), options);
+    dcgan::data::write_svhn_mat(dir.file("packed.mat"), folder);
+    const auto back = dcgan::data::load_svhn_mat(dir.file("packed.mat"));
+    EXPECT_EQ(back.side(), side);
+    EXPECT_TRUE(torch::equal(back.images, folder.images));
+    EXPECT_TRUE(torch::equal(back.labels, folder.labels));
+    EXPECT_EQ(back.classes, (std::vector<std::string>{"cat", "dog"}));
+  }
+
+  // Digit classes: SVHN's own labels.
+  dcgan::data::ImageSet digits;
+  digits.images = torch::randint(0, 256, {10, 3, 32, 32}, torch::kUInt8);
+  digits.labels = torch::arange(10, torch::kInt64);
+  for (int d = 0; d < 10; ++d) digits.classes.push_back(std::to_string(d));
+  dcgan::data::write_svhn_mat(dir.file("digits.mat"), digits);
+  const auto svhn = dcgan::data::load_svhn_mat(dir.file("digits.mat"));
+  EXPECT_TRUE(torch::equal(svhn.labels, digits.labels));
+  EXPECT_TRUE(svhn.classes.empty());
+  mat_t* mat = Mat_Open(dir.file("digits.mat").c_str(), MAT_ACC_RDONLY);
+  ASSERT_NE(mat, nullptr);
+  matvar_t* y = Mat_VarRead(mat, "y");
+  ASSERT_NE(y, nullptr);
+  EXPECT_EQ(static_cast<const double*>(y->data)[0], 10.0);  // digit 0 is SVHN's label 10
+  EXPECT_EQ(static_cast<const double*>(y->data)[3], 3.0);
+  EXPECT_EQ(Mat_VarReadInfo(mat, "classes"), nullptr);
+  Mat_VarFree(y);
+  Mat_Close(mat);
+
+  // No labels: y all 0, read back label-less.
+  digits.classes.clear();
+  digits.labels = torch::full({10}, -1, torch::kInt64);
+  dcgan::data::write_svhn_mat(dir.file("none.mat"), digits);
+  EXPECT_TRUE(torch::equal(dcgan::data::load_svhn_mat(dir.file("none.mat")).labels, digits.labels));
+}
+
 }  // namespace

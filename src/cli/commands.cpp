@@ -13,7 +13,9 @@
 #include <set>
 #include <string>
 
+#include "dcgan/cli/data_options.h"
 #include "dcgan/cli/evaluate_command.h"
+#include "dcgan/cli/pack_command.h"
 #include "dcgan/cli/interop_commands.h"
 #include "dcgan/cli/options.h"
 #include "dcgan/data/dataset.h"
@@ -43,11 +45,12 @@ int inspect_command(int argc, char** argv) {
       "json", "Print one JSON object instead of a table (default: off)",
       cxxopts::value<bool>()->default_value("false"));
   // clang-format on
+  add_folder_options(options);
   auto args = parse_options(options, argc, argv);
   if (!args) return 0;
   if (!args->count("data")) throw InputError("inspect: --data FILE is required");
   const auto file = (*args)["data"].as<std::string>();
-  const auto set = data::load_images(file);
+  const auto set = data::load_images(file, folder_options(*args));
   const auto stats = data::describe(set);
   if ((*args)["json"].as<bool>()) {
     std::cout << data::to_json(file, set, stats).dump() << std::endl;
@@ -189,11 +192,16 @@ int train_command(int argc, char** argv) {
       "NHWC convolution weights (faster tensor-core kernels on CUDA) (default: off)",
       cxxopts::value<bool>()->default_value("false"));
   // clang-format on
+  add_folder_options(options);
   auto parsed = parse_options(options, argc, argv);
   if (!parsed) return 0;
   const auto& args = *parsed;
 
   train::TrainConfig config;
+  const auto folder = folder_options(args);
+  config.folder_cache = folder.use_cache;
+  config.cache_dir = folder.cache_dir;
+  config.strict_data = folder.strict;
   config.data = args["data"].as<std::vector<std::string>>();
   if (args.count("out")) config.out_dir = args["out"].as<std::string>();
   config.epochs = args["epochs"].as<int64_t>();
@@ -375,6 +383,7 @@ const std::map<std::string, Command>& commands() {
       {"export", {"Write a checkpoint's model as a PyTorch state_dict", export_command}},
       {"import", {"Make a run folder from the notebook's state_dicts", import_command}},
       {"evaluate", {"Measure sample quality (Frechet distance) and the D probe", evaluate_command}},
+      {"pack", {"Write an image folder as one SVHN-layout .mat file", pack_command}},
   };
   return table;
 }

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "dcgan/cli/data_options.h"
 #include "dcgan/cli/options.h"
 #include "dcgan/data/dataset.h"
 #include "dcgan/eval/feature_net.h"
@@ -75,6 +76,7 @@ int evaluate_command(int argc, char** argv) {
       "json", "Print one JSON object instead of text (default: off)",
       cxxopts::value<bool>()->default_value("false"));
   // clang-format on
+  add_folder_options(options);
   const auto parsed = parse_options(options, argc, argv);
   if (!parsed) return 0;
   const auto& args = *parsed;
@@ -110,7 +112,7 @@ int evaluate_command(int argc, char** argv) {
   // Real images at the checkpoint's size: its discriminator reads them for the probe (a folder is
   // resized to it; a MAT file of another size is refused).
   const int64_t side = generator->options().image_size();
-  data::ImageFolderOptions folder;
+  auto folder = folder_options(args);
   folder.image_size = side;
   auto load_at_size = [&](const std::string& path) {
     auto set = data::load_images(path, folder);
@@ -169,9 +171,18 @@ int evaluate_command(int argc, char** argv) {
   } else if (!labelled(test)) {
     probe_refusal = test_path + ": has no digit labels (" + test.format +
                     "); the probe needs a labelled test set";
+  } else if (train_set.classes != test.classes) {
+    probe_refusal = train_path + " and " + test_path +
+                    ": their labels mean different things (SVHN digits or another folder's "
+                    "classes); the probe needs the same classes in both";
+  } else if (train_set.class_count() > 10) {
+    probe_refusal = train_path + ": has " + std::to_string(train_set.class_count()) +
+                    " classes; the probe supports at most 10";
   }
   if (probe_refusal.empty()) {
-    const auto picked = eval::balanced_subset(train_set.labels, probe_labels / 10, seed);
+    // Class folders: as many labels per class as --probe-labels gives 10 digits in all.
+    const auto classes = train_set.class_count();
+    const auto picked = eval::balanced_subset(train_set.labels, probe_labels / classes, seed, classes);
     const auto train_images = train_set.images.index_select(0, picked);
     const auto train_labels = train_set.labels.index_select(0, picked);
     models::Discriminator untrained{nullptr};

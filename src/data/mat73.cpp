@@ -349,16 +349,71 @@ MatResult read_mat73(const std::string& path, int64_t file_bytes, int threads,
     fail(path, "variable 'y' is " + matlab_dims(yv.dims) + ", expected " +
                    std::to_string(result.count) + "x1 (one label per image)");
   }
-  const auto labels = read_doubles(path, y, static_cast<size_t>(result.count), "y");
-  if (!whole_in_range(labels, 1, 10)) {
-    const auto [lo, hi] = std::minmax_element(labels.begin(), labels.end());
-    fail(path, "variable 'y' has labels outside 1-10 (min " + std::to_string(*lo) + ", max " +
-                   std::to_string(*hi) + ")");
+  // Class names (dcgan pack): a K x L char matrix, stored by HDF5 as L x K code units.
+  if (H5Lexists(file, "classes", H5P_DEFAULT) > 0) {
+    Handle names(H5Dopen2(file, "classes", H5P_DEFAULT), H5Dclose);
+    Handle space(names.valid() ? H5Dget_space(names) : -1, H5Sclose);
+    hsize_t dims[2] = {0, 0};
+    if (!space.valid() || H5Sget_simple_extent_ndims(space) != 2 ||
+        H5Sget_simple_extent_dims(space, dims, nullptr) < 0 || dims[0] * dims[1] > (1u << 24))
+      fail(path, "variable 'classes' is not a char matrix of class names");
+    std::vector<uint16_t> units(dims[0] * dims[1]);
+    if (!units.empty() &&
+        H5Dread(names, H5T_NATIVE_UINT16, H5S_ALL, H5S_ALL, H5P_DEFAULT, units.data()) < 0)
+      fail(path, "variable 'classes' could not be read" + hdf5_error());
+    Handle type(H5Dget_type(names), H5Tclose);
+    const bool bytes = type.valid() && H5Tget_size(type) == 1;
+    result.classes = char_rows(std::vector<uint32_t>(units.begin(), units.end()),
+                               static_cast<int64_t>(dims[1]), static_cast<int64_t>(dims[0]), bytes);
   }
-  result.labels.reserve(labels.size());
-  for (double label : labels)
-    result.labels.push_back(label == 10 ? 0 : static_cast<int64_t>(label));
+  result.labels = labels_from_y(path, read_doubles(path, y, static_cast<size_t>(result.count), "y"),
+                                static_cast<int64_t>(result.classes.size()));
   return result;
+}
+
+}  // namespace dcgan::data::detail
+
+namespace dcgan::data::detail {
+
+std::vector<int64_t> labels_from_y(const std::string& path, const std::vector<double>& y,
+                                   int64_t classes) {
+  std::vector<int64_t> labels(y.size(), -1);
+  if (std::all_of(y.begin(), y.end(), [](double v) { return v == 0; })) return labels;
+  const double hi = classes > 0 ? static_cast<double>(classes) : 10;
+  if (!whole_in_range(y, 1, hi)) {
+    const auto [lo, top] = std::minmax_element(y.begin(), y.end());
+    fail(path, "variable 'y' has labels outside 1-" + std::to_string(static_cast<int64_t>(hi)) +
+                   (classes > 0 ? " (its 'classes' names " + std::to_string(classes) + ")" : "") +
+                   " (min " + std::to_string(*lo) + ", max " + std::to_string(*top) + ")");
+  }
+  for (size_t i = 0; i < y.size(); ++i) {
+    const auto v = static_cast<int64_t>(y[i]);
+    labels[i] = classes > 0 ? v - 1 : (v == 10 ? 0 : v);  // SVHN writes digit 0 as 10
+  }
+  return labels;
+}
+
+std::vector<std::string> char_rows(const std::vector<uint32_t>& units, int64_t rows,
+                                   int64_t columns, bool utf8_bytes) {
+  std::vector<std::string> names(static_cast<size_t>(rows));
+  for (int64_t r = 0; r < rows; ++r) {
+    std::string& name = names[static_cast<size_t>(r)];
+    for (int64_t c = 0; c < columns; ++c) {
+      const uint32_t u = units[static_cast<size_t>(c * rows + r)];
+      if (u < 0x80 || utf8_bytes) {
+        name += static_cast<char>(u);
+      } else if (u < 0x800) {
+        name += static_cast<char>(0xC0 | (u >> 6));
+        name += static_cast<char>(0x80 | (u & 0x3F));
+      } else {
+        name += static_cast<char>(0xE0 | ((u >> 12) & 0x0F));
+        name += static_cast<char>(0x80 | ((u >> 6) & 0x3F));
+        name += static_cast<char>(0x80 | (u & 0x3F));
+      }
+    }
+    while (!name.empty() && (name.back() == ' ' || name.back() == '\0')) name.pop_back();
+  }
+  return names;
 }
 
 }  // namespace dcgan::data::detail

@@ -16,8 +16,20 @@ constexpr int64_t kMaxSide = 4096;
 struct MatResult {
   int64_t count = 0;
   int64_t side = 0;
-  std::vector<int64_t> labels;  // digits 0-9 (SVHN's label 10 already turned into 0)
+  std::vector<int64_t> labels;       // digits 0-9 or class indices; -1 for none
+  std::vector<std::string> classes;  // the optional `classes` variable (dcgan pack)
 };
+
+// y's values as labels. Without class names (SVHN): 1-10, 10 meaning digit 0. With the K names of
+// a `classes` variable (written by `dcgan pack` for a class folder): 1-K, class index + 1. Either
+// way an all-zero y means a label-less set (-1). Throws InputError naming `path` otherwise.
+std::vector<int64_t> labels_from_y(const std::string& path, const std::vector<double>& y,
+                                   int64_t classes);
+
+// The rows of a K x L MATLAB char matrix stored column-major, trailing blanks cut, as UTF-8:
+// `units` are UTF-16 code units, or with `utf8_bytes` already UTF-8 bytes (as pack writes them).
+std::vector<std::string> char_rows(const std::vector<uint32_t>& units, int64_t rows, int64_t columns,
+                                   bool utf8_bytes);
 
 // Returns a buffer of `bytes` for the pixels (N x 3 x S x S once the reader returns).
 using PixelAllocator = std::function<uint8_t*(size_t bytes)>;

@@ -519,6 +519,32 @@ torch::Tensor read_uint8_x(const std::string& path, const std::vector<Mat5Variab
   return {};
 }
 
+// The optional `classes` variable (`dcgan pack` of a class folder): a K x L char matrix, one class
+// name per row. Empty when absent.
+std::vector<std::string> read_class_names(mat_t* mat, const std::string& path) {
+  matio_last_error.clear();
+  MatVar info(Mat_VarReadInfo(mat, "classes"));
+  if (!info) return {};
+  if (info->class_type != MAT_C_CHAR || info->rank != 2 || info->isComplex ||
+      element_count(info.get()) > (1 << 24))
+    fail(path, "variable 'classes' is not a char matrix of class names");
+  info.reset();
+  matio_last_error.clear();
+  MatVar var(Mat_VarRead(mat, "classes"));
+  if (!var || (!var->data && element_count(var.get()) > 0))
+    fail(path, "variable 'classes' could not be read (file truncated or corrupt)");
+  const int64_t n = element_count(var.get());
+  std::vector<uint32_t> units(static_cast<size_t>(n));
+  const bool bytes = var->data_size == 1;
+  for (int64_t i = 0; i < n; ++i) {
+    units[static_cast<size_t>(i)] = bytes ? static_cast<const uint8_t*>(var->data)[i]
+                                          : static_cast<const uint16_t*>(var->data)[i];
+  }
+  if (!bytes && var->data_size != 2) fail(path, "variable 'classes' has an unknown character type");
+  return detail::char_rows(units, static_cast<int64_t>(var->dims[0]),
+                           static_cast<int64_t>(var->dims[1]), bytes);
+}
+
 // Reads X and y through matio in this process; `path` has passed the header checks.
 ImageSet read_mat(const std::string& path, int64_t file_bytes) {
   matio_last_error.clear();
@@ -604,14 +630,12 @@ ImageSet read_mat(const std::string& path, int64_t file_bytes) {
                    std::to_string(count) + "x1 (one label per image)");
   }
   y_info.reset();
-  torch::Tensor labels = read_numeric(mat.get(), path, "y");
-  if (!all_whole_in_range(labels, 1, 10)) {
-    fail(path, "variable 'y' has labels outside 1-10 (min " +
-                   std::to_string(labels.min().item<double>()) + ", max " +
-                   std::to_string(labels.max().item<double>()) + ")");
-  }
-  labels = labels.to(torch::kInt64);
-  set.labels = labels.masked_fill(labels == 10, 0);  // SVHN writes digit 0 as label 10
+  set.classes = read_class_names(mat.get(), path);
+  const auto y = read_numeric(mat.get(), path, "y").to(torch::kFloat64).contiguous();
+  const auto labels = detail::labels_from_y(
+      path, std::vector<double>(y.data_ptr<double>(), y.data_ptr<double>() + y.numel()),
+      static_cast<int64_t>(set.classes.size()));
+  set.labels = torch::tensor(labels, torch::kInt64);
   return set;
 }
 
@@ -692,7 +716,15 @@ ImageSet read_mat_isolated(const std::string& path, int64_t file_bytes) {
           write_exact(fds[1], &tag, 1) && write_exact(fds[1], &result.count, sizeof(int64_t)) &&
           write_exact(fds[1], &result.side, sizeof(int64_t)) &&
           write_exact(fds[1], result.labels.data(), result.labels.size() * sizeof(int64_t));
-      ::_exit(sent ? 0 : 1);
+      bool names_sent = sent;
+      const uint64_t names = result.classes.size();
+      names_sent = names_sent && write_exact(fds[1], &names, sizeof(names));
+      for (const auto& name : result.classes) {
+        const uint64_t length = name.size();
+        names_sent = names_sent && write_exact(fds[1], &length, sizeof(length)) &&
+                     write_exact(fds[1], name.data(), name.size());
+      }
+      ::_exit(names_sent ? 0 : 1);
     } catch (const std::exception& e) {
       message = e.what();
     }
@@ -740,8 +772,17 @@ ImageSet read_mat_isolated(const std::string& path, int64_t file_bytes) {
     set.format = "MAT v7.3";
     const auto bytes = static_cast<size_t>(count * side * side * kChannels);
     struct stat info {};
-    if (read_exact(fds[0], set.labels.data_ptr(), static_cast<size_t>(count) * sizeof(int64_t)) &&
-        child.wait() == 0 && ::fstat(pixels_fd, &info) == 0 &&
+    uint64_t names = 0;
+    bool ok = read_exact(fds[0], set.labels.data_ptr(), static_cast<size_t>(count) * sizeof(int64_t)) &&
+              read_exact(fds[0], &names, sizeof(names)) && names <= (1u << 20);
+    for (uint64_t i = 0; ok && i < names; ++i) {
+      uint64_t length = 0;
+      ok = read_exact(fds[0], &length, sizeof(length)) && length <= (1u << 16);
+      std::string name(ok ? length : 0, '\0');
+      ok = ok && read_exact(fds[0], name.data(), name.size());
+      set.classes.push_back(std::move(name));
+    }
+    if (ok && child.wait() == 0 && ::fstat(pixels_fd, &info) == 0 &&
         static_cast<size_t>(info.st_size) == bytes) {
       void* pixels = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, pixels_fd, 0);
       if (pixels == MAP_FAILED) throw std::runtime_error(path + ": cannot map the pixels read");

@@ -137,6 +137,11 @@ FeatureNetInfo data_identity(const std::string& path, const data::ImageSet& set)
 void require_labels(const data::ImageSet& set, const std::string& path,
                     const std::string& purpose) {
   if (set.size() == 0) throw InputError(path + ": no images");
+  // A class folder's labels serve as well as digits, up to the 10 outputs of the net's head.
+  if (set.class_count() > 10) {
+    throw InputError(path + ": has " + std::to_string(set.class_count()) + " classes; " + purpose +
+                     " supports at most 10 (the feature net's head has 10 outputs)");
+  }
   if (!set.labels.defined() || set.labels.lt(0).any().item<bool>() ||
       set.labels.gt(9).any().item<bool>()) {
     throw InputError(path + ": has no digit labels (" + set.format + "); " + purpose +

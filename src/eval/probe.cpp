@@ -61,14 +61,15 @@ torch::Tensor pixel_features(const torch::Tensor& images) {
   return data::scale(images).flatten(1);
 }
 
-torch::Tensor balanced_subset(const torch::Tensor& labels, int64_t per_class, uint64_t seed) {
+torch::Tensor balanced_subset(const torch::Tensor& labels, int64_t per_class, uint64_t seed,
+                              int64_t classes) {
   auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
   std::vector<torch::Tensor> chosen;
-  for (int64_t digit = 0; digit < 10; ++digit) {
+  for (int64_t digit = 0; digit < classes; ++digit) {
     const auto of_digit = labels.eq(digit).nonzero().flatten();
     if (of_digit.size(0) < per_class) {
       throw InputError("the probe needs " + std::to_string(per_class) +
-                       " labelled images of each digit, digit " + std::to_string(digit) + " has " +
+                       " labelled images of each class, class " + std::to_string(digit) + " has " +
                        std::to_string(of_digit.size(0)));
     }
     const auto order = torch::randperm(of_digit.size(0), generator, torch::kInt64);

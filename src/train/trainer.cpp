@@ -92,16 +92,13 @@ Trainer::Trainer(TrainConfig config)
   }
 
   config_.data = resolve_data_paths(config_.data);
-  data::ImageFolderOptions folder;  // a folder is resized to the model's size
-  folder.image_size = config_.image_size;
-  data_ = data::load_images(config_.data, config_.limit, folder);
-  const int64_t data_side = data_.images.size(2);
-  if (data_side != config_.image_size) {
+  data_ = data::load_images(config_.data, config_.limit, folder_options());
+  if (data_.side() != config_.image_size) {
     const auto side = [](int64_t s) { return std::to_string(s) + "x" + std::to_string(s); };
-    throw InputError(config_.data.front() + ": images are " + side(data_side) +
+    throw InputError(config_.data.front() + ": images are " + side(data_.side()) +
                      ", but the model makes " + side(config_.image_size) + " (--image-size " +
                      std::to_string(config_.image_size) + "); pass --image-size " +
-                     std::to_string(data_side) + " or data of that size");
+                     std::to_string(data_.side()) + " or data of that size");
   }
   if (config_.batch_size > data_.size()) {
     throw InputError("--batch-size " + std::to_string(config_.batch_size) +
@@ -139,10 +136,18 @@ Trainer::Trainer(TrainConfig config)
   data_.images = data_.images.to(device_);
 }
 
-void Trainer::set_up_quality() {
+data::ImageFolderOptions Trainer::folder_options() const {
   data::ImageFolderOptions folder;
-  folder.image_size = config_.image_size;
-  const auto test = data::load_images({config_.eval_data}, /*limit=*/0, folder);
+  folder.image_size = config_.image_size;  // a folder is resized to the model's size
+  folder.use_cache = config_.folder_cache;
+  folder.cache_dir = config_.cache_dir;
+  folder.strict = config_.strict_data;
+  folder.progress = config_.progress;
+  return folder;
+}
+
+void Trainer::set_up_quality() {
+  const auto test = data::load_images({config_.eval_data}, 0, folder_options());
   if (test.size() < 2)
     throw InputError(config_.eval_data + ": --eval-data needs at least 2 images");
   eval::FeatureNetSource source;

@@ -34,4 +34,15 @@ struct ImageSet {
 // labels in 1-10, 10 meaning 0. Throws dcgan::InputError naming the file and the problem.
 ImageSet load_svhn_mat(const std::string& path);
 
+// Writes `set` as an SVHN-layout MAT file that load_svhn_mat reads back to the same images, labels
+// and class names: X uint8 SxSx3xN (column-major), y Nx1 double. Labels, by what they mean:
+//   - SVHN digits, or a class folder whose classes are exactly "0".."9": SVHN's own y, 1-10 with 10
+//     for digit 0, and no other variable: the file is an SVHN file to any SVHN reader;
+//   - other class folders: y = class index + 1 (MATLAB's 1-based), and `classes`, a K x L char
+//     matrix of the class names, one per row (UTF-8 bytes, blank-padded);
+//   - no labels: y all 0.
+// MAT v5, zlib-compressed; MAT v7.3 (HDF5) when X exceeds 2 GB, MAT v5's limit per variable.
+// Written to a temporary file and renamed. Throws naming the file.
+void write_svhn_mat(const std::string& path, const ImageSet& set);
+
 }  // namespace dcgan::data

@@ -19,7 +19,8 @@ torch::Tensor pixel_features(const torch::Tensor& images);
 
 // `per_class` indices of each digit 0-9 of `labels`, drawn with `seed`, in a seeded order.
 // InputError when a digit has fewer images than that.
-torch::Tensor balanced_subset(const torch::Tensor& labels, int64_t per_class, uint64_t seed);
+torch::Tensor balanced_subset(const torch::Tensor& labels, int64_t per_class, uint64_t seed,
+                              int64_t classes = 10);
 
 struct ProbeResult {
   double test_error = 0;     // share of test images misclassified

@@ -46,6 +46,11 @@ struct TrainConfig {
   std::string eval_data;           // the labelled test set --eval-every compares samples with
   std::string feature_net;         // empty: beside the training data (see eval/feature_net.h)
   int64_t eval_count = 1000;       // generated images per evaluation
+  // How image folders are read (--no-cache, --cache-dir, --strict); not part of the run's identity,
+  // so not in config.json.
+  bool folder_cache = true;
+  std::string cache_dir;  // empty: data::default_cache_dir()
+  bool strict_data = false;
 };
 
 // The recipes `--recipe` names, and the defaults of --arch pytorch-examples (--weights-init normal,

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "dcgan/data/image_folder.h"
 #include "dcgan/data/svhn.h"
 #include "dcgan/eval/feature_net.h"
 #include "dcgan/eval/frechet.h"
@@ -42,7 +43,8 @@ class Trainer {
   torch::Tensor epoch_order();  // the saved order when resuming mid-epoch, else a new shuffle
   // Reads the step's losses (a device sync); false, with the error logged, when one is not finite.
   bool read_losses(const StepLosses& losses, int64_t epoch, int64_t batch);
-  void set_up_quality();  // --eval-every: the feature net and the real images' feature statistics
+  void set_up_quality();
+  data::ImageFolderOptions folder_options() const;  // --no-cache, --cache-dir, --strict  // --eval-every: the feature net and the real images' feature statistics
   void measure_quality(int64_t epoch);
   void end_epoch(int64_t epoch);
   void save_checkpoints(int64_t epoch, bool epoch_file);
