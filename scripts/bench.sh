@@ -18,6 +18,9 @@
 #   SKIP_DATA=1          no data-loading comparison (bench/bench_data.py: MAT v5 vs scipy, v7.3 vs
 #                        h5py, a 20,000-image folder vs torchvision; its data is made on the spot)
 #   ONLY_DATA=1          the data-loading comparison alone
+#   SKIP_64=1            no 64x64 comparison: dcgan_bench --arch pytorch-examples --image-size 64
+#                        beside bench/pytorch_examples_reference.py (pytorch/examples' main.py step)
+#   CONV_DIM_64=64 BATCH_64=128 STEPS_64=3   its configuration (their default ngf/ndf and batch)
 #   DEVICE=cpu           passed to dcgan_bench (cuda runs the eager step on a GPU if LibTorch has one)
 # Example: THREADS=1 CONV_DIMS=32 BATCH_SIZES=128 scripts/bench.sh
 set -euo pipefail
@@ -84,6 +87,22 @@ for conv_dim in "${conv_dims[@]}"; do
   done
 done
 
+if [[ -z ${SKIP_64:-} ]]; then
+  conv_dim=${CONV_DIM_64:-64}
+  batch=${BATCH_64:-128}
+  steps=${STEPS_64:-3}
+  echo "# 64x64: pytorch-examples arch, conv_dim $conv_dim, batch $batch, $steps steps"
+  for ((r = 1; r <= REPEATS; r++)); do
+    "$BENCH" --data "$DATA" --device "$DEVICE" --threads "$THREADS" --arch pytorch-examples \
+      --image-size 64 --conv-dims "$conv_dim" --batch-sizes "$batch" --steps "$steps" --warmup 1 |
+      tee -a "$results"
+    if [[ -z ${SKIP_PYTHON:-} ]]; then
+      "$PY" bench/pytorch_examples_reference.py --threads "$THREADS" --conv-dim "$conv_dim" \
+        --batch-size "$batch" --steps "$steps" --warmup 1 | tee -a "$results"
+    fi
+  done
+fi
+
 if [[ -z ${SKIP_LOAD:-} ]]; then
   if [[ ! -f $LARGE ]]; then
     # Full SVHN train size, rendered by the shared generator (about 2 minutes on 2 cores).
@@ -105,7 +124,7 @@ import json, statistics, sys
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.startswith('{')]
 train = {}
 for r in rows:
-    if r['impl'] in ('cpp-eager', 'python-notebook'):
+    if r['impl'] in ('cpp-eager', 'python-notebook') and r.get('image_size', 32) == 32:
         train.setdefault((r['conv_dim'], r['batch_size']), {}).setdefault(r['impl'], []).append(r)
 med = lambda runs, key: statistics.median(x[key] for x in runs) if runs else None
 fmt = lambda v: f'{v:.1f}' if v is not None else 'not run'
@@ -121,6 +140,22 @@ for (conv_dim, batch), impls in sorted(train.items()):
     cc, pc = med(c, 'images_per_cpu_sec'), med(p, 'images_per_cpu_sec')
     print(f'| {conv_dim} | {batch} | {fmt(cw)} | {fmt(pw)} | {ratio(cw, pw)} | {fmt(cc)} | {fmt(pc)} | '
           f'{ratio(cc, pc)} | {len(c)}/{len(p)} |')
+at64 = {}
+for r in rows:
+    if r.get('image_size') == 64 and r['impl'] in ('cpp-eager', 'python-pytorch-examples'):
+        at64.setdefault((r['conv_dim'], r['batch_size']), {}).setdefault(r['impl'], []).append(r)
+if at64:
+    print()
+    print("64x64, pytorch/examples' DCGAN (dcgan --arch pytorch-examples --image-size 64 vs main.py's step)")
+    print()
+    print('| conv_dim | batch | C++ img/s | Python img/s | C++/Python | C++ img/CPU-s | Python img/CPU-s | C++/Python (CPU) | runs C++/Py |')
+    print('|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+    for (conv_dim, batch), impls in sorted(at64.items()):
+        c, p = impls.get('cpp-eager', []), impls.get('python-pytorch-examples', [])
+        cw, pw = med(c, 'images_per_sec'), med(p, 'images_per_sec')
+        cc, pc = med(c, 'images_per_cpu_sec'), med(p, 'images_per_cpu_sec')
+        print(f'| {conv_dim} | {batch} | {fmt(cw)} | {fmt(pw)} | {ratio(cw, pw)} | {fmt(cc)} | {fmt(pc)} | '
+              f'{ratio(cc, pc)} | {len(c)}/{len(p)} |')
 loads = [r for r in rows if r['impl'] == 'cpp-load']
 if loads:
     secs = statistics.median(r['seconds'] for r in loads)
