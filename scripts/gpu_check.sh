@@ -128,7 +128,11 @@ CELL_TIMEOUT=${CELL_TIMEOUT:-90} TRAIN_TIMEOUT=${TRAIN_TIMEOUT:-300}
 # --- The record ----------------------------------------------------------------------------------
 # $state/results.tsv: one line per check run, "id<TAB>status<TAB>value<TAB>detail"; the newest line
 # of an id wins. $state/sections.md: what each phase did, in order. $state/logs/: full outputs.
-if [[ $fresh == 1 || $phase == all ]]; then rm -rf --one-file-system "$state"; fi
+if [[ $fresh == 1 || $phase == all ]]; then
+  # What this script writes there, by name: the folder may be one the caller named.
+  (cd "$state" 2> /dev/null && rm -rf --one-file-system results.tsv sections.md results.jsonl \
+    gpu_check.log device.md tests.json build_tail.log logs data run_train)
+fi
 mkdir -p "$state/logs" "$state/data" "$out" || exit 2
 touch "$state/results.tsv" "$state/sections.md" "$state/results.jsonl" "$state/gpu_check.log"
 start=$SECONDS
