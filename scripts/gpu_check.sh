@@ -27,7 +27,8 @@
 #   --no-build: use BUILD_DIR as it is (CTest, which has just built it)
 #   --fresh: forget what earlier calls recorded (--phase all always starts fresh)
 # Settings (environment): PYTHON=python3 (dry run: /usr/bin/python3, Debian's, which has torch)
-#   STEPS=100 (timed steps per cell)  WARMUP=5 (untimed ones before)  JOBS=$(nproc)  BUILD_DIR=build-gpu (dry run: build)
+#   STEPS=100 (timed steps per cell; dry run: 2)  WARMUP=5 (untimed steps before; dry run: 1)
+#   JOBS=(the cores)  BUILD_DIR=build-gpu (dry run: build)
 #   DCGAN_GPU_CHECK_STATE=/tmp/dcgan_gpu_check (dry run: /tmp/dcgan_gpu_check_dry)
 #   DCGAN_GPU_CHECK_FAIL=ID[,ID...]: plants a failure in the checks named (their ids are in
 #     summary.md, e.g. tests, train, c32-b128/cpp-graph-bf16), to test this script itself.
@@ -72,7 +73,7 @@ else
   [[ -d $prefix/usr ]] || { echo "gpu_check: $prefix: no usr/ folder (make it with shared/tools/offline-prefix.sh)" >&2; exit 2; }
 fi
 [[ $PYTHON == */* ]] && PYTHON=$(realpath -m "$PYTHON")
-JOBS=${JOBS:-$(nproc)}
+JOBS=${JOBS:-$(getconf _NPROCESSORS_ONLN)}
 if [[ $dry_run == 0 ]]; then
   # The Debian dependencies from PREFIX, for the build and for running what it built.
   lib=$prefix/usr/lib/x86_64-linux-gnu
@@ -128,7 +129,11 @@ CELL_TIMEOUT=${CELL_TIMEOUT:-90} TRAIN_TIMEOUT=${TRAIN_TIMEOUT:-300}
 # --- The record ----------------------------------------------------------------------------------
 # $state/results.tsv: one line per check run, "id<TAB>status<TAB>value<TAB>detail"; the newest line
 # of an id wins. $state/sections.md: what each phase did, in order. $state/logs/: full outputs.
-if [[ $fresh == 1 || $phase == all ]]; then rm -rf --one-file-system "$state"; fi
+if [[ $fresh == 1 || $phase == all ]]; then
+  # What this script writes there, by name: the folder may be one the caller named.
+  (cd "$state" 2> /dev/null && rm -rf --one-file-system results.tsv sections.md results.jsonl \
+    gpu_check.log device.md tests.json build_tail.log logs data run_train)
+fi
 mkdir -p "$state/logs" "$state/data" "$out" || exit 2
 touch "$state/results.tsv" "$state/sections.md" "$state/results.jsonl" "$state/gpu_check.log"
 start=$SECONDS
@@ -247,7 +252,7 @@ run() {
 describe_device() {
   [[ -f $state/device.md ]] && return
   if [[ $dry_run == 1 ]]; then
-    echo "**CPU dry run** ($(nproc) cores): the plumbing only, on tiny models; no number here means anything." \
+    echo "**CPU dry run** ($(getconf _NPROCESSORS_ONLN) cores): the plumbing only, on tiny models; no number here means anything." \
       > "$state/device.md"
   else
     local gpu
