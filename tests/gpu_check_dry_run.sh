@@ -57,19 +57,26 @@ expect "the .mat files stay in the state folder" test -n "$(find state1 -name '*
 expect "no .mat file in OUT_DIR" test -z "$(find out1 -name '*.mat')"
 mapfile -t row1 < <(cells "$summary" "conv_dim 8, batch 16")
 mapfile -t row2 < <(cells "$summary" "conv_dim 16, batch 32")
+mapfile -t row3 < <(cells "$summary" "64x64 pytorch-examples, conv_dim 4, batch 8")
 expect "6 cells in the first row" test "${#row1[@]}" -eq 6
 expect "6 cells in the second row" test "${#row2[@]}" -eq 6
 for i in "${!row1[@]}"; do expect "row 1 cell $((i + 1)) is a number: ${row1[i]}" numeric "${row1[i]}"; done
 for i in 0 1 3 4 5; do expect "row 2 cell $((i + 1)) is a number: ${row2[i]:-}" numeric "${row2[i]:-}"; done
+expect "6 cells in the 64x64 row" test "${#row3[@]}" -eq 6
+for i in 0 1 2; do expect "64x64 row C++ cell $((i + 1)) is a number: ${row3[i]:-}" numeric "${row3[i]:-}"; done
+for i in 3 4 5; do
+  expect "64x64 row Python cell $((i + 1)) is n/a: ${row3[i]:-}" \
+    test "${row3[i]:-}" = "n/a: no Python reference at this size"
+done
 expect "the planted cell failed with its reason: ${row2[2]:-}" \
   test "${row2[2]:-}" = "failed: exit 3: gpu_check: planted failure (DCGAN_GPU_CHECK_FAIL)"
 expect "the build is recorded" grep -qE '^\| build \| as built in ' "$summary"
 expect "the tests passed" grep -qE '^\| tests .*\| [0-9]+ passed' "$summary"
 expect "the training run is timed" grep -qE '^\| 2 epochs .*\| [0-9.]+ s wall \|$' "$summary"
-expect "results.jsonl: 11 cells and the training run, each a JSON object" \
+expect "results.jsonl: 14 cells and the training run, each a JSON object" \
   "$PYTHON" -c 'import json, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
-assert len(rows) == 12 and sum(r["check"] == "train" for r in rows) == 1, rows' out1/results.jsonl
+assert len(rows) == 15 and sum(r["check"] == "train" for r in rows) == 1, rows' out1/results.jsonl
 
 # --- 2: the build-test phase, the tests planted to fail -----------------------------------------
 DCGAN_GPU_CHECK_FAIL=tests run_dry state2 out2 --phase build-test
@@ -78,7 +85,7 @@ expect "exit 1 when the tests failed" test "$rc" -eq 1
 expect "summary.md ends with the tables" ends_with_table "$summary"
 expect "the tests failed with the planted reason" \
   grep -qE '^\| tests .*\| failed: .*planted failure' "$summary"
-expect "the 12 benchmark cells and the training run: not run" test "$(grep -o '| not run' "$summary" | wc -l)" -eq 13
+expect "the 18 benchmark cells and the training run: not run" test "$(grep -o '| not run' "$summary" | wc -l)" -eq 19
 
 # --- 3: the train phase on that record, into a new OUT_DIR ---------------------------------------
 run_dry state2 out3 --phase train
