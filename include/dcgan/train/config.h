@@ -44,6 +44,7 @@ struct TrainConfig {
   std::string eval_data;           // the labelled test set --eval-every compares samples with
   std::string feature_net;         // empty: beside the training data (see eval/feature_net.h)
   int64_t eval_count = 1000;       // generated images per evaluation
+  std::string command_line;        // as typed, for config.json and report.html; not an option
 };
 
 // The recipes `--recipe` names: "notebook" changes nothing; "improved" is the combination that
