@@ -382,7 +382,7 @@ TEST(RunReport, ReadsHalfWrittenCsvsAndMissingSamples) {
 
 TEST(RunReport, FinishedRunsDoNotReloadOrShowAnEta) {
   TempDir tmp;
-  const auto run = make_run(tmp.path() / "run", 10, {10});
+  const auto run = make_run(tmp.path() / "run", 5, {5});  // 5 of 10 epochs
   for (const auto status : {RunStatus::kDone, RunStatus::kInterrupted, RunStatus::kDiverged}) {
     const auto page = run_page(read_run(run.string()), status, std::time(nullptr));
     EXPECT_EQ(page.find("http-equiv=\"refresh\""), std::string::npos) << status_name(status);
@@ -427,7 +427,9 @@ TEST(RunReport, EscapesConfigStringsAndPaths) {
 
 TEST(RunReport, NotARunFolderIsAOneLineInputError) {
   TempDir tmp;
-  dcgan::test::expect_error([&] { read_run(tmp.file("missing")); }, {"missing", "not a folder"});
+  dcgan::test::expect_error([&] { read_run(tmp.file("missing")); }, {"missing", "no such folder"});
+  write_bytes(tmp.file("file"), "x");
+  dcgan::test::expect_error([&] { read_run(tmp.file("file")); }, {"file", "not a folder"});
   dcgan::test::expect_error([&] { read_run(tmp.path().string()); },
                             {tmp.path().string(), "not a dcgan run folder"});
   write_bytes(tmp.file("config.json"), "{\"epochs\": ");

@@ -473,6 +473,32 @@ std::vector<std::string> differing_keys(const std::vector<RunData>& runs) {
   return differing;
 }
 
+// The runs' folders without the leading folders they all share ("q/notebook/seed1" and
+// "q/g_ema/seed1" become "notebook/seed1" and "g_ema/seed1"), for the plots' legends.
+std::vector<std::string> short_names(const std::vector<RunData>& runs) {
+  std::vector<std::vector<std::string>> parts;
+  for (const auto& run : runs) {
+    parts.emplace_back();
+    for (const auto& part : fs::path(run.folder).lexically_normal())
+      if (!part.empty()) parts.back().push_back(part.string());
+  }
+  size_t common = 0;
+  while (!parts.empty()) {
+    bool same = true;
+    for (const auto& p : parts)
+      same = same && p.size() > common + 1 && p[common] == parts.front()[common];
+    if (!same) break;
+    ++common;
+  }
+  std::vector<std::string> names;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    fs::path name;
+    for (size_t k = common; k < parts[i].size(); ++k) name /= parts[i][k];
+    names.push_back(name.empty() ? runs[i].folder : name.generic_string());
+  }
+  return names;
+}
+
 std::string relative_to(const fs::path& file, const fs::path& base) {
   std::error_code ec;
   const auto from = fs::weakly_canonical(fs::absolute(base), ec);
@@ -500,7 +526,10 @@ std::string compare_page(const std::vector<RunData>& runs, const std::string& ou
   for (size_t i = 0; i < runs.size(); ++i) {
     const auto& run = runs[i];
     page.open("tr");
-    page.open("td").element("span", "\u25A0", {{"style", "color:" + palette_color(i)}}).close();
+    page.open("td")
+        .element("span", "\u25A0",
+                 {{"style", "color:" + palette_color(i)}, {"aria-hidden", "true"}})
+        .close();
     page.open("td");
     const fs::path report = fs::path(run.folder) / "report.html";
     page.element("a", run.folder,
@@ -535,11 +564,12 @@ std::string compare_page(const std::vector<RunData>& runs, const std::string& ou
   page.element("h2", "Curves");
   page.open("div", {{"class", "plots"}});
   std::vector<Series> d, g, fd, share, speed;
+  const auto names = short_names(runs);
   for (size_t i = 0; i < runs.size(); ++i) {
     const auto& run = runs[i];
     // Past the palette's colours, runs repeat a colour with dashes.
     const bool dashed = i >= 7;
-    const auto series = [&] { return Series{run.folder, {}, palette_color(i), dashed}; };
+    const auto series = [&] { return Series{names[i], {}, palette_color(i), dashed}; };
     d.push_back(series()), g.push_back(series()), fd.push_back(series());
     share.push_back(series()), speed.push_back(series());
     const double batches = batches_per_epoch(run);

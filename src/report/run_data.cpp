@@ -97,6 +97,7 @@ std::string RunData::status() const {
 RunData read_run(const std::string& folder) {
   const fs::path dir(folder);
   std::error_code ec;
+  if (!fs::exists(dir, ec)) throw InputError(folder + ": no such folder");
   if (!fs::is_directory(dir, ec)) throw InputError(folder + ": not a folder");
   const auto config_path = dir / "config.json";
   if (!fs::is_regular_file(config_path, ec))

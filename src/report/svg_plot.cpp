@@ -110,17 +110,21 @@ void write_svg_plot(HtmlWriter& svg, const std::vector<Series>& series,
   const Ticks x_ticks = nice_ticks(x_lo, x_hi, 6), y_ticks = nice_ticks(y_lo, y_hi, 5);
 
   // Legend rows above the plot: about 7 px per character at 12 px.
-  const double width = options.width, height = options.height;
+  const double width = options.width;
   const double left = 64, right = 16, bottom = 44;
   std::vector<std::pair<double, double>> legend_at;
+  std::vector<std::string> legend;
   double lx = left, ly = 40;
-  for (const auto& s : series) {
-    const double item = 30 + 7 * static_cast<double>(s.name.size());
+  for (size_t i = 0; i < series.size(); ++i) {
+    legend.push_back(drawn[i].empty() ? series[i].name + " (no data)" : series[i].name);
+    const double item = 30 + 7 * static_cast<double>(legend.back().size());
     if (lx + item > width - right && lx > left) lx = left, ly += 18;
     legend_at.emplace_back(lx, ly);
     lx += item + 12;
   }
   const double top = series.empty() ? 36 : ly + 14;
+  // Each extra legend row makes the plot taller rather than its area smaller.
+  const double height = options.height + std::max(0.0, ly - 40);
   const LinearScale sx{x_ticks.lo(), x_ticks.hi(), left, width - right};
   const LinearScale sy{y_ticks.lo(), y_ticks.hi(), height - bottom, top};
 
@@ -198,7 +202,7 @@ void write_svg_plot(HtmlWriter& svg, const std::vector<Series>& series,
                                      {"stroke", color},        {"stroke-width", "2.5"}};
     swatch.insert(swatch.end(), dash.begin(), dash.end());
     svg.empty("line", swatch);
-    svg.element("text", drawn[i].empty() ? s.name + " (no data)" : s.name,
+    svg.element("text", legend[i],
                 {{"x", number(lx_i + 28)}, {"y", number(ly_i)}, {"font-size", "12"}});
 
     if (drawn[i].size() >= 2) {

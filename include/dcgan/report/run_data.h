@@ -54,8 +54,9 @@ struct RunData {
   std::string status() const;
 };
 
-// Reads `folder`. InputError "<folder>: not a dcgan run folder (no config.json)" when it is not
-// one, or naming config.json when that cannot be parsed.
+// Reads `folder`. InputError naming the folder when it does not exist or is not a folder,
+// "<folder>: not a dcgan run folder (no config.json)" when it is not a run, or naming config.json
+// when that cannot be parsed.
 RunData read_run(const std::string& folder);
 
 }  // namespace dcgan::report
