@@ -2,8 +2,9 @@
 # The browser test of report.html and `dcgan report`: trains two tiny runs (a few seconds), writes
 # a compare page, renders both pages in headless chromium and checks that each screenshot is not
 # blank, that the SVG curves were drawn (pixels in the plots' colours), and that the page logged no
-# console message (a script error or a missing image would). A page with a deliberate script error
-# is rendered first, to prove that console errors are seen at all.
+# console message (a script error would). A page with a deliberate script error is rendered first,
+# to prove that console messages are seen at all. Chromium does not log a missing image of a file://
+# page, so tests/check_html.py checks the pages' markup and that every file they refer to exists.
 #
 #   scripts/report_browser_test.sh [DCGAN] [OUT]     # DCGAN: build/dcgan; OUT: a temp folder
 #
@@ -52,7 +53,8 @@ shoot() {
     --virtual-time-budget=2000 --screenshot="$2" "file://$1" > "$2.log" 2>&1 || true
   [[ -s "$2" ]] || { echo "FAIL: chromium wrote no screenshot of $1:"; tail -5 "$2.log"; return 1; }
 }
-console_messages() { grep -E ':CONSOLE\(|Uncaught|net::ERR_' "$1" || true; }
+# Chromium logs them as "[...:INFO:CONSOLE:1] "Uncaught ReferenceError: ...", source: ...".
+console_messages() { grep -E ':CONSOLE[:(]|Uncaught|net::ERR_' "$1" || true; }
 
 failed=0
 printf '<!DOCTYPE html><html><body><p>canary</p><script>no_such_function();</script></body></html>\n' \
@@ -66,6 +68,7 @@ fi
 
 for page in runs/a/report.html compare.html; do
   png="$OUT/$(basename "$page" .html).png"
+  python3 "$ROOT/tests/check_html.py" "$OUT/$page" || failed=1
   shoot "$OUT/$page" "$png" || { failed=1; continue; }
   messages="$(console_messages "$png.log")"
   if [[ -n "$messages" ]]; then

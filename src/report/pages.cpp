@@ -134,10 +134,12 @@ std::pair<int, int> png_size(const fs::path& path) {
   if (!in.read(reinterpret_cast<char*>(header), sizeof(header))) return {0, 0};
   if (header[1] != 'P' || header[12] != 'I' || header[15] != 'R') return {0, 0};
   auto be32 = [&](int at) {
-    return static_cast<int>(header[at] << 24 | header[at + 1] << 16 | header[at + 2] << 8 |
-                            header[at + 3]);
+    return static_cast<uint32_t>(header[at]) << 24 | static_cast<uint32_t>(header[at + 1]) << 16 |
+           static_cast<uint32_t>(header[at + 2]) << 8 | header[at + 3];
   };
-  return {be32(16), be32(20)};
+  const uint32_t width = be32(16), height = be32(20);
+  if (width > 1u << 20 || height > 1u << 20) return {0, 0};
+  return {static_cast<int>(width), static_cast<int>(height)};
 }
 
 // An <img> of a sample grid, shown at twice its size when small: 32x32 digits are hard to see.
