@@ -21,7 +21,7 @@ if [[ -z "$CHROMIUM" ]]; then
   exit 77
 fi
 [[ -x "$DCGAN" ]] || { echo "report_browser_test.sh: $DCGAN is not an executable" >&2; exit 1; }
-mkdir -p "$OUT"
+mkdir -p "$OUT/runs"
 OUT="$(cd "$OUT" && pwd)"
 DATA="$ROOT/tests/data/tiny_v5_compressed.mat"
 
@@ -49,7 +49,8 @@ SANDBOX=()
 shoot() {
   rm -f "$2"
   timeout 120 "$CHROMIUM" --headless "${SANDBOX[@]}" --disable-gpu --hide-scrollbars \
-    --no-first-run --window-size=1200,3200 --enable-logging=stderr --v=0 \
+    --no-first-run --user-data-dir="$OUT/chromium-profile" --window-size=1200,3200 \
+    --enable-logging=stderr --v=0 \
     --virtual-time-budget=2000 --screenshot="$2" "file://$1" > "$2.log" 2>&1 || true
   [[ -s "$2" ]] || { echo "FAIL: chromium wrote no screenshot of $1:"; tail -5 "$2.log"; return 1; }
 }

@@ -106,9 +106,16 @@ std::string megabytes(uint64_t bytes) {
   return format(bytes < (10u << 20) ? "%.2f MB" : "%.0f MB", static_cast<double>(bytes) / 1e6);
 }
 
-// A config value as a person reads it: strings bare, lists comma-separated.
+// A config value as a person reads it: strings bare, lists comma-separated, objects as
+// "name value" pairs.
 std::string json_text(const json& value) {
   if (value.is_string()) return value.get<std::string>();
+  if (value.is_object()) {
+    std::string text;
+    for (const auto& item : value.items())
+      text += (text.empty() ? "" : ", ") + item.key() + " " + json_text(item.value());
+    return text;
+  }
   if (value.is_array()) {
     std::string text;
     for (const auto& item : value) text += (text.empty() ? "" : ", ") + json_text(item);
@@ -282,12 +289,7 @@ void overview(HtmlWriter& page, const RunData& run, RunStatus status, std::time_
             config_text(config, "dataset_format") + ")";
   row(page, "data", data);
   row(page, "seed", config_text(config, "seed"));
-  if (config.contains("versions") && config["versions"].is_object()) {
-    std::string versions;
-    for (const auto& [name, value] : config["versions"].items())
-      versions += (versions.empty() ? "" : ", ") + name + " " + json_text(value);
-    row(page, "versions", versions);
-  }
+  if (config.contains("versions")) row(page, "versions", json_text(config["versions"]));
   page.close();
 }
 
@@ -590,11 +592,20 @@ std::string compare_page(const std::vector<RunData>& runs, const std::string& ou
   }
   write_svg_plot(page, d, plot_options("D loss", "epoch", "loss"));
   write_svg_plot(page, g, plot_options("G loss", "epoch", "loss"));
-  write_svg_plot(page, fd, plot_options("Sample quality (lower is better)", "epoch", "FD"));
-  write_svg_plot(page, share,
-                 plot_options("Confident share (higher is better)", "epoch", "%", true));
+  const bool measured = std::any_of(runs.begin(), runs.end(),
+                                    [](const RunData& run) { return !run.quality.empty(); });
+  if (measured) {
+    write_svg_plot(page, fd, plot_options("Sample quality (lower is better)", "epoch", "FD"));
+    write_svg_plot(page, share,
+                   plot_options("Confident share (higher is better)", "epoch", "%", true));
+  }
   write_svg_plot(page, speed, plot_options("Training speed", "epoch", "images/s", true));
   page.close();
+  if (!measured) {
+    page.element(
+        "p", "No run measured its sample quality (dcgan train --eval-every N --eval-data FILE).",
+        {{"class", "note"}});
+  }
 
   page.element("h2", "Newest samples");
   page.open("div", {{"class", "runs"}});
