@@ -6,6 +6,8 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -13,7 +15,9 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <regex>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "dcgan/report/html.h"
@@ -573,6 +577,39 @@ TEST(ReportEndToEnd, TinyRunReportIsWellFormedAndHoldsEverySampleAndLossPoint) {
   EXPECT_NE(page.find("<pre>" + command + "</pre>"), std::string::npos);
   for (const auto& entry : fs::recursive_directory_iterator(run))
     EXPECT_EQ(entry.path().string().find(".tmp."), std::string::npos) << entry.path();
+}
+
+// The page is rewritten while the run goes on: read in a loop during training, it shows every
+// finished epoch as running, with the ETA, before the run ends as done.
+TEST(ReportEndToEnd, RewrittenAfterEveryEpochWhileRunning) {
+  TempDir tmp;
+  const auto data = tmp.file("data.mat");
+  dcgan::test::write_svhn(data, 256);  // 64 steps per epoch: long enough to be seen
+  const auto run = tmp.path() / "run";
+  std::atomic<bool> finished{false};
+  Result result;
+  std::thread training([&] {
+    result = dcgan_run(tiny_train(run, "3", {"--data", data, "--print-every", "16"}), tmp);
+    finished = true;
+  });
+  std::set<std::string> seen;  // "epochs" rows of running pages
+  const std::regex epochs_row("<th>epochs</th><td>([0-9]+ of 3)</td>");
+  while (!finished) {
+    const auto page = read_bytes((run / "report.html").string());
+    std::smatch match;
+    if (page.find("status running") != std::string::npos &&
+        page.find("http-equiv=\"refresh\"") != std::string::npos &&
+        std::regex_search(page, match, epochs_row)) {
+      seen.insert(match[1]);
+      if (match[1] != "0 of 3") EXPECT_NE(page.find("<th>ETA</th>"), std::string::npos) << page;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  training.join();
+  ASSERT_EQ(result.code, 0) << result.err << result.out;
+  EXPECT_TRUE(seen.count("1 of 3")) << ::testing::PrintToString(seen);
+  EXPECT_TRUE(seen.count("2 of 3")) << ::testing::PrintToString(seen);
+  EXPECT_NE(read_bytes((run / "report.html").string()).find("status done"), std::string::npos);
 }
 
 TEST(ReportEndToEnd, DivergedRunSaysSo) {

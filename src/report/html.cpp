@@ -73,8 +73,13 @@ HtmlWriter& HtmlWriter::open(const std::string& tag, const Attributes& attribute
 HtmlWriter& HtmlWriter::close() {
   if (open_.empty()) throw std::logic_error("HtmlWriter: close() without an open element");
   out_ += "</" + open_.back() + ">";
-  // A newline after block-level closes keeps the file readable in a text editor.
-  if (open_.back() != "span" && open_.back() != "a" && open_.back() != "code") out_ += "\n";
+  // A newline after the closes of blocks keeps the file readable in a text editor.
+  static const char* const kBlocks[] = {"html", "head", "body", "table", "tr",     "div",
+                                        "p",    "ul",   "ol",   "li",    "h1",     "h2",
+                                        "h3",   "svg",  "pre",  "style", "script", "figure"};
+  if (std::any_of(std::begin(kBlocks), std::end(kBlocks),
+                  [&](const char* block) { return open_.back() == block; }))
+    out_ += "\n";
   open_.pop_back();
   return *this;
 }

@@ -46,7 +46,8 @@ Ticks nice_ticks(double lo, double hi, int target) {
   const double magnitude = std::pow(10, std::floor(std::log10(raw)));
   const double norm = raw / magnitude;
   Ticks ticks;
-  ticks.step = (norm <= 1 ? 1 : norm <= 2 ? 2 : norm <= 5 ? 5 : 10) * magnitude;
+  const double slack = 1 + 1e-9;  // 0.2 / 4 / 0.01 is 5.000000000000001
+  ticks.step = (norm <= slack ? 1 : norm <= 2 * slack ? 2 : norm <= 5 * slack ? 5 : 10) * magnitude;
   // Multiples of the step as integers, so 0.1 + 0.2 rounding never adds or drops a tick.
   const auto first = static_cast<int64_t>(std::floor(lo / ticks.step + 1e-9));
   const auto last = static_cast<int64_t>(std::ceil(hi / ticks.step - 1e-9));
