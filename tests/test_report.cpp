@@ -479,6 +479,17 @@ TEST(ComparePage, OverlaysRunsAndNamesTheSettingsThatDiffer) {
   EXPECT_EQ(page.find("http-equiv=\"refresh\""), std::string::npos);
 }
 
+TEST(ComparePage, ManyLongRunsStayFarBelowTenMegabytes) {
+  TempDir tmp;
+  std::vector<RunData> runs;
+  for (int i = 0; i < 16; ++i)
+    runs.push_back(read_run(make_run(tmp.path() / std::to_string(i), 2000, {}).string()));
+  const auto page = compare_page(runs, tmp.file("compare.html"), std::time(nullptr));
+  // 5 plots of 16 runs, each run's curve thinned to 4,000 / 16 points.
+  EXPECT_EQ(count(page, "<circle"), 5u * 16 * 250);
+  EXPECT_LT(page.size(), 4000000u);
+}
+
 // --- end to end: the binary ------------------------------------------------------------------
 
 struct Result {

@@ -196,14 +196,14 @@ void row(HtmlWriter& page, const std::string& key, const std::string& value) {
 }
 
 PlotOptions plot_options(const std::string& title, const std::string& x, const std::string& y,
-                         bool from_zero = false) {
+                         bool from_zero = false, size_t max_points = kMaxPlotPoints) {
   PlotOptions options;
   options.title = title;
   options.x_label = x;
   options.y_label = y;
   options.width = 530;
   options.height = 280;
-  options.max_points = kMaxPlotPoints;
+  options.max_points = max_points;
   options.y_from_zero = from_zero;
   return options;
 }
@@ -590,16 +590,20 @@ std::string compare_page(const std::vector<RunData>& runs, const std::string& ou
     for (const auto& r : run.epochs)
       speed.back().points.push_back({static_cast<double>(r.epoch), r.images_per_second});
   }
-  write_svg_plot(page, d, plot_options("D loss", "epoch", "loss"));
-  write_svg_plot(page, g, plot_options("G loss", "epoch", "loss"));
+  // Fewer points per run when there are many runs: a plot holds about 4,000 at most.
+  const size_t most = std::max<size_t>(50, 4 * kMaxPlotPoints / std::max<size_t>(1, runs.size()));
+  const size_t per_run = std::min(kMaxPlotPoints, most);
+  write_svg_plot(page, d, plot_options("D loss", "epoch", "loss", false, per_run));
+  write_svg_plot(page, g, plot_options("G loss", "epoch", "loss", false, per_run));
   const bool measured = std::any_of(runs.begin(), runs.end(),
                                     [](const RunData& run) { return !run.quality.empty(); });
   if (measured) {
-    write_svg_plot(page, fd, plot_options("Sample quality (lower is better)", "epoch", "FD"));
+    write_svg_plot(page, fd,
+                   plot_options("Sample quality (lower is better)", "epoch", "FD", false, per_run));
     write_svg_plot(page, share,
-                   plot_options("Confident share (higher is better)", "epoch", "%", true));
+                   plot_options("Confident share (higher is better)", "epoch", "%", true, per_run));
   }
-  write_svg_plot(page, speed, plot_options("Training speed", "epoch", "images/s", true));
+  write_svg_plot(page, speed, plot_options("Training speed", "epoch", "images/s", true, per_run));
   page.close();
   if (!measured) {
     page.element(
