@@ -111,3 +111,11 @@ awk -F, 'NR > 1 { fd[$1 "," $2] = $3; conf[$1 "," $2] = $4; if (!($1 in seen)) {
       printf " %.1f%% |\n", 100 * c / m
     }
   }' "$OUT/results.csv" | tee "$OUT/table.md"
+
+# One page with every run's curves, final numbers and the flags they differ in (dcgan report).
+runs=()
+for recipe in $RECIPES; do
+  for seed in $SEEDS; do runs+=("$OUT/$recipe/seed$seed"); done
+done
+"$DCGAN" report "${runs[@]}" --out "$OUT/compare.html" 2>/dev/null
+echo "compare page: $OUT/compare.html"

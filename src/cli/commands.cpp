@@ -18,6 +18,7 @@
 #include "dcgan/cli/pack_command.h"
 #include "dcgan/cli/interop_commands.h"
 #include "dcgan/cli/options.h"
+#include "dcgan/cli/report_command.h"
 #include "dcgan/data/dataset.h"
 #include "dcgan/image/grid.h"
 #include "dcgan/image/png.h"
@@ -104,6 +105,23 @@ int summary_command(int argc, char** argv) {
               << models::to_table("Discriminator (" + model + ")", d);
   }
   return 0;
+}
+
+// The command as typed (argv from the command's name on), shell-quoted where needed, for
+// config.json and report.html.
+std::string command_line(int argc, char** argv) {
+  std::string line = "dcgan";
+  for (int i = 0; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const bool plain = !arg.empty() && arg.find_first_not_of("abcdefghijklmnopqrstuvwxyz"
+                                                             "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                             "0123456789-_./=:,+@%") ==
+                                           std::string::npos;
+    std::string quoted = "'";
+    for (const char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    line += " " + (plain ? arg : quoted + "'");
+  }
+  return line;
 }
 
 int train_command(int argc, char** argv) {
@@ -262,6 +280,7 @@ int train_command(int argc, char** argv) {
     config = train::merge_for_resume(saved, config, given);
   }
 
+  config.command_line = command_line(argc, argv);
   train::Trainer trainer(config);
   const auto outcome = trainer.run();
   switch (outcome.status) {
@@ -384,6 +403,7 @@ const std::map<std::string, Command>& commands() {
       {"import", {"Make a run folder from the notebook's state_dicts", import_command}},
       {"evaluate", {"Measure sample quality (Frechet distance) and the D probe", evaluate_command}},
       {"pack", {"Write an image folder as one SVHN-layout .mat file", pack_command}},
+      {"report", {"Write an HTML page comparing runs' curves and results", report_command}},
   };
   return table;
 }

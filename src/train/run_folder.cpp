@@ -25,6 +25,7 @@ std::string epoch_name(int64_t epoch) {
 }
 
 constexpr const char* kQualityHeader = "epoch,frechet_distance,confident_share,step\n";
+constexpr const char* kEpochsHeader = "epoch,seconds,images_per_second,step\n";
 
 // Keeps the header and the well-formed rows (`fields` comma-separated values, the step last) of
 // a CSV log up to `last_step`: a run killed after its last checkpoint must not log the same steps
@@ -75,8 +76,10 @@ void RunFolder::prepare(const nlohmann::json& config, bool resuming, int64_t res
   if (resuming) {
     trim_rows(file("losses.csv"), resumed_step, /*fields=*/5);
     trim_rows(file("quality.csv"), resumed_step, /*fields=*/4);
+    trim_rows(file("epochs.csv"), resumed_step, /*fields=*/4);
   } else {
     write_file_atomically(file("losses.csv"), "epoch,batch,d_loss,g_loss,step\n");
+    write_file_atomically(file("epochs.csv"), kEpochsHeader);
   }
 }
 
@@ -95,6 +98,16 @@ void RunFolder::append_quality(int64_t epoch, double frechet_distance, double co
   std::ofstream csv(path, std::ios::app);
   csv << epoch << "," << std::setprecision(6) << frechet_distance << "," << confident_share << ","
       << step << "\n";
+  if (!csv) throw std::runtime_error(path + ": write failed (disk full?)");
+}
+
+void RunFolder::append_epoch(int64_t epoch, double seconds, double images_per_second,
+                             int64_t step) {
+  const auto path = file("epochs.csv");
+  if (!std::filesystem::exists(path)) write_file_atomically(path, kEpochsHeader);  // older runs
+  std::ofstream csv(path, std::ios::app);
+  csv << epoch << "," << std::setprecision(6) << seconds << "," << images_per_second << "," << step
+      << "\n";
   if (!csv) throw std::runtime_error(path + ": write failed (disk full?)");
 }
 

@@ -11,6 +11,7 @@
 #include "dcgan/eval/sample_quality.h"
 #include "dcgan/models/init.h"
 #include "dcgan/models/summary.h"
+#include "dcgan/report/pages.h"
 #include "dcgan/train/generate.h"
 #include "dcgan/train/progress.h"
 #include "dcgan/train/signals.h"
@@ -232,9 +233,11 @@ TrainOutcome Trainer::run() {
   config_json["cpu_threads"] = torch::get_num_threads();
   config_json["dataset_images"] = data_.size();
   config_json["dataset_format"] = data_.format;
+  if (!config_.command_line.empty()) config_json["command_line"] = config_.command_line;
   folder_->prepare(config_json, resuming_, progress_.global_step);
   progress_.config_json = to_json(config_).dump();
   log_start();
+  report::update_run_report(config_.out_dir, report::RunStatus::kRunning);
 
   StopRequest stop;
   TrainOutcome outcome;
@@ -246,6 +249,7 @@ TrainOutcome Trainer::run() {
     outcome.signal = StopRequest::signal();
     spdlog::warn("interrupted {}: checkpoint saved to {}", where, outcome.checkpoint);
     spdlog::warn("resume with: dcgan train --resume {}", config_.out_dir);
+    report::update_run_report(config_.out_dir, report::RunStatus::kInterrupted);
     return outcome;
   };
 
@@ -281,6 +285,7 @@ TrainOutcome Trainer::run() {
       if ((read_every_step || log_now || stopping) && !read_losses(losses, epoch, b + 1)) {
         display.finish_epoch();
         outcome.status = TrainOutcome::Status::kDiverged;
+        report::update_run_report(config_.out_dir, report::RunStatus::kDiverged);
         return outcome;
       }
       progress_.train_seconds += seconds_since(step_start);
@@ -303,16 +308,21 @@ TrainOutcome Trainer::run() {
         return interrupted(fmt::format("at epoch {}, batch {}/{}", epoch, b + 1, batches));
       }
     }
+    const double epoch_rate = rate_images / std::max(1e-9, seconds_since(rate_start));
     display.finish_epoch();
     progress_.epochs_done = epoch;
     progress_.batch_in_epoch = 0;
     progress_.epoch_order = torch::Tensor();
     end_epoch(epoch);
+    // report.html: the epoch's speed and time (samples and checkpoint included) for its ETA.
+    folder_->append_epoch(epoch, seconds_since(rate_start), epoch_rate, progress_.global_step);
+    report::update_run_report(config_.out_dir, report::RunStatus::kRunning);
     if (StopRequest::signal() != 0 && epoch < config_.epochs) {
       return interrupted(fmt::format("after epoch {}", epoch));
     }
   }
   write_summary(seconds_since(wall_start));
+  report::update_run_report(config_.out_dir, report::RunStatus::kDone);
   spdlog::info("done: {} epochs, {} images in {:.1f} s of training ({:.0f} img/s). Outputs in {}",
                progress_.epochs_done, progress_.images_seen, progress_.train_seconds,
                progress_.images_seen / std::max(1e-9, progress_.train_seconds), config_.out_dir);

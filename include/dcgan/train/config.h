@@ -51,6 +51,7 @@ struct TrainConfig {
   bool folder_cache = true;
   std::string cache_dir;  // empty: data::default_cache_dir()
   bool strict_data = false;
+  std::string command_line;        // as typed, for config.json and report.html; not an option
 };
 
 // The recipes `--recipe` names, and the defaults of --arch pytorch-examples (--weights-init normal,

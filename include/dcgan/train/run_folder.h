@@ -11,7 +11,8 @@
 namespace dcgan::train {
 
 // The files of one training run (see README, "The run folder"): config.json, losses.csv,
-// losses.png, quality.csv and quality.png (--eval-every), samples/, checkpoints/ and summary.json,
+// losses.png, quality.csv and quality.png (--eval-every), epochs.csv, samples/, checkpoints/,
+// summary.json and report.html (written by report/pages.h),
 // written only by the process that holds the folder's lock.
 class RunFolder {
  public:
@@ -32,6 +33,10 @@ class RunFolder {
   // quality.csv (epoch,frechet_distance,confident_share,step), made on first use; quality.png.
   void append_quality(int64_t epoch, double frechet_distance, double confident_share, int64_t step);
   void plot_quality();
+
+  // epochs.csv (epoch,seconds,images_per_second,step): each epoch's wall time (samples and
+  // checkpoint included) and training speed, for report.html's speed curve and ETA.
+  void append_epoch(int64_t epoch, double seconds, double images_per_second, int64_t step);
 
   // samples/epoch_NNN.png from uint8 S x 3 x H x W images; returns its path.
   std::string write_samples(int64_t epoch, const torch::Tensor& samples, int64_t nrow);
