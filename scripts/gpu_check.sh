@@ -35,7 +35,8 @@
 set -uo pipefail  # no -e: a failing check is recorded, and the next one runs
 
 usage() {
-  sed -n 's/^# Usage: /usage: /p; s/^#        /       /p' "$0" >&2
+  echo "usage: scripts/gpu_check.sh [--phase build-test|bench|train|all] [--fresh] PREFIX OUT_DIR" >&2
+  echo "       scripts/gpu_check.sh [--phase ...] [--fresh] [--no-build] --cpu-dry-run OUT_DIR" >&2
   exit 2
 }
 
@@ -72,7 +73,8 @@ else
   STEPS=${STEPS:-100} WARMUP=${WARMUP:-5}
   [[ -d $prefix/usr ]] || { echo "gpu_check: $prefix: no usr/ folder (make it with shared/tools/offline-prefix.sh)" >&2; exit 2; }
 fi
-[[ $PYTHON == */* ]] && PYTHON=$(realpath -m "$PYTHON")
+# Not through symlinks: a virtual environment's python is one, and its packages go with its path.
+[[ $PYTHON == */* ]] && PYTHON=$(realpath -ms "$PYTHON")
 JOBS=${JOBS:-$(getconf _NPROCESSORS_ONLN)}
 if [[ $dry_run == 0 ]]; then
   # The Debian dependencies from PREFIX, for the build and for running what it built.
@@ -274,11 +276,11 @@ describe_device() {
     echo "**CPU dry run** ($(getconf _NPROCESSORS_ONLN) cores): the plumbing only, on tiny models; no number here means anything." \
       > "$state/device.md"
   else
-    local gpu
+    local gpu smi
     gpu=$("$PYTHON" -c 'import torch; assert torch.cuda.is_available(), "no CUDA device"
 print(f"PyTorch {torch.__version__}, CUDA {torch.version.cuda}, {torch.cuda.get_device_name()}")' 2>&1 | tail -n 1)
-    gpu+="; $(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null | head -n 1)"
-    echo "GPU: $gpu" > "$state/device.md"
+    smi=$(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null | head -n 1)
+    echo "GPU: $gpu${smi:+; $smi}" > "$state/device.md"
   fi
 }
 
