@@ -195,6 +195,8 @@ def main():
         if not torch.cuda.is_available():
             raise SystemExit('gpu_reference.py: no CUDA device')
         torch.cuda.set_device(device)
+    if args.steps < 1 or args.warmup < 0:
+        raise SystemExit('gpu_reference.py: --steps must be at least 1 and --warmup at least 0')
     if args.batch_size > args.images:
         raise SystemExit(f'gpu_reference.py: --batch-size {args.batch_size} is more than the '
                          f'{args.images} --images')

@@ -35,7 +35,8 @@
 set -uo pipefail  # no -e: a failing check is recorded, and the next one runs
 
 usage() {
-  sed -n 's/^# Usage: /usage: /p; s/^#        /       /p' "$0" >&2
+  echo "usage: scripts/gpu_check.sh [--phase build-test|bench|train|all] [--fresh] PREFIX OUT_DIR" >&2
+  echo "       scripts/gpu_check.sh [--phase ...] [--fresh] [--no-build] --cpu-dry-run OUT_DIR" >&2
   exit 2
 }
 
@@ -72,7 +73,8 @@ else
   STEPS=${STEPS:-100} WARMUP=${WARMUP:-5}
   [[ -d $prefix/usr ]] || { echo "gpu_check: $prefix: no usr/ folder (make it with shared/tools/offline-prefix.sh)" >&2; exit 2; }
 fi
-[[ $PYTHON == */* ]] && PYTHON=$(realpath -m "$PYTHON")
+# Not through symlinks: a virtual environment's python is one, and its packages go with its path.
+[[ $PYTHON == */* ]] && PYTHON=$(realpath -ms "$PYTHON")
 JOBS=${JOBS:-$(getconf _NPROCESSORS_ONLN)}
 if [[ $dry_run == 0 ]]; then
   # The Debian dependencies from PREFIX, for the build and for running what it built.
@@ -131,51 +133,65 @@ BUILD_TIMEOUT=${BUILD_TIMEOUT:-420} TESTS_TIMEOUT=${TESTS_TIMEOUT:-300}
 CELL_TIMEOUT=${CELL_TIMEOUT:-90} TRAIN_TIMEOUT=${TRAIN_TIMEOUT:-300}
 
 # --- The record ----------------------------------------------------------------------------------
-# $state/results.tsv: one line per check run, "id<TAB>status<TAB>value<TAB>detail"; the newest line
-# of an id wins. $state/sections.md: what each phase did, in order. $state/logs/: full outputs.
+# $state/record.txt: one line per check run, "id<US>status<US>value<US>detail" (US: the unit
+# separator, which unlike a tab keeps an empty field when read); the newest line of an id wins.
+# $state/sections.md: what each phase did, in order. $state/logs/: full outputs. Kept in pure bash
+# (no process per cell): the summary is rewritten after every check.
 if [[ $fresh == 1 || $phase == all ]]; then
   # What this script writes there, by name: the folder may be one the caller named.
-  (cd "$state" 2> /dev/null && rm -rf --one-file-system results.tsv sections.md results.jsonl \
+  (cd "$state" 2> /dev/null && rm -rf --one-file-system record.txt sections.md results.jsonl \
     gpu_check.log device.md tests.json build_tail.log logs data run_train)
 fi
 mkdir -p "$state/logs" "$state/data" "$out" || exit 2
-touch "$state/results.tsv" "$state/sections.md" "$state/results.jsonl" "$state/gpu_check.log"
+touch "$state/record.txt" "$state/sections.md" "$state/results.jsonl" "$state/gpu_check.log"
+US=$'\037'
+declare -A records=()
+while IFS=$US read -r id rest; do records[$id]=$rest; done < "$state/record.txt"
 start=$SECONDS
 tests_failed=0
 
-log() { echo "[gpu_check $((SECONDS - start))s] $*" | tee -a "$state/gpu_check.log"; }
+log() {
+  echo "[gpu_check $((SECONDS - start))s] $*"
+  echo "[gpu_check $((SECONDS - start))s] $*" >> "$state/gpu_check.log"
+}
 section() { printf '%s\n' "$@" >> "$state/sections.md"; }
-# One line, no tabs or table bars, at most 200 characters: fit for a table cell.
-one_line() { tr '\t\n\r' '   ' | sed 's/|/\\|/g; s/  */ /g; s/^ //; s/ $//' | cut -c1-200; }
+# REPLY: $1 on one line, without table bars, at most 200 characters: fit for a table cell.
+one_line() {
+  local text=${1//[$'\t\n\r']/ }
+  text=${text//|/\\|}
+  while [[ $text == *"  "* ]]; do text=${text//  / }; done
+  text=${text# }
+  REPLY=${text% }
+  REPLY=${REPLY:0:200}
+}
 planted() { [[ ,${DCGAN_GPU_CHECK_FAIL:-}, == *,$1,* ]]; }
 
 # record ID STATUS VALUE DETAIL
 record() {
-  printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$(printf '%s' "$4" | one_line)" >> "$state/results.tsv"
+  one_line "$4"
+  local detail=$REPLY
+  records[$1]=$2$US$3$US$detail
+  printf '%s\n' "$1$US${records[$1]}" >> "$state/record.txt"
   if [[ $2 == passed ]]; then
-    section "- \`$1\`: passed${3:+, $3}${4:+ ($4)}"
+    section "- \`$1\`: passed${3:+, $3}${detail:+ ($detail)}"
   else
-    section "- \`$1\`: **$2**: $(printf '%s' "$4" | one_line)"
+    section "- \`$1\`: **$2**: $detail"
   fi
   render
 }
 
-# The newest record of ID as "status<US>value<US>detail" (US: the unit separator, which unlike a tab
-# keeps an empty field when read), empty when it has not run.
-record_of() {
-  awk -F'\t' -v id="$1" '$1 == id { line = $2 "\037" $3 "\037" $4 } END { if (line != "") print line }' \
-    "$state/results.tsv"
-}
+# The status of check ID: passed, failed, or empty when it has not run.
+status_of() { REPLY=${records[$1]:-}; REPLY=${REPLY%%"$US"*}; }
 
+# REPLY: the table cell of check ID.
 cell() {
-  local rec status value detail
-  rec=$(record_of "$1")
-  if [[ -z $rec ]]; then echo "not run"; return; fi
-  IFS=$'\037' read -r status value detail <<< "$rec"
+  local status value detail
+  if [[ -z ${records[$1]:-} ]]; then REPLY="not run"; return; fi
+  IFS=$US read -r status value detail <<< "${records[$1]}"
   case $status in
-    passed) echo "${value:-passed}" ;;
-    failed) echo "failed: ${detail:-no reason given}" ;;
-    *) echo "$status${detail:+: $detail}" ;;
+    passed) REPLY=${value:-passed} ;;
+    failed) REPLY="failed: ${detail:-no reason given}" ;;
+    *) REPLY="$status${detail:+: $detail}" ;;
   esac
 }
 
@@ -193,9 +209,12 @@ render() {
     echo
     echo "| check | result |"
     echo "|---|---|"
-    echo "| build | $(cell build) |"
-    echo "| tests (\`$tests_filter\`) | $(cell tests) |"
-    echo "| $train_label | $(cell train) |"
+    cell build
+    echo "| build | $REPLY |"
+    cell tests
+    echo "| tests (\`$tests_filter\`) | $REPLY |"
+    cell train
+    echo "| $train_label | $REPLY |"
     echo
     local header="| images/s | " rule="|---|" column row id label
     for column in "${bench_columns[@]}"; do
@@ -209,7 +228,8 @@ render() {
       IFS='|' read -r id label _ _ <<< "$row"
       local line="| $label | "
       for column in "${bench_columns[@]}"; do
-        line+="$(cell "$id/${column%%|*}") | "
+        cell "$id/${column%%|*}"
+        line+="$REPLY | "
       done
       echo "${line% }"
     done
@@ -242,7 +262,8 @@ run() {
       local last
       last=$(grep -v '^\s*$' "$name.err" | tail -n 1)
       [[ -n $last ]] || last=$(grep -v '^\s*$' "$name.out" | tail -n 1)
-      reason="exit $rc: $(printf '%s' "$last" | one_line)"
+      one_line "$last"
+      reason="exit $rc: $REPLY"
     fi
     {
       echo "--- $id failed ($reason); last lines of its output:"
@@ -259,11 +280,11 @@ describe_device() {
     echo "**CPU dry run** ($(getconf _NPROCESSORS_ONLN) cores): the plumbing only, on tiny models; no number here means anything." \
       > "$state/device.md"
   else
-    local gpu
+    local gpu smi
     gpu=$("$PYTHON" -c 'import torch; assert torch.cuda.is_available(), "no CUDA device"
 print(f"PyTorch {torch.__version__}, CUDA {torch.version.cuda}, {torch.cuda.get_device_name()}")' 2>&1 | tail -n 1)
-    gpu+="; $(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null | head -n 1)"
-    echo "GPU: $gpu" > "$state/device.md"
+    smi=$(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null | head -n 1)
+    echo "GPU: $gpu${smi:+; $smi}" > "$state/device.md"
   fi
 }
 
@@ -311,7 +332,7 @@ ensure_build() {
   else
     # The first compiler or CMake error is the reason; the log's end goes to build_tail.log.
     local first
-    first=$(cat "$logs/configure.out" "$logs/build.out" 2>/dev/null | grep -m 1 -iE 'error' | one_line)
+    first=$(cat "$logs/configure.out" "$logs/build.out" 2>/dev/null | grep -m 1 -iE 'error')
     [[ $rc -eq 124 ]] && first="timed out after $BUILD_TIMEOUT s"
     cat "$logs/configure.out" "$logs/build.out" 2>/dev/null | tail -n 60 > "$state/build_tail.log"
     record build failed "" "exit $rc: ${first:-see build_tail.log}"
@@ -322,7 +343,8 @@ ensure_build() {
 phase_build_test() {
   section "" "## Phase build-test ($(date -u +%H:%M:%S) UTC)" ""
   ensure_build
-  if [[ $(record_of build) != passed* ]]; then
+  status_of build
+  if [[ $REPLY != passed ]]; then
     record tests failed "" "not run: the build failed"
     tests_failed=1
     return
@@ -361,10 +383,11 @@ phase_bench() {
       IFS='|' read -r cid _ tool args <<< "$column"
       id=$rid/$cid
       local command=()
+      status_of build
       if [[ $tool == py && $py_args == - ]]; then
         record "$id" n/a "" "no Python reference at this size"
         continue
-      elif [[ $tool == cpp && $(record_of build) != passed* ]]; then
+      elif [[ $tool == cpp && $REPLY != passed ]]; then
         record "$id" failed "" "not run: the build failed"
         continue
       elif [[ $tool == cpp ]]; then
@@ -428,7 +451,10 @@ case $phase in
   all) phase_build_test; phase_bench; phase_train ;;
 esac
 # Earlier phases' test results count too: the exit code reports every test on record.
-[[ $(record_of build) == failed* || $(record_of tests) == failed* ]] && tests_failed=1
+status_of build
+[[ $REPLY == failed ]] && tests_failed=1
+status_of tests
+[[ $REPLY == failed ]] && tests_failed=1
 log "done: tests $([[ $tests_failed == 0 ]] && echo passed or not run || echo FAILED); summary in $out/summary.md"
 render
 exit $((tests_failed == 0 ? 0 : 1))
