@@ -37,6 +37,10 @@ declare -A FLAGS=(
   [g_ema+batch64]="--g-ema 0.995 --batch-size 64"
   [normal_init+g_ema+batch64]="--weights-init normal --g-ema 0.995 --batch-size 64"
   [improved]="--recipe improved"  # the same flags as the row above, by name
+  # Any image size (docs/QUALITY.md, "64x64"): with --train/--test of 64x64 sets (e.g. made by
+  # make_svhn_synth.py --size 64) and --recipes "size64_notebook size64_pytorch_examples".
+  [size64_notebook]="--image-size 64"
+  [size64_pytorch_examples]="--image-size 64 --arch pytorch-examples"
 )
 ORDER="notebook normal_init smooth_labels g_ema normal_init+g_ema g_ema+batch64 normal_init+g_ema+batch64"
 
