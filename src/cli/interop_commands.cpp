@@ -23,7 +23,8 @@ std::string optional_string(const cxxopts::ParseResult& args, const std::string&
 int export_command(int argc, char** argv) {
   cxxopts::Options options("dcgan export",
                            "Write a checkpoint's generator or discriminator as a PyTorch "
-                           "state_dict that the notebook's classes load.");
+                           "state_dict that the notebook's classes (or, for --arch "
+                           "pytorch-examples runs, pytorch/examples' dcgan classes) load.");
   // clang-format off: one option per line reads as a table
   options.add_options()("checkpoint",
                         "A dcgan checkpoint (run/checkpoints/last.pt or epoch_NNN.pt)",
@@ -40,19 +41,20 @@ int export_command(int argc, char** argv) {
   o.out = optional_string(args, "out");
   o.net = args["net"].as<std::string>();
   const auto what = interop::export_model(o);
-  spdlog::info("wrote {}: {} as a notebook state_dict", o.out, what);
+  spdlog::info("wrote {}: {} as a PyTorch state_dict", o.out, what);
   return 0;
 }
 
 int import_command(int argc, char** argv) {
   const train::TrainConfig d;  // defaults shown by --help
   cxxopts::Options options("dcgan import",
-                           "Make a run folder from the notebook's state_dicts, for generate, "
-                           "interpolate and train --resume. Adam starts fresh.");
+                           "Make a run folder from the notebook's or pytorch/examples' dcgan "
+                           "state_dicts (architecture and image size read from them), for "
+                           "generate, interpolate and train --resume. Adam starts fresh.");
   // clang-format off: one option per line reads as a table
-  options.add_options()("generator", "torch.save(G.state_dict(), ...) of the notebook's Generator",
+  options.add_options()("generator", "torch.save(G.state_dict(), ...) of the notebook's or pytorch/examples' Generator",
                         cxxopts::value<std::string>())(
-      "discriminator", "The notebook Discriminator's state_dict (default: a fresh one)",
+      "discriminator", "The matching Discriminator's state_dict (default: a fresh one)",
       cxxopts::value<std::string>())("out", "Run folder to create", cxxopts::value<std::string>())(
       "data", "Data for a later train --resume, comma-separated",
       cxxopts::value<std::vector<std::string>>()->default_value(d.data.front()))(
