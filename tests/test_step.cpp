@@ -369,7 +369,7 @@ TEST_F(StepResumeTest, GEmaIsCheckpointedAndSampledFrom) {
   Trainer trainer(config);
   ASSERT_EQ(trainer.run().status, TrainOutcome::Status::kCompleted);
   auto loaded = load_generator(config.out_dir + "/checkpoints/last.pt", torch::kCPU);
-  const auto& gan = trainer.gan();
+  auto& gan = trainer.gan();
   EXPECT_TRUE(torch::equal(loaded->fc->weight, gan.g_ema->fc->weight));
   EXPECT_FALSE(torch::equal(loaded->fc->weight, gan.generator->fc->weight));
   // Saved with statistics recalibrated for the averaged weights, not the generator's copied ones.
