@@ -284,8 +284,6 @@ TEST_F(EvalTest, EvaluateCommandReportsJsonAndRefusesLabelLessTraining) {
   EXPECT_NE(out.find("\"skipped\""), std::string::npos) << out;
 }
 
-}
-
 // A 64x64 run is measured against 64x64 real images (the feature net reads them area-averaged to
 // 32x32); real images of another size are refused, naming both sizes.
 TEST_F(EvalTest, EvaluatesA64By64RunAndRefusesOtherSizes) {
