@@ -197,12 +197,12 @@ int run(int argc, char** argv) {
       cxxopts::value<std::string>()->default_value("fp32"))(
       "channels-last", "NHWC convolution weights", cxxopts::value<bool>()->default_value("false"))(
       "load", "Only time loading FILE (a .mat file or image folder: seconds and peak RSS) and exit",
-      cxxopts::value<std::string>())(
-      "image-size", "With --load of a folder: the side images are resized to",
-      cxxopts::value<int64_t>()->default_value("32"))(
+      cxxopts::value<std::string>())("image-size",
+                                     "With --load of a folder: the side images are resized to",
+                                     cxxopts::value<int64_t>()->default_value("32"))(
       "cache-dir", "With --load of a folder: the cache folder", cxxopts::value<std::string>())(
-      "no-cache", "With --load of a folder: no cache", cxxopts::value<bool>()->default_value("false"))(
-      "h,help", "Show this help");
+      "no-cache", "With --load of a folder: no cache",
+      cxxopts::value<bool>()->default_value("false"))("h,help", "Show this help");
   const auto args = options.parse(argc, argv);
   if (args.count("help")) {
     std::cout << options.help() << std::endl;

@@ -249,8 +249,8 @@ bool read_chunks_parallel(const std::string& path, hid_t dataset, const std::vec
         } else {
           size_t produced = 0;
           if (!inflater ||
-              libdeflate_zlib_decompress(inflater.get(), raw.bytes, raw.size, target,
-                                         chunk_bytes, &produced) != LIBDEFLATE_SUCCESS ||
+              libdeflate_zlib_decompress(inflater.get(), raw.bytes, raw.size, target, chunk_bytes,
+                                         &produced) != LIBDEFLATE_SUCCESS ||
               produced != chunk_bytes) {
             throw InputError(path +
                              ": variable 'X': a compressed chunk does not inflate (corrupt)");

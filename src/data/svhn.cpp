@@ -729,8 +729,8 @@ ImageSet read_mat_isolated(const std::string& path, int64_t file_bytes) {
           throw std::runtime_error(path + ": no memory for the pixels");
         // Populated at once: shared memory has no huge pages here, and a fault per 4 KiB page
         // while inflating into it cost more than the inflating.
-        void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
-                         pixels_fd, 0);
+        void* p =
+            ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, pixels_fd, 0);
         if (p == MAP_FAILED) throw std::runtime_error(path + ": no memory for the pixels");
         return static_cast<uint8_t*>(p);
       };
@@ -797,8 +797,9 @@ ImageSet read_mat_isolated(const std::string& path, int64_t file_bytes) {
     const auto bytes = static_cast<size_t>(count * side * side * kChannels);
     struct stat info {};
     uint64_t names = 0;
-    bool ok = read_exact(fds[0], set.labels.data_ptr(), static_cast<size_t>(count) * sizeof(int64_t)) &&
-              read_exact(fds[0], &names, sizeof(names)) && names <= (1u << 20);
+    bool ok =
+        read_exact(fds[0], set.labels.data_ptr(), static_cast<size_t>(count) * sizeof(int64_t)) &&
+        read_exact(fds[0], &names, sizeof(names)) && names <= (1u << 20);
     for (uint64_t i = 0; ok && i < names; ++i) {
       uint64_t length = 0;
       ok = read_exact(fds[0], &length, sizeof(length)) && length <= (1u << 16);
@@ -818,7 +819,8 @@ ImageSet read_mat_isolated(const std::string& path, int64_t file_bytes) {
         const ssize_t n = ::pread(pixels_fd, buffer.data + done, std::min(kPiece, bytes - done),
                                   static_cast<off_t>(done));
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) throw std::runtime_error(path + ": cannot read the pixels back from the reader");
+        if (n <= 0)
+          throw std::runtime_error(path + ": cannot read the pixels back from the reader");
         ::fallocate(pixels_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(done),
                     n);
         done += static_cast<size_t>(n);
