@@ -51,11 +51,11 @@ mutation() {
 }
 
 # --- loader -------------------------------------------------------------------------------------
-mutation loader_label_10_is_digit_0 src/data/svhn.cpp \
-  'labels.masked_fill(labels == 10, 0)' 'labels.masked_fill(labels == 10, 10)' \
+mutation loader_label_10_is_digit_0 src/data/mat73.cpp \
+  '(v == 10 ? 0 : v)' '(v == 10 ? 10 : v)' \
   "SVHN's label 10 is no longer read as digit 0."
 mutation loader_column_major src/data/svhn.cpp \
-  'base[row * kSide + col] = plane[col * kSide + row];' 'base[row * kSide + col] = plane[row * kSide + col];' \
+  'plane[static_cast<size_t>(col * side + row)];' 'plane[static_cast<size_t>(row * side + col)];' \
   "Images come out transposed: MATLAB's column-major order is ignored."
 mutation loader_uint16_widening src/data/svhn.cpp \
   'return tensor.to(torch::kInt32).bitwise_and_(0xFFFF);' 'return tensor.to(torch::kInt32);' \

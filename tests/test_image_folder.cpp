@@ -335,7 +335,6 @@ TEST(ImageFolder, CacheIsReusedAndRebuiltOnChangeAndCorruption) {
   EXPECT_FALSE(fs::exists(cache.path() / "folders"));  // --no-cache writes nothing
 }
 
-
 // `dcgan pack`'s writer: the folder's images, labels and class names read back unchanged; a folder
 // of digit classes "0".."9" becomes a true SVHN file (y 1-10, 10 for digit 0, no `classes`).
 TEST(PackRoundTrip, ReadBackEqualsTheFolder) {
@@ -348,7 +347,8 @@ TEST(PackRoundTrip, ReadBackEqualsTheFolder) {
     dcgan::image::write_png(dir.file("in/cat/" + std::to_string(i) + ".png"),
                             torch::randint(0, 256, {3, 48, 40}, torch::kUInt8));
   }
-  dcgan::image::write_png(dir.file("in/dog/x.png"), torch::randint(0, 256, {3, 20, 20}, torch::kUInt8));
+  dcgan::image::write_png(dir.file("in/dog/x.png"),
+                          torch::randint(0, 256, {3, 20, 20}, torch::kUInt8));
   for (int64_t side : {32, 64}) {
     auto options = no_cache();
     options.image_size = side;

@@ -9,7 +9,8 @@ void add_folder_options(cxxopts::Options& options) {
       cxxopts::value<bool>()->default_value("false"))(
       "no-cache", "Decode the folder again instead of using or writing its cache (default: off)",
       cxxopts::value<bool>()->default_value("false"))(
-      "cache-dir", "Where decoded folders are cached (default: $XDG_CACHE_HOME/dcgan, else ~/.cache/dcgan)",
+      "cache-dir",
+      "Where decoded folders are cached (default: $XDG_CACHE_HOME/dcgan, else ~/.cache/dcgan)",
       cxxopts::value<std::string>());
   // clang-format on
 }

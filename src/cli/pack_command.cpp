@@ -21,8 +21,8 @@ int pack_command(int argc, char** argv) {
       "folder's names in `classes`), read back by every command like the folder itself.");
   // clang-format off: one option per line reads as a table
   options.add_options()("folder", "The image folder (or give it as the first argument)",
-                        cxxopts::value<std::string>())(
-      "out", "The .mat file to write", cxxopts::value<std::string>())(
+                        cxxopts::value<std::string>())("out", "The .mat file to write",
+                                                       cxxopts::value<std::string>())(
       "image-size", "Side of the square images written",
       cxxopts::value<int64_t>()->default_value("32"))(
       "progress", "auto (a bar on a terminal, log lines otherwise), bar, log or none",

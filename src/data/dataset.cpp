@@ -129,7 +129,10 @@ std::string to_table(const std::string& file, const ImageSet& set, const ImageSe
       << std::fixed << std::setprecision(2) << "Mean RGB  " << stats.pixel_mean[0] << ", "
       << stats.pixel_mean[1] << ", " << stats.pixel_mean[2] << " (0-255)\n\n";
   if (stats.label_counts.empty()) {
-    out << "Labels    none (a flat folder; subfolders would be read as classes)\n";
+    out << "Labels    none"
+        << (set.format == "image folder" ? " (a flat folder; subfolders would be read as classes)"
+                                         : "")
+        << "\n";
     return out.str();
   }
   size_t width = 5;

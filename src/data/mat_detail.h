@@ -28,8 +28,8 @@ std::vector<int64_t> labels_from_y(const std::string& path, const std::vector<do
 
 // The rows of a K x L MATLAB char matrix stored column-major, trailing blanks cut, as UTF-8:
 // `units` are UTF-16 code units, or with `utf8_bytes` already UTF-8 bytes (as pack writes them).
-std::vector<std::string> char_rows(const std::vector<uint32_t>& units, int64_t rows, int64_t columns,
-                                   bool utf8_bytes);
+std::vector<std::string> char_rows(const std::vector<uint32_t>& units, int64_t rows,
+                                   int64_t columns, bool utf8_bytes);
 
 // Returns a buffer of `bytes` for the pixels (N x 3 x S x S once the reader returns).
 using PixelAllocator = std::function<uint8_t*(size_t bytes)>;

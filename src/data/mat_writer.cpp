@@ -59,7 +59,8 @@ void write_svhn_mat(const std::string& path, const ImageSet& set) {
     const size_t k = set.classes.size();
     names.assign(k * width, ' ');
     for (size_t r = 0; r < k; ++r)
-      for (size_t c = 0; c < set.classes[r].size(); ++c) names[c * k + r] = static_cast<uint8_t>(set.classes[r][c]);
+      for (size_t c = 0; c < set.classes[r].size(); ++c)
+        names[c * k + r] = static_cast<uint8_t>(set.classes[r][c]);
     write("classes", MAT_C_CHAR, MAT_T_UINT8, {k, width}, names.data());
   }
   Mat_Close(mat);

@@ -442,19 +442,43 @@ MatrixLayout parse_matrix_layout(const std::vector<unsigned char>& header, bool 
 // and any mismatch sends the caller to the streaming reader. Peak memory: the pixels plus ~0.5%,
 // where a separate input buffer would cost the compressed size again. Returns the buffer holding
 // the whole inflated element (or nullptr).
-std::unique_ptr<unsigned char, void (*)(void*)> inflate_in_place(const std::string& path,
-                                                                 int64_t pos, int64_t end,
-                                                                 int64_t inflated) {
-  std::unique_ptr<unsigned char, void (*)(void*)> none(nullptr, std::free);
+// Anonymous memory asked for in transparent huge pages: a 225 MB buffer then costs ~110 page
+// faults instead of ~55,000.
+struct PixelBuffer {
+  unsigned char* data = nullptr;
+  size_t size = 0;
+  explicit PixelBuffer(size_t bytes) : size(bytes) {
+    void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return;
+    ::madvise(p, bytes, MADV_HUGEPAGE);
+    data = static_cast<unsigned char*>(p);
+  }
+  ~PixelBuffer() {
+    if (data) ::munmap(data, size);
+  }
+  PixelBuffer(const PixelBuffer&) = delete;
+  PixelBuffer& operator=(const PixelBuffer&) = delete;
+  // A uint8 tensor of `bytes` at `offset` that owns the whole buffer from here on.
+  torch::Tensor release_as_tensor(int64_t offset, int64_t bytes) {
+    unsigned char* base = data;
+    const size_t length = size;
+    data = nullptr;
+    return torch::from_blob(
+        base + offset, {bytes}, [base, length](void*) { ::munmap(base, length); },
+        torch::TensorOptions().dtype(torch::kUInt8));
+  }
+};
+
+std::unique_ptr<PixelBuffer> inflate_in_place(const std::string& path, int64_t pos, int64_t end,
+                                              int64_t inflated) {
   const int64_t compressed = end - pos - 8;
   const int64_t margin = compressed / 256 + (int64_t{1} << 16);
   const int64_t size = std::max(inflated, compressed) + margin;
-  std::unique_ptr<unsigned char, void (*)(void*)> buffer(
-      static_cast<unsigned char*>(std::malloc(static_cast<size_t>(size))), std::free);
-  if (!buffer) return none;
-  unsigned char* input = buffer.get() + (size - compressed);
+  auto buffer = std::make_unique<PixelBuffer>(static_cast<size_t>(size));
+  if (!buffer->data) return nullptr;
+  unsigned char* input = buffer->data + (size - compressed);
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return none;
+  if (fd < 0) return nullptr;
   int64_t done = 0;
   while (done < compressed) {
     const ssize_t n =
@@ -464,16 +488,16 @@ std::unique_ptr<unsigned char, void (*)(void*)> inflate_in_place(const std::stri
     done += n;
   }
   ::close(fd);
-  if (done != compressed) return none;
+  if (done != compressed) return nullptr;
   std::unique_ptr<libdeflate_decompressor, void (*)(libdeflate_decompressor*)> inflater(
       libdeflate_alloc_decompressor(), libdeflate_free_decompressor);
   size_t produced = 0;
   if (!inflater ||
       libdeflate_zlib_decompress(inflater.get(), input, static_cast<size_t>(compressed),
-                                 buffer.get(), static_cast<size_t>(inflated),
+                                 buffer->data, static_cast<size_t>(inflated),
                                  &produced) != LIBDEFLATE_SUCCESS ||
       static_cast<int64_t>(produced) != inflated) {
-    return none;
+    return nullptr;
   }
   return buffer;
 }
@@ -511,10 +535,7 @@ torch::Tensor read_uint8_x(const std::string& path, const std::vector<Mat5Variab
     if (layout.data_at + expected_bytes > inflated) return {};
     auto buffer = inflate_in_place(path, variable.pos, variable.end, inflated);
     if (!buffer) return {};
-    unsigned char* base = buffer.release();
-    return torch::from_blob(
-        base + layout.data_at, {expected_bytes}, [base](void*) { std::free(base); },
-        torch::TensorOptions().dtype(torch::kUInt8));
+    return buffer->release_as_tensor(layout.data_at, expected_bytes);
   }
   return {};
 }
@@ -706,7 +727,10 @@ ImageSet read_mat_isolated(const std::string& path, int64_t file_bytes) {
       const auto allocate = [&](size_t bytes) -> uint8_t* {
         if (::ftruncate(pixels_fd, static_cast<off_t>(bytes)) != 0)
           throw std::runtime_error(path + ": no memory for the pixels");
-        void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, pixels_fd, 0);
+        // Populated at once: shared memory has no huge pages here, and a fault per 4 KiB page
+        // while inflating into it cost more than the inflating.
+        void* p =
+            ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, pixels_fd, 0);
         if (p == MAP_FAILED) throw std::runtime_error(path + ": no memory for the pixels");
         return static_cast<uint8_t*>(p);
       };
@@ -773,8 +797,9 @@ ImageSet read_mat_isolated(const std::string& path, int64_t file_bytes) {
     const auto bytes = static_cast<size_t>(count * side * side * kChannels);
     struct stat info {};
     uint64_t names = 0;
-    bool ok = read_exact(fds[0], set.labels.data_ptr(), static_cast<size_t>(count) * sizeof(int64_t)) &&
-              read_exact(fds[0], &names, sizeof(names)) && names <= (1u << 20);
+    bool ok =
+        read_exact(fds[0], set.labels.data_ptr(), static_cast<size_t>(count) * sizeof(int64_t)) &&
+        read_exact(fds[0], &names, sizeof(names)) && names <= (1u << 20);
     for (uint64_t i = 0; ok && i < names; ++i) {
       uint64_t length = 0;
       ok = read_exact(fds[0], &length, sizeof(length)) && length <= (1u << 16);
@@ -784,11 +809,24 @@ ImageSet read_mat_isolated(const std::string& path, int64_t file_bytes) {
     }
     if (ok && child.wait() == 0 && ::fstat(pixels_fd, &info) == 0 &&
         static_cast<size_t>(info.st_size) == bytes) {
-      void* pixels = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, pixels_fd, 0);
-      if (pixels == MAP_FAILED) throw std::runtime_error(path + ": cannot map the pixels read");
-      set.images = torch::from_blob(
-          pixels, {count, kChannels, side, side}, [bytes](void* p) { ::munmap(p, bytes); },
-          torch::TensorOptions().dtype(torch::kUInt8));
+      // Moved into huge-page memory 16 MB at a time, each piece of shared memory freed once read:
+      // shared memory has only 4 KiB pages here, which made every later pass over the pixels
+      // (statistics, batches) several times slower; peak memory stays ~1x the pixels.
+      PixelBuffer buffer(bytes);
+      if (!buffer.data) throw std::runtime_error(path + ": no memory for the pixels");
+      constexpr size_t kPiece = size_t{16} << 20;
+      for (size_t done = 0; done < bytes;) {
+        const ssize_t n = ::pread(pixels_fd, buffer.data + done, std::min(kPiece, bytes - done),
+                                  static_cast<off_t>(done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0)
+          throw std::runtime_error(path + ": cannot read the pixels back from the reader");
+        ::fallocate(pixels_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(done),
+                    n);
+        done += static_cast<size_t>(n);
+      }
+      set.images = buffer.release_as_tensor(0, static_cast<int64_t>(bytes))
+                       .view({count, kChannels, side, side});
       return set;
     }
   }
