@@ -185,7 +185,9 @@ int run(int argc, char** argv) {
       cxxopts::value<std::string>()->default_value("128,1024"))(
       "conv-dims", "Comma-separated model widths",
       cxxopts::value<std::string>()->default_value("32,128"))(
-      "image-size", "Image side of the networks (--data is resized to it when its side differs)",
+      "image-size",
+      "Image side of the networks (--data is resized to it when its side differs); with --load of "
+      "a folder, the side its images are resized to",
       cxxopts::value<int64_t>()->default_value("32"))(
       "arch", "notebook or pytorch-examples",
       cxxopts::value<std::string>()->default_value("notebook"))(
@@ -204,9 +206,7 @@ int run(int argc, char** argv) {
       cxxopts::value<std::string>()->default_value("fp32"))(
       "channels-last", "NHWC convolution weights", cxxopts::value<bool>()->default_value("false"))(
       "load", "Only time loading FILE (a .mat file or image folder: seconds and peak RSS) and exit",
-      cxxopts::value<std::string>())("image-size",
-                                     "With --load of a folder: the side images are resized to",
-                                     cxxopts::value<int64_t>()->default_value("32"))(
+      cxxopts::value<std::string>())(
       "cache-dir", "With --load of a folder: the cache folder", cxxopts::value<std::string>())(
       "no-cache", "With --load of a folder: no cache",
       cxxopts::value<bool>()->default_value("false"))("h,help", "Show this help");
