@@ -64,7 +64,7 @@ torch::Tensor GeneratorImpl::forward(const torch::Tensor& z, const LayerObserver
     x = seen("view", z.view({-1, options_.z_size(), 1, 1}));
     auto& project = t_convs[0];
     x = seen("t_conv0", cpu ? z.reshape({-1, options_.z_size()})
-                                  .matmul(project->weight.view({options_.z_size(), -1}))
+                                  .matmul(project->weight.reshape({options_.z_size(), -1}))
                                   .view({-1, first_width, 4, 4})
                             : project(x));
     x = seen("bn0", bns[0](x));
