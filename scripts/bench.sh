@@ -122,40 +122,35 @@ fi
 "$PY" - "$results" <<'EOF'
 import json, statistics, sys
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.startswith('{')]
-train = {}
-for r in rows:
-    if r['impl'] in ('cpp-eager', 'python-notebook') and r.get('image_size', 32) == 32:
-        train.setdefault((r['conv_dim'], r['batch_size']), {}).setdefault(r['impl'], []).append(r)
 med = lambda runs, key: statistics.median(x[key] for x in runs) if runs else None
 fmt = lambda v: f'{v:.1f}' if v is not None else 'not run'
 ratio = lambda a, b: f'{a / b:.2f}x' if a and b else 'n/a'
-print()
-print('images/s = wall clock; images/CPU-s = per second of process CPU time (steadier on a shared machine)')
-print()
-print('| conv_dim | batch | C++ img/s | Python img/s | C++/Python | C++ img/CPU-s | Python img/CPU-s | C++/Python (CPU) | runs C++/Py |')
-print('|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
-for (conv_dim, batch), impls in sorted(train.items()):
-    c, p = impls.get('cpp-eager', []), impls.get('python-notebook', [])
-    cw, pw = med(c, 'images_per_sec'), med(p, 'images_per_sec')
-    cc, pc = med(c, 'images_per_cpu_sec'), med(p, 'images_per_cpu_sec')
-    print(f'| {conv_dim} | {batch} | {fmt(cw)} | {fmt(pw)} | {ratio(cw, pw)} | {fmt(cc)} | {fmt(pc)} | '
-          f'{ratio(cc, pc)} | {len(c)}/{len(p)} |')
-at64 = {}
-for r in rows:
-    if r.get('image_size') == 64 and r['impl'] in ('cpp-eager', 'python-pytorch-examples'):
-        at64.setdefault((r['conv_dim'], r['batch_size']), {}).setdefault(r['impl'], []).append(r)
-if at64:
+
+def speed_table(title, image_size, python_impl):
+    """C++ eager against one Python reference, medians per (conv_dim, batch), at one image size."""
+    runs = {}
+    for r in rows:
+        if r['impl'] in ('cpp-eager', python_impl) and r.get('image_size', 32) == image_size:
+            runs.setdefault((r['conv_dim'], r['batch_size']), {}).setdefault(r['impl'], []).append(r)
+    if not runs:
+        return
     print()
-    print("64x64, pytorch/examples' DCGAN (dcgan --arch pytorch-examples --image-size 64 vs main.py's step)")
+    print(title)
     print()
     print('| conv_dim | batch | C++ img/s | Python img/s | C++/Python | C++ img/CPU-s | Python img/CPU-s | C++/Python (CPU) | runs C++/Py |')
     print('|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
-    for (conv_dim, batch), impls in sorted(at64.items()):
-        c, p = impls.get('cpp-eager', []), impls.get('python-pytorch-examples', [])
+    for (conv_dim, batch), impls in sorted(runs.items()):
+        c, p = impls.get('cpp-eager', []), impls.get(python_impl, [])
         cw, pw = med(c, 'images_per_sec'), med(p, 'images_per_sec')
         cc, pc = med(c, 'images_per_cpu_sec'), med(p, 'images_per_cpu_sec')
         print(f'| {conv_dim} | {batch} | {fmt(cw)} | {fmt(pw)} | {ratio(cw, pw)} | {fmt(cc)} | {fmt(pc)} | '
               f'{ratio(cc, pc)} | {len(c)}/{len(p)} |')
+
+print()
+print('images/s = wall clock; images/CPU-s = per second of process CPU time (steadier on a shared machine)')
+speed_table("32x32, the notebook's model (dcgan vs the notebook's loop)", 32, 'python-notebook')
+speed_table("64x64, pytorch/examples' DCGAN (dcgan --arch pytorch-examples --image-size 64 vs main.py's step)",
+            64, 'python-pytorch-examples')
 loads = [r for r in rows if r['impl'] == 'cpp-load']
 if loads:
     secs = statistics.median(r['seconds'] for r in loads)
