@@ -38,6 +38,17 @@ dcgan::data::ImageSet sample_images(int64_t offset, int64_t n) {
   return part;
 }
 
+// Runs `dcgan evaluate --checkpoint CHECKPOINT ARGS`, stdout and stderr into *output; the exit code.
+int run_evaluate(const std::string& checkpoint, const std::string& args, std::string* output) {
+  const std::string command =
+      std::string(DCGAN_BINARY) + " evaluate --checkpoint " + checkpoint + " " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  char buffer[4096];
+  output->clear();
+  while (size_t n = fread(buffer, 1, sizeof(buffer), pipe)) output->append(buffer, n);
+  return WEXITSTATUS(pclose(pipe));
+}
+
 eval::FeatureStats stats_of(torch::Tensor mean, torch::Tensor covariance) {
   eval::FeatureStats s;
   s.mean = mean.to(torch::kFloat64);
@@ -247,13 +258,7 @@ TEST_F(EvalTest, EvaluateCommandReportsJsonAndRefusesLabelLessTraining) {
   dcgan::train::Trainer(config).run();
   const auto checkpoint = config.out_dir + "/checkpoints/last.pt";
   auto run = [&](const std::string& args, std::string* output) {
-    const std::string command = std::string(DCGAN_BINARY) + " evaluate --checkpoint " + checkpoint +
-                                " --data " + test_mat + " " + args + " 2>&1";
-    FILE* pipe = popen(command.c_str(), "r");
-    char buffer[4096];
-    output->clear();
-    while (size_t n = fread(buffer, 1, sizeof(buffer), pipe)) output->append(buffer, n);
-    return WEXITSTATUS(pclose(pipe));
+    return run_evaluate(checkpoint, "--data " + test_mat + " " + args, output);
   };
   std::string out;
   ASSERT_EQ(run("--train-data " + train_mat + " --feature-net " + dir_.file("net.pt") +
@@ -301,13 +306,7 @@ TEST_F(EvalTest, EvaluatesA64By64RunAndRefusesOtherSizes) {
   dcgan::train::Trainer(config).run();
   const auto checkpoint = config.out_dir + "/checkpoints/last.pt";
   auto run = [&](const std::string& args, std::string* output) {
-    const std::string command =
-        std::string(DCGAN_BINARY) + " evaluate --checkpoint " + checkpoint + " " + args + " 2>&1";
-    FILE* pipe = popen(command.c_str(), "r");
-    char buffer[4096];
-    output->clear();
-    while (size_t n = fread(buffer, 1, sizeof(buffer), pipe)) output->append(buffer, n);
-    return WEXITSTATUS(pclose(pipe));
+    return run_evaluate(checkpoint, args, output);
   };
   std::string out;
   ASSERT_EQ(run("--data " + test64 + " --train-data " + train64 + " --feature-net " +
