@@ -236,8 +236,7 @@ TEST_F(EvalTest, ProbeBeatsChanceOnATrainedTinyModel) {
   const auto result =
       eval::linear_probe(features, picked_labels,
                          eval::discriminator_features(discriminator, test.images), test.labels, 2);
-  // Chance is 0.9 (+-0.015 on 400 images); LibTorch 2.6's rounding trains a model at 0.805.
-  EXPECT_LT(result.test_error, 0.85);
+  EXPECT_LT(result.test_error, 0.8);  // chance: 0.9
   EXPECT_EQ(result.train_images, 200);
   // Shuffled labels must not beat chance by as much: the probe learns the labels, not the data.
   const auto shuffled = picked_labels.index_select(0, torch::randperm(200, torch::kInt64));
