@@ -29,6 +29,8 @@ except ImportError:
     sys.exit("pytorch_examples_reference.py: PyTorch for Python is missing; install python3-torch "
              "(scripts/install_deps.sh does)")
 
+from notebook_reference import load, state  # noqa: E402  torch.load as users run it; state copies
+
 NZ, NGF, NDF, NC = 8, 4, 4, 3
 BATCH = 6
 LR, BETA1, BETA2 = 0.0002, 0.5, 0.999
@@ -78,18 +80,6 @@ def weights_init(m):
     elif name.find("BatchNorm") != -1:
         nn.init.normal_(m.weight, 1.0, 0.02)
         nn.init.zeros_(m.bias)
-
-
-def load(path):
-    try:
-        return torch.load(path, weights_only=True)
-    except TypeError:  # a PyTorch without weights_only
-        return torch.load(path)
-
-
-def state(prefix, model, out):
-    for name, tensor in model.state_dict().items():
-        out[prefix + name] = tensor.detach().clone()
 
 
 def to_input(images):
