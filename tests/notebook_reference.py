@@ -123,6 +123,32 @@ def state(prefix, model, out):
         out[prefix + name] = tensor.detach().clone()
 
 
+def guard_cpu_convolutions():
+    """As dcgan does (src/train/cpu_convolution_check.cpp): where this PyTorch's oneDNN gets float32
+    CPU convolutions wrong (Debian 13's 2.6.0+dfsg-7), the reference turns it off too."""
+    if not torch.backends.mkldnn.enabled:
+        return
+    gen = torch.Generator().manual_seed(20261130)
+    shapes = [(F.conv2d, (3, 2, 16, 16), (24, 2, 3, 3), 1, 1), (F.conv2d, (3, 4, 8, 8), (12, 4, 3, 3), 1, 1),
+              (F.conv_transpose2d, (3, 5, 1, 1), (5, 2, 4, 4), 2, 1),
+              (F.conv_transpose2d, (3, 100, 1, 1), (100, 64, 4, 4), 1, 0)]
+    for op, input_shape, weight_shape, stride, padding in shapes:
+        x = torch.randn(input_shape, generator=gen, dtype=torch.float64)
+        w = torch.randn(weight_shape, generator=gen, dtype=torch.float64)
+        results = []
+        for dtype in (torch.float64, torch.float32):
+            xi, wi = x.to(dtype).requires_grad_(), w.to(dtype).requires_grad_()
+            out = op(xi, wi, stride=stride, padding=padding)
+            results.append([out] + list(torch.autograd.grad(out, [xi, wi], torch.ones_like(out))))
+        for exact, single in zip(*results):
+            error = (single.double() - exact).abs().max().item()
+            if not error <= 1e-3 * (1 + exact.abs().max().item()):
+                print("%s: this PyTorch's oneDNN computes float32 CPU convolutions wrongly; "
+                      "turned off" % os.path.basename(sys.argv[0]), file=sys.stderr)
+                torch.backends.mkldnn.enabled = False
+                return
+
+
 def generate(folder):
     os.makedirs(folder, exist_ok=True)
     torch.manual_seed(12)
@@ -228,4 +254,5 @@ if __name__ == "__main__":
     if len(sys.argv) != 3 or sys.argv[1] not in ("generate", "check"):
         sys.exit(__doc__)
     torch.set_num_threads(1)
+    guard_cpu_convolutions()
     {"generate": generate, "check": check}[sys.argv[1]](sys.argv[2])

@@ -29,7 +29,7 @@ except ImportError:
     sys.exit("pytorch_examples_reference.py: PyTorch for Python is missing; install python3-torch "
              "(scripts/install_deps.sh does)")
 
-from notebook_reference import load, state  # noqa: E402  torch.load as users run it; state copies
+from notebook_reference import guard_cpu_convolutions, load, state  # noqa: E402  torch.load as users run it; state copies
 
 NZ, NGF, NDF, NC = 8, 4, 4, 3
 BATCH = 6
@@ -172,4 +172,5 @@ if __name__ == "__main__":
     if len(sys.argv) != 3 or sys.argv[1] not in ("generate", "check"):
         sys.exit(__doc__)
     torch.set_num_threads(1)
+    guard_cpu_convolutions()
     {"generate": generate, "check": check}[sys.argv[1]](sys.argv[2])

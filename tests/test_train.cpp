@@ -10,6 +10,7 @@
 #include "dcgan/image/png.h"
 #include "dcgan/models/subpixel.h"
 #include "dcgan/train/checkpoint.h"
+#include "dcgan/train/cpu_convolution_check.h"
 #include "dcgan/train/config.h"
 #include "dcgan/train/generate.h"
 #include "dcgan/train/signals.h"
@@ -475,6 +476,23 @@ TEST(Png, WritesWhatItReadsBack) {
   dcgan::image::write_png(dir.file("x.png"), image);
   EXPECT_TRUE(torch::equal(dcgan::image::read_image(dir.file("x.png")), image));
   EXPECT_THROW(dcgan::image::write_png(dir.file("missing/x.png"), image), std::runtime_error);
+}
+
+// The test programs' main() runs the guard, as dcgan does: after it, the convolutions every model
+// here uses are right, on any LibTorch (Debian 13's 2.6 fails the check without it).
+TEST(CpuConvolutionCheck, PassesOnceGuarded) {
+  const auto check = dcgan::train::check_cpu_convolutions();
+  EXPECT_TRUE(check.passed) << check.worst_case << ": error " << check.worst_error;
+  EXPECT_LT(check.worst_error, 1e-3);
+  EXPECT_FALSE(check.worst_case.empty());  // it compared something
+}
+
+TEST(CpuConvolutionCheck, LeavesTheGlobalRandomStreamAlone) {
+  torch::manual_seed(3);
+  const auto expected = torch::randn({4});
+  torch::manual_seed(3);
+  (void)dcgan::train::check_cpu_convolutions();
+  EXPECT_TRUE(torch::equal(torch::randn({4}), expected));
 }
 
 class SubpixelTest : public ::testing::TestWithParam<std::tuple<int64_t, int64_t, int64_t>> {};

@@ -326,7 +326,7 @@ void add_sampling_options(cxxopts::Options& options, const std::string& out_defa
 models::Generator load_sampling_generator(const cxxopts::ParseResult& args) {
   if (!args.count("checkpoint")) throw InputError("--checkpoint FILE is required");
   check_output_file(args["out"].as<std::string>());
-  const auto device = train::resolve_device(args["device"].as<std::string>());
+  const auto device = train::set_up_device(args["device"].as<std::string>(), /*threads=*/0);
   return train::load_generator(args["checkpoint"].as<std::string>(), device);
 }
 

@@ -102,8 +102,8 @@ int evaluate_command(int argc, char** argv) {
   const auto train_path = has_train ? args["train-data"].as<std::string>() : std::string();
   const auto net_path = args.count("feature-net") ? args["feature-net"].as<std::string>()
                                                   : eval::default_feature_net_path(train_path);
-  torch::set_num_threads(static_cast<int>(train::cpu_threads(args["threads"].as<int64_t>())));
-  const auto device = train::resolve_device(args["device"].as<std::string>());
+  const auto device =
+      train::set_up_device(args["device"].as<std::string>(), args["threads"].as<int64_t>());
   const auto start = std::chrono::steady_clock::now();
 
   // Everything the user gave is read and checked before the slow parts.

@@ -1,10 +1,12 @@
 #include "dcgan/train/device.h"
 
 #include <c10/core/impl/DeviceGuardImplInterface.h>
+#include <spdlog/spdlog.h>
 
 #include <regex>
 #include <thread>
 
+#include "dcgan/train/cpu_convolution_check.h"
 #include "dcgan/util/errors.h"
 #include "dcgan/util/version.h"
 
@@ -53,6 +55,8 @@ int64_t cpu_threads(int64_t requested) {
 torch::Device set_up_device(const std::string& device_name, int64_t threads) {
   const auto device = resolve_device(device_name);
   torch::set_num_threads(static_cast<int>(cpu_threads(threads)));
+  // After the threads are set: the wrong results depend on them.
+  if (const auto warning = guard_cpu_convolutions()) spdlog::warn("{}", *warning);
   if (device.is_cuda()) {
     // --device cuda:N made current: the calls that take no device (synchronize, events, new
     // streams, graph capture) otherwise act on GPU 0. Through the device-guard registry, which the

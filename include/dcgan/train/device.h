@@ -18,8 +18,8 @@ torch::Device resolve_device(const std::string& name);
 // CPU threads for --threads: the number given, else OMP_NUM_THREADS, else every core.
 int64_t cpu_threads(int64_t requested);
 
-// Everything about the machine a run (or dcgan_bench) sets once: the device, the CPU threads, and
-// on CUDA the device made current and cuDNN's benchmark mode (it times the convolution algorithms
+// Everything about the machine a run (or dcgan_bench) sets once: the device, the CPU threads, a
+// check that the CPU convolutions are right (see cpu_convolution_check.h), and on CUDA the device made current and cuDNN's benchmark mode (it times the convolution algorithms
 // once per shape and keeps the fastest).
 torch::Device set_up_device(const std::string& device_name, int64_t threads);
 
