@@ -92,8 +92,8 @@ mutation discriminator_leaky_slope src/models/discriminator.cpp \
   'x = seen("leaky_relu" + n, torch::leaky_relu(x, 0.2));' 'x = seen("leaky_relu" + n, torch::leaky_relu(x, 0.02));' \
   "The discriminator's leaky ReLUs have slope 0.02 instead of the notebook's 0.2."
 mutation discriminator_stride src/models/discriminator.cpp \
-  'return torch::nn::Conv2dOptions(in, out, /*kernel_size=*/4).stride(2).padding(1).bias(false);' \
-  'return torch::nn::Conv2dOptions(in, out, /*kernel_size=*/4).stride(1).padding(1).bias(false);' \
+  'return torch::nn::Conv2dOptions(in, out, /*kernel_size=*/4).stride(2).padding(1).bias(bias);' \
+  'return torch::nn::Conv2dOptions(in, out, /*kernel_size=*/4).stride(1).padding(1).bias(bias);' \
   'The discriminator convs no longer halve the image.'
 mutation spec_widths_not_halved src/models/spec.cpp \
   'width /= 2;' 'width -= width / 4;' \
@@ -128,13 +128,13 @@ mutation init_default_touches_weights src/models/init.cpp \
 
 # --- losses -------------------------------------------------------------------------------------
 mutation loss_fake_target src/train/gan.cpp \
-  'bce_with_logits(discriminate(gan, fake, precision), 0.0)' 'bce_with_logits(discriminate(gan, fake, precision), 1.0)' \
+  'bce_with_logits(fake_logits, 0.0)' 'bce_with_logits(fake_logits, 1.0)' \
   "D is trained to call fake images real: the GAN's losses are wrong."
 mutation loss_smooth_labels src/train/gan.cpp \
   'smooth_labels ? 0.9 : 1.0' 'smooth_labels ? 1.0 : 1.0' \
   '--smooth-labels does nothing.'
 mutation loss_generator_target src/train/gan.cpp \
-  'generate(gan, z, precision), precision), 1.0);' 'generate(gan, z, precision), precision), 0.0);' \
+  'return bce_with_logits(fake_logits, 1.0);' 'return bce_with_logits(fake_logits, 0.0);' \
   'G is trained to make its images look fake.'
 mutation latent_range src/train/gan.cpp \
   'return (torch::rand({count, z_size}) * 2 - 1).to(device);' 'return torch::rand({count, z_size}).to(device);' \
@@ -142,6 +142,29 @@ mutation latent_range src/train/gan.cpp \
 mutation real_images_unscaled src/train/gan.cpp \
   'discriminator_loss(gan, data::scale(real_images),' 'discriminator_loss(gan, real_images.to(torch::kFloat32),' \
   'D sees real images in 0..255 instead of [-1, 1].'
+
+# --- training levers (issue 20) -----------------------------------------------------------------
+mutation lever_hinge_margin src/train/gan.cpp \
+  'torch::relu(1 + fake_logits)' 'torch::relu(fake_logits)' \
+  "The hinge loss loses its margin on fake logits."
+mutation lever_lr_d_ignored src/train/gan.cpp \
+  'adam_options(opts, opts.d_lr())' 'adam_options(opts, opts.lr)' \
+  "--lr-d never reaches D's optimizer."
+mutation lever_fakes_not_augmented src/train/gan.cpp \
+  'discriminate(gan, fake, precision, augment_fake)' 'discriminate(gan, fake, precision, {})' \
+  "D sees augmented real images but plain fakes: the augmentation leaks into what G learns."
+mutation lever_augment_not_random src/train/augment.cpp \
+  'return torch::rand({count, kAugmentUniforms}).to(device);' 'return torch::full({count, kAugmentUniforms}, 0.9).to(device);' \
+  "--augment draws no random numbers: every image, every step, gets the same transform."
+mutation lever_translation_direction src/train/augment.cpp \
+  'const auto cols = positions - offsets' 'const auto cols = positions + offsets' \
+  "Translation moves images the other way from its random numbers (caught by the hand-worked test)."
+mutation lever_spectral_norm_no_power_iteration src/models/spectral_norm.cpp \
+  'u.copy_(normalized(torch::mv(matrix, v)));' '(void)0;' \
+  "Spectral norm never refines u: sigma stays a random projection, not the top singular value."
+mutation lever_batch_norm_kept src/models/generator.cpp \
+  'if (hidden && norm)' 'if (hidden)' \
+  "--no-batch-norm leaves G's BatchNorm layers in."
 
 # --- optimizer use ------------------------------------------------------------------------------
 mutation adam_betas_swapped src/train/gan.cpp \

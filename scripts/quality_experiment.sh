@@ -6,10 +6,11 @@
 #
 #   scripts/quality_experiment.sh OUT [--train FILE] [--test FILE] [--epochs N] [--seeds "1 2"]
 #                                     [--recipes "notebook normal_init ..."] [--conv-dim N]
-#                                     [--threads N]
+#                                     [--threads N] [--z-seeds "0 1 2"] [--eval-every N]
 #
 # Defaults: the shared 10,000-image synthetic set, conv_dim 32 (the notebook's model), 25 epochs,
-# seeds 1 and 2, every recipe below, every core. On a busy machine, run one experiment per seed
+# seeds 1 and 2, every recipe below, every core. Each final generator is measured with 3,000
+# samples from each of the z seeds (evaluation_zN.json); the table's FD is their mean. On a busy machine, run one experiment per seed
 # side by side (--seeds 1 and --seeds 2, the same OUT) with --threads 1: OpenMP threads that wait
 # for a busy core stall every step. A finished run (its evaluation.json exists) is skipped, so an
 # interrupted experiment resumes where it stopped, and a last call with every seed prints the
@@ -25,6 +26,8 @@ SEEDS="1 2"
 CONV_DIM=32
 RECIPES=""
 THREADS=0
+Z_SEEDS="0 1 2"
+EVAL_EVERY=5
 
 # name -> `dcgan train` flags. G-EMA's decay is 0.995 (a ~200-step window): at 0.999 a 2,000-step
 # run would still average in a share of its first, untrained weights.
@@ -41,6 +44,22 @@ declare -A FLAGS=(
   # make_svhn_synth.py --size 64) and --recipes "size64_notebook size64_pytorch_examples".
   [size64_notebook]="--image-size 64"
   [size64_pytorch_examples]="--image-size 64 --arch pytorch-examples"
+  # The levers of docs/QUALITY.md, "Small data", each on top of the improved recipe.
+  [improved+augment]="--recipe improved --augment color,translation,cutout"
+  [improved+augment_tc]="--recipe improved --augment translation,cutout"
+  [improved+hinge+sn]="--recipe improved --loss hinge --spectral-norm"
+  [improved+ttur]="--recipe improved --lr-d 0.0004 --lr-g 0.0001"
+  [small-data]="--recipe small-data"
+  # What BatchNorm buys (docs/QUALITY.md, "BatchNorm"): with and without, two learning rates, both
+  # weight inits.
+  [bn_2e-4_default]=""
+  [nobn_2e-4_default]="--no-batch-norm"
+  [bn_1e-3_default]="--lr 0.001"
+  [nobn_1e-3_default]="--no-batch-norm --lr 0.001"
+  [bn_2e-4_normal]="--weights-init normal"
+  [nobn_2e-4_normal]="--no-batch-norm --weights-init normal"
+  [bn_1e-3_normal]="--lr 0.001 --weights-init normal"
+  [nobn_1e-3_normal]="--no-batch-norm --lr 0.001 --weights-init normal"
 )
 ORDER="notebook normal_init smooth_labels g_ema normal_init+g_ema g_ema+batch64 normal_init+g_ema+batch64"
 
@@ -55,34 +74,49 @@ while [[ $# -gt 0 ]]; do
     --recipes) RECIPES="$2"; shift 2 ;;
     --conv-dim) CONV_DIM="$2"; shift 2 ;;
     --threads) THREADS="$2"; shift 2 ;;
+    --z-seeds) Z_SEEDS="$2"; shift 2 ;;
+    --eval-every) EVAL_EVERY="$2"; shift 2 ;;
     *) echo "quality_experiment.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
 RECIPES="${RECIPES:-$ORDER}"
 for recipe in $RECIPES; do
-  [[ -v "FLAGS[$recipe]" ]] || { echo "quality_experiment.sh: unknown recipe '$recipe' (known: $ORDER)" >&2; exit 2; }
+  [[ -v "FLAGS[$recipe]" ]] || { echo "quality_experiment.sh: unknown recipe '$recipe' (known: ${!FLAGS[*]})" >&2; exit 2; }
 done
 
 mkdir -p "$OUT"
 FEATURE_NET="$OUT/feature_net.pt"
 json_number() { grep -o "\"$1\":[-0-9.e]*" "$2" | head -1 | cut -d: -f2; }
+# The mean of a number over a run's evaluation_zN.json files.
+mean_over_z() {
+  local key=$1 run=$2 sum=0 n=0 z
+  for z in $Z_SEEDS; do
+    sum=$(awk -v a="$sum" -v b="$(json_number "$key" "$run/evaluation_z$z.json")" 'BEGIN { print a + b }')
+    n=$((n + 1))
+  done
+  awk -v s="$sum" -v n="$n" 'BEGIN { printf "%.4f", s / n }'
+}
 
 for recipe in $RECIPES; do
   for seed in $SEEDS; do
     run="$OUT/$recipe/seed$seed"
-    [[ -f "$run/evaluation.json" ]] && continue
+    last_z=${Z_SEEDS##* }
+    [[ -f "$run/evaluation_z$last_z.json" ]] && continue
     rm -rf "$run"
     # shellcheck disable=SC2086  # FLAGS holds several words on purpose
     command=("$DCGAN" train --data "$TRAIN" --out "$run" --conv-dim "$CONV_DIM" --epochs "$EPOCHS"
-             --seed "$seed" --threads "$THREADS" ${FLAGS[$recipe]} --eval-every 5 --eval-data "$TEST"
+             --seed "$seed" --threads "$THREADS" ${FLAGS[$recipe]} --eval-every "$EVAL_EVERY" --eval-data "$TEST"
              --feature-net "$FEATURE_NET" --no-plot --progress log --print-every 1000)
     echo "== $recipe seed $seed: ${command[*]}"
     start=$SECONDS
     "${command[@]}" > "$OUT/$recipe-seed$seed.log" 2>&1
-    "$DCGAN" evaluate --checkpoint "$run/checkpoints/last.pt" --data "$TEST" --count 3000 \
-      --threads "$THREADS" --feature-net "$FEATURE_NET" --json 2>/dev/null > "$run/evaluation.json.tmp"
-    mv "$run/evaluation.json.tmp" "$run/evaluation.json"
-    echo "   FD $(json_number frechet_distance "$run/evaluation.json") in $((SECONDS - start)) s"
+    for z in $Z_SEEDS; do
+      "$DCGAN" evaluate --checkpoint "$run/checkpoints/last.pt" --data "$TEST" --count 3000 \
+        --seed "$z" --threads "$THREADS" --feature-net "$FEATURE_NET" --json 2>/dev/null \
+        > "$run/evaluation_z$z.json.tmp"
+      mv "$run/evaluation_z$z.json.tmp" "$run/evaluation_z$z.json"
+    done
+    echo "   FD $(mean_over_z frechet_distance "$run") (mean over z seeds $Z_SEEDS) in $((SECONDS - start)) s"
   done
 done
 
@@ -93,7 +127,7 @@ done
     for seed in $SEEDS; do
       run="$OUT/$recipe/seed$seed"
       curve=$(tail -n +2 "$run/quality.csv" | cut -d, -f2 | xargs printf '%.1f ' | sed 's/ $//')
-      echo "$recipe,$seed,$(json_number frechet_distance "$run/evaluation.json"),$(json_number confident_share "$run/evaluation.json"),$curve"
+      echo "$recipe,$seed,$(mean_over_z frechet_distance "$run"),$(mean_over_z confident_share "$run"),$curve"
     done
   done
 } > "$OUT/results.csv"

@@ -57,6 +57,52 @@ eval::FeatureStats stats_of(torch::Tensor mean, torch::Tensor covariance) {
   return s;
 }
 
+// Four generated images' class probabilities, laid out by hand: 0.95 for a 3; 0.6 for a 3 and 0.4
+// for a 7; 0.91 for a 0; exactly 0.9 for a 5 (not above the threshold, so not confident).
+TEST(SampleQuality, ConfidentShareAndClassCountsOfHandMadePredictions) {
+  auto p = torch::zeros({4, 10}, torch::kFloat64);
+  p[0][3] = 0.95, p[0][8] = 0.05;
+  p[1][3] = 0.6, p[1][7] = 0.4;
+  p[2][0] = 0.91, p[2][1] = 0.09;
+  p[3][5] = 0.9, p[3][6] = 0.1;
+  dcgan::eval::SampleQuality quality;
+  dcgan::eval::count_predictions(p, quality);
+  EXPECT_DOUBLE_EQ(quality.confident_share, 0.5);
+  const std::array<int64_t, 10> counts{1, 0, 0, 2, 0, 1, 0, 0, 0, 0};
+  EXPECT_EQ(quality.class_counts, counts);
+  // Direction: the unsure 3 made sure raises the share to 3 of 4, and the counts stay.
+  p[1][3] = 0.99, p[1][7] = 0.01;
+  dcgan::eval::count_predictions(p, quality);
+  EXPECT_DOUBLE_EQ(quality.confident_share, 0.75);
+  EXPECT_EQ(quality.class_counts, counts);
+}
+
+// Features that are the label itself (one-hot): a linear probe separates them exactly, and its
+// test error is then the share of test labels that disagree with their features.
+TEST(LinearProbe, ErrorIsTheShareOfTestLabelsTheFeaturesContradict) {
+  const auto train_labels = torch::arange(10, torch::kInt64).repeat({6});  // 6 of each digit
+  const auto test_labels = torch::arange(10, torch::kInt64).repeat({2});   // 20
+  const auto one_hot = [](const torch::Tensor& labels) {
+    return torch::one_hot(labels, 10).to(torch::kFloat32);
+  };
+  auto error_with = [&](const torch::Tensor& given_test_labels) {
+    return dcgan::eval::linear_probe(one_hot(train_labels), train_labels, one_hot(test_labels),
+                                     given_test_labels, /*seed=*/1)
+        .test_error;
+  };
+  EXPECT_DOUBLE_EQ(error_with(test_labels), 0.0);
+  // Direction: 5 of the 20 test labels wrong -> 0.25; all of them -> 1.
+  auto some_wrong = test_labels.clone();
+  some_wrong.narrow(0, 0, 5).add_(1).remainder_(10);
+  EXPECT_DOUBLE_EQ(error_with(some_wrong), 0.25);
+  EXPECT_DOUBLE_EQ(error_with((test_labels + 1).remainder(10)), 1.0);
+  // Features that say nothing (one constant value): no better than one digit for all, 0.9.
+  const auto blank_train = torch::zeros({60, 4}), blank_test = torch::zeros({20, 4});
+  EXPECT_DOUBLE_EQ(dcgan::eval::linear_probe(blank_train, train_labels, blank_test, test_labels, 1)
+                       .test_error,
+                   0.9);
+}
+
 TEST(FrechetDistance, OfASetAgainstItselfIsZero) {
   torch::manual_seed(1);
   const auto features = torch::randn({300, 16}) * torch::linspace(0.1, 3.0, 16);

@@ -3,6 +3,7 @@
 
 #include <csignal>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 
 #include "dcgan/data/scale.h"
@@ -193,13 +194,15 @@ TEST_F(TrainTest, ResumeContinuesExactly) {
   expect_progress_sheet_holds_every_epoch(second.out_dir, 2);
 }
 
-TEST_F(TrainTest, ResumeAfterInterruptMidEpochContinuesExactly) {
-  auto straight = tiny("straight", 2);
+// A 2-epoch run straight through, and the same run interrupted in its first step and resumed,
+// end with the same weights; `tiny2` makes each one's config from its folder name.
+void expect_interrupted_run_resumes_exactly(const std::function<TrainConfig(const std::string&)>& tiny2) {
+  auto straight = tiny2("straight");
   Trainer straight_trainer(straight);
   straight_trainer.run();
 
   // An interrupt after the first step of epoch 1 saves a mid-epoch checkpoint.
-  auto config = tiny("interrupted", 2);
+  auto config = tiny2("interrupted");
   {
     Trainer interrupted(config);
     // As if Ctrl-C arrived during the first step.
@@ -216,6 +219,25 @@ TEST_F(TrainTest, ResumeAfterInterruptMidEpochContinuesExactly) {
   ASSERT_EQ(resumed.run().status, dcgan::train::TrainOutcome::Status::kCompleted);
   expect_same_state(*straight_trainer.gan().generator, *resumed.gan().generator);
   expect_same_state(*straight_trainer.gan().discriminator, *resumed.gan().discriminator);
+}
+
+TEST_F(TrainTest, ResumeAfterInterruptMidEpochContinuesExactly) {
+  expect_interrupted_run_resumes_exactly([&](const std::string& out) { return tiny(out, 2); });
+}
+
+// Every lever of issue 20 at once: augmentation draws from the run's RNG, spectral norm keeps its
+// power-iteration vectors in D's buffers, and both must survive the checkpoint.
+TEST_F(TrainTest, ResumeWithAugmentAndEveryLeverContinuesExactly) {
+  expect_interrupted_run_resumes_exactly([&](const std::string& out) {
+    auto c = tiny(out, 2);
+    c.augment = "color,translation,cutout";
+    c.loss = "hinge";
+    c.spectral_norm = true;
+    c.batch_norm = false;
+    c.lr_d = 4e-4;
+    c.lr_g = 1e-4;
+    return c;
+  });
 }
 
 TEST_F(TrainTest, RefusesBadConfigurationsBeforeWritingAnything) {

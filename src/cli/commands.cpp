@@ -15,6 +15,7 @@
 
 #include "dcgan/cli/data_options.h"
 #include "dcgan/cli/evaluate_command.h"
+#include "dcgan/cli/lever_options.h"
 #include "dcgan/cli/pack_command.h"
 #include "dcgan/cli/interop_commands.h"
 #include "dcgan/cli/options.h"
@@ -161,9 +162,9 @@ int train_command(int argc, char** argv) {
       "default (PyTorch's, as the notebook) or normal (DCGAN paper: N(0,0.02) convs, N(1,0.02) BN)",
       cxxopts::value<std::string>()->default_value(d.weights_init))(
       "recipe",
-      "notebook (the notebook's training, as every option's default) or improved (" +
-          train::recipe_flags("improved") +
-          ": a lower Frechet distance, see docs/QUALITY.md); flags given still win",
+      "notebook (the notebook's training, as every option's default), improved (" +
+          train::recipe_flags("improved") + ") or small-data (" + train::recipe_flags("small-data") +
+          "): lower Frechet distances, see docs/QUALITY.md; flags given still win",
       cxxopts::value<std::string>()->default_value(d.recipe))(
       "sample-size", "Fixed-z samples in each epoch's grid",
       cxxopts::value<int64_t>()->default_value(std::to_string(d.sample_size)))(
@@ -210,12 +211,14 @@ int train_command(int argc, char** argv) {
       "NHWC convolution weights (faster tensor-core kernels on CUDA) (default: off)",
       cxxopts::value<bool>()->default_value("false"));
   // clang-format on
+  add_lever_options(options, d);
   add_folder_options(options);
   auto parsed = parse_options(options, argc, argv);
   if (!parsed) return 0;
   const auto& args = *parsed;
 
   train::TrainConfig config;
+  read_lever_options(args, config);
   const auto folder = folder_options(args);
   config.folder_cache = folder.use_cache;
   config.cache_dir = folder.cache_dir;
@@ -260,6 +263,7 @@ int train_command(int argc, char** argv) {
   std::set<std::string> given;  // the options typed, which a recipe or a resumed run never overrides
   for (const auto& kv : args.arguments()) given.insert(kv.key());
   if (given.count("no-plot")) given.insert("plot");
+  if (given.count("no-batch-norm")) given.insert("batch-norm");
   train::apply_recipe(config, given);
 
   if (args.count("resume")) {

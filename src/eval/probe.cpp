@@ -1,5 +1,7 @@
 #include "dcgan/eval/probe.h"
 
+#include <algorithm>
+
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "dcgan/data/scale.h"
@@ -23,7 +25,9 @@ Linear fit_linear(const torch::Tensor& x, const torch::Tensor& y, double penalty
   const auto bias = targets.mean(0);
   const auto kernel = x.matmul(x.t());
   // The penalty relative to the kernel's mean diagonal, so one grid suits every feature length.
-  const double lambda = penalty * kernel.trace().item<double>() / static_cast<double>(n);
+  // Floored: features that are all constant (a zero kernel) still give a solvable system.
+  const double lambda =
+      penalty * std::max(kernel.trace().item<double>() / static_cast<double>(n), 1e-12);
   const auto alpha =
       at::linalg_solve(kernel + lambda * torch::eye(n, torch::kFloat64), targets - bias);
   return {x.t().matmul(alpha), bias};

@@ -15,12 +15,15 @@ SampleQuality image_quality(FeatureNet& net, const torch::Tensor& images,
   quality.generated = images.size(0);
   quality.real = real.count;
   quality.frechet_distance = frechet_distance(real_feature_stats(net, images), real);
-  const auto probabilities = class_probabilities(net, images);
+  count_predictions(class_probabilities(net, images), quality);
+  return quality;
+}
+
+void count_predictions(const torch::Tensor& probabilities, SampleQuality& quality) {
   const auto [top, digit] = probabilities.max(1);
   quality.confident_share = top.gt(kConfidentProbability).to(torch::kFloat64).mean().item<double>();
   const auto counts = torch::bincount(digit, /*weights=*/{}, /*minlength=*/10);
   for (int64_t d = 0; d < 10; ++d) quality.class_counts[d] = counts[d].item<int64_t>();
-  return quality;
 }
 
 SampleQuality sample_quality(models::Generator& generator, FeatureNet& net,

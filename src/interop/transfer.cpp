@@ -88,8 +88,8 @@ void import_models(ImportOptions options) {
 
   // The seed makes a fresh discriminator and the sample grid's fixed z reproducible.
   torch::manual_seed(config.seed);
-  train::GanOptions gan_options{config.conv_dim, config.z_size, config.lr,        config.beta1,
-                                config.beta2,    0.0,           config.image_size, g_options.arch()};
+  auto gan_options = train::gan_options(config);
+  gan_options.g_ema_decay = 0;
   train::Gan gan(gan_options, torch::kCPU);
   load_pytorch_state_dict(gan.generator, g_state, options.generator);
   if (!d_state.empty()) load_pytorch_state_dict(gan.discriminator, d_state, options.discriminator);

@@ -98,6 +98,11 @@ CheckpointInfo read_info(torch::serialize::InputArchive& archive, const std::str
     throw InputError(path + ": checkpoint has invalid model sizes");
   torch::serialize::InputArchive g_ema;
   info.has_g_ema = archive.try_read("g_ema", g_ema);
+  // Absent from checkpoints written before --no-batch-norm and --spectral-norm.
+  torch::Tensor batch_norm, spectral_norm;
+  if (archive.try_read("batch_norm", batch_norm)) info.batch_norm = batch_norm.item<int64_t>() != 0;
+  if (archive.try_read("spectral_norm", spectral_norm))
+    info.spectral_norm = spectral_norm.item<int64_t>() != 0;
   return info;
 }
 
@@ -110,6 +115,8 @@ std::string serialize_checkpoint(Gan& gan, const TrainingProgress& progress) {
   archive.write("z_size", int_tensor(gan.options.z_size));
   archive.write("image_size", int_tensor(gan.options.image_size));
   archive.write("arch", string_tensor(models::to_string(gan.options.arch)));
+  archive.write("batch_norm", int_tensor(gan.options.batch_norm ? 1 : 0));
+  archive.write("spectral_norm", int_tensor(gan.options.spectral_norm ? 1 : 0));
   archive.write("epochs_done", int_tensor(progress.epochs_done));
   archive.write("batch_in_epoch", int_tensor(progress.batch_in_epoch));
   archive.write("global_step", int_tensor(progress.global_step));
@@ -166,25 +173,31 @@ GanOptions gan_options(const CheckpointInfo& info) {
   options.z_size = info.z_size;
   options.image_size = info.image_size;
   options.arch = info.arch;
+  options.batch_norm = info.batch_norm;
+  options.spectral_norm = info.spectral_norm;
   return options;
 }
 
 std::string describe(const CheckpointInfo& info) {
   const auto side = std::to_string(info.image_size);
   return models::to_string(info.arch) + ", " + side + "x" + side + ", conv_dim " +
-         std::to_string(info.conv_dim) + ", z_size " + std::to_string(info.z_size);
+         std::to_string(info.conv_dim) + ", z_size " + std::to_string(info.z_size) +
+         (info.batch_norm ? "" : ", no batch norm") + (info.spectral_norm ? ", spectral norm" : "");
 }
 
 TrainingProgress load_checkpoint(const std::string& path, Gan& gan) {
   auto archive = open_archive(path, gan.device);
   const auto info = read_info(archive, path);
   if (info.conv_dim != gan.options.conv_dim || info.z_size != gan.options.z_size ||
-      info.image_size != gan.options.image_size || info.arch != gan.options.arch) {
+      info.image_size != gan.options.image_size || info.arch != gan.options.arch ||
+      info.batch_norm != gan.options.batch_norm || info.spectral_norm != gan.options.spectral_norm) {
     CheckpointInfo wanted = info;
     wanted.conv_dim = gan.options.conv_dim;
     wanted.z_size = gan.options.z_size;
     wanted.image_size = gan.options.image_size;
     wanted.arch = gan.options.arch;
+    wanted.batch_norm = gan.options.batch_norm;
+    wanted.spectral_norm = gan.options.spectral_norm;
     throw InputError(path + ": checkpoint is of another architecture (" + describe(info) +
                      "; expected " + describe(wanted) + ")");
   }

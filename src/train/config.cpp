@@ -1,7 +1,9 @@
 #include "dcgan/train/config.h"
 
 #include "dcgan/models/spec.h"
+#include "dcgan/train/augment.h"
 #include "dcgan/train/device.h"
+#include "dcgan/train/gan.h"
 #include "dcgan/util/errors.h"
 
 namespace dcgan::train {
@@ -16,7 +18,12 @@ void require(bool ok, const std::string& message) {
 void apply_recipe(TrainConfig& c, const std::set<std::string>& given) {
   // pytorch/examples initialises every layer as the DCGAN paper does; its users expect that.
   if (c.arch == "pytorch-examples" && !given.count("weights-init")) c.weights_init = "normal";
-  if (c.recipe != "improved") return;  // notebook: every default as it is; validate() names others
+  if (c.recipe == "small-data") {
+    // docs/QUALITY.md, "Small data": DiffAugment's three transforms on top of the improved recipe.
+    if (!given.count("augment")) c.augment = "color,translation,cutout";
+  } else if (c.recipe != "improved") {
+    return;  // notebook: every default as it is; validate() names others
+  }
   // docs/QUALITY.md: the paper's init, a short-window G-EMA (0.995: about 200 steps, so a
   // 25-epoch run's average holds none of the untrained weights) and twice the G steps per epoch.
   if (!given.count("weights-init")) c.weights_init = "normal";
@@ -25,7 +32,9 @@ void apply_recipe(TrainConfig& c, const std::set<std::string>& given) {
 }
 
 std::string recipe_flags(const std::string& recipe) {
-  if (recipe == "improved") return "--weights-init normal --g-ema 0.995 --batch-size 64";
+  const std::string improved = "--weights-init normal --g-ema 0.995 --batch-size 64";
+  if (recipe == "improved") return improved;
+  if (recipe == "small-data") return improved + " --augment color,translation,cutout";
   return "";
 }
 
@@ -40,14 +49,21 @@ void validate(const TrainConfig& c) {
   models::parse_arch(c.arch);
   require(c.lr > 0 && std::isfinite(c.lr),
           "--lr must be a positive number, got " + std::to_string(c.lr));
+  require(c.lr_d >= 0 && std::isfinite(c.lr_d),
+          "--lr-d must be a positive number, got " + std::to_string(c.lr_d));
+  require(c.lr_g >= 0 && std::isfinite(c.lr_g),
+          "--lr-g must be a positive number, got " + std::to_string(c.lr_g));
+  require(parse_loss(c.loss) == LossKind::kBce || !c.smooth_labels,
+          "--smooth-labels is for the BCE loss; the hinge loss has no labels to smooth");
+  parse_augment_policy(c.augment, c.augment_strength);
   require(c.beta1 >= 0 && c.beta1 < 1, "--beta1 must be in [0, 1), got " + std::to_string(c.beta1));
   require(c.beta2 >= 0 && c.beta2 < 1, "--beta2 must be in [0, 1), got " + std::to_string(c.beta2));
   require(c.g_ema >= 0 && c.g_ema < 1,
           "--g-ema must be in [0, 1) (0: off; 0.999 is typical), got " + std::to_string(c.g_ema));
   require(c.weights_init == "default" || c.weights_init == "normal",
           "--weights-init must be default or normal, got '" + c.weights_init + "'");
-  require(c.recipe == "notebook" || c.recipe == "improved",
-          "--recipe must be notebook or improved, got '" + c.recipe + "'");
+  require(c.recipe == "notebook" || c.recipe == "improved" || c.recipe == "small-data",
+          "--recipe must be notebook, improved or small-data, got '" + c.recipe + "'");
   require(c.sample_size >= 1 && c.sample_size <= 1024,
           "--sample-size must be in 1-1024, got " + std::to_string(c.sample_size));
   require(c.nrow >= 1, "--nrow must be at least 1, got " + std::to_string(c.nrow));
@@ -85,11 +101,18 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"image_size", c.image_size},
           {"arch", c.arch},
           {"lr", c.lr},
+          {"lr_d", c.lr_d},
+          {"lr_g", c.lr_g},
           {"beta1", c.beta1},
           {"beta2", c.beta2},
           {"smooth_labels", c.smooth_labels},
           {"g_ema", c.g_ema},
           {"weights_init", c.weights_init},
+          {"loss", c.loss},
+          {"augment", c.augment},
+          {"augment_strength", c.augment_strength},
+          {"spectral_norm", c.spectral_norm},
+          {"batch_norm", c.batch_norm},
           {"recipe", c.recipe},
           {"sample_size", c.sample_size},
           {"nrow", c.nrow},
@@ -122,11 +145,19 @@ TrainConfig config_from_json(const nlohmann::json& j) {
   c.image_size = j.value("image_size", int64_t{32});  // runs from before --image-size
   c.arch = j.value("arch", std::string("notebook"));
   c.lr = j.at("lr");
+  c.lr_d = j.value("lr_d", 0.0);  // runs from before --lr-d / --lr-g
+  c.lr_g = j.value("lr_g", 0.0);
   c.beta1 = j.at("beta1");
   c.beta2 = j.at("beta2");
   c.smooth_labels = j.at("smooth_labels");
   c.g_ema = j.value("g_ema", 0.0);
   c.weights_init = j.at("weights_init");
+  // Runs from before these options trained with what is now their default.
+  c.loss = j.value("loss", std::string("bce"));
+  c.augment = j.value("augment", std::string("none"));
+  c.augment_strength = j.value("augment_strength", 1.0);
+  c.spectral_norm = j.value("spectral_norm", false);
+  c.batch_norm = j.value("batch_norm", true);
   c.recipe = j.value("recipe", std::string("notebook"));
   c.sample_size = j.at("sample_size");
   c.nrow = j.value("nrow", int64_t{8});
@@ -163,6 +194,7 @@ TrainConfig merge_for_resume(const TrainConfig& saved, const TrainConfig& given,
     if (may_change.count(name)) continue;
     std::string key = name;
     std::replace(key.begin(), key.end(), '-', '_');
+    if (key == "no_batch_norm") key = "batch_norm";
     if (!saved_json.contains(key)) continue;
     if (saved_json[key] != given_json[key]) {
       throw InputError("--" + name + " " + given_json[key].dump() +

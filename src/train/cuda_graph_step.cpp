@@ -57,10 +57,25 @@ CudaGraphStep::CudaGraphStep(Gan& gan, torch::Tensor images, const StepOptions& 
   index_ = torch::zeros({options_.batch_size}, device_options.dtype(torch::kInt64));
   z_ = torch::zeros({2, options_.batch_size, gan_.options.z_size},
                     device_options.dtype(torch::kFloat32));
-  for (auto& staged : staged_z_) {
-    staged =
-        torch::empty(z_.sizes(), torch::TensorOptions().dtype(torch::kFloat32).pinned_memory(true));
+  const auto pinned = torch::TensorOptions().dtype(torch::kFloat32).pinned_memory(true);
+  for (auto& staged : staged_z_) staged = torch::empty(z_.sizes(), pinned);
+  if (gan_.options.augment.enabled()) {
+    augment_ = torch::zeros({3, options_.batch_size, kAugmentUniforms},
+                            device_options.dtype(torch::kFloat32));
+    for (auto& staged : staged_augment_) staged = torch::empty(augment_.sizes(), pinned);
   }
+}
+
+StepNoise CudaGraphStep::noise_buffers() const {
+  StepNoise noise;
+  noise.z_for_d = z_[0];
+  noise.z_for_g = z_[1];
+  if (augment_.defined()) {
+    noise.augment_real = augment_[0];
+    noise.augment_fake_for_d = augment_[1];
+    noise.augment_fake_for_g = augment_[2];
+  }
+  return noise;
 }
 
 void CudaGraphStep::capture() {
@@ -83,14 +98,14 @@ void CudaGraphStep::capture() {
   const auto side_stream = at::cuda::getStreamFromPool(/*isHighPriority=*/false, device.index());
   {
     c10::cuda::CUDAStreamGuard on_side_stream(side_stream);
-    for (int i = 0; i < kWarmupSteps; ++i) compute(index_, z_[0], z_[1]);
+    for (int i = 0; i < kWarmupSteps; ++i) compute(index_, noise_buffers());
     {
       torch::NoGradGuard no_grad;
       for (size_t i = 0; i < state.size(); ++i) state[i].detach().copy_(saved[i]);
     }
     side_stream.synchronize();
     graph_ = std::make_unique<at::cuda::CUDAGraph>();
-    capture_graph(*graph_, [this] { compute(index_, z_[0], z_[1]); });
+    capture_graph(*graph_, [this] { compute(index_, noise_buffers()); });
   }
   torch::cuda::synchronize(device.index());
   captured_ = true;
@@ -103,10 +118,19 @@ StepLosses CudaGraphStep::step(int64_t first, int64_t count) {
   const size_t slot = static_cast<size_t>(replays_ % 2);
   // The upload that last read this buffer must be done before it is overwritten.
   uploaded_[slot].synchronize();
+  // Drawn as the eager step draws them (draw_step_noise), into the slot's pinned buffers.
+  const auto noise = draw_step_noise(gan_.options, count, torch::kCPU);
   auto& staged = staged_z_[slot];
-  staged[0].copy_(sample_z(gan_.options, count, torch::kCPU));
-  staged[1].copy_(sample_z(gan_.options, count, torch::kCPU));
+  staged[0].copy_(noise.z_for_d);
+  staged[1].copy_(noise.z_for_g);
   z_.copy_(staged, /*non_blocking=*/true);
+  if (augment_.defined()) {
+    auto& staged_uniforms = staged_augment_[slot];
+    staged_uniforms[0].copy_(noise.augment_real);
+    staged_uniforms[1].copy_(noise.augment_fake_for_d);
+    staged_uniforms[2].copy_(noise.augment_fake_for_g);
+    augment_.copy_(staged_uniforms, /*non_blocking=*/true);
+  }
   uploaded_[slot].record();
   index_.copy_(order_.narrow(0, first, count), /*non_blocking=*/true);
   graph_->replay();

@@ -5,24 +5,30 @@
 #include <mutex>
 
 #include "dcgan/data/scale.h"
+#include "dcgan/train/config.h"
 #include "dcgan/util/compat.h"
+#include "dcgan/util/errors.h"
 
 namespace dcgan::train {
 namespace {
 
-torch::optim::AdamOptions adam_options(const GanOptions& o) {
-  return torch::optim::AdamOptions(o.lr).betas(std::make_tuple(o.beta1, o.beta2));
+torch::optim::AdamOptions adam_options(const GanOptions& o, double lr) {
+  return torch::optim::AdamOptions(lr).betas(std::make_tuple(o.beta1, o.beta2));
 }
 
-// Logits are taken to fp32 first, so the loss is fp32 whatever the precision of the network.
 torch::Tensor bce_with_logits(const torch::Tensor& logits, double target) {
-  const auto logits32 = logits.to(torch::kFloat32);
-  return torch::binary_cross_entropy_with_logits(logits32, torch::full_like(logits32, target));
+  return torch::binary_cross_entropy_with_logits(logits, torch::full_like(logits, target));
 }
 
-torch::Tensor discriminate(Gan& gan, const torch::Tensor& images, Precision precision) {
+// D's logits for `images`, in fp32 whatever the network's precision; through the augment policy
+// first when uniforms are given.
+torch::Tensor discriminate(Gan& gan, const torch::Tensor& images, Precision precision,
+                           const torch::Tensor& augment_uniforms) {
+  const auto seen = augment_uniforms.defined()
+                        ? augment(images, augment_uniforms, gan.options.augment)
+                        : images;
   compat::CudaAutocastGuard autocast(precision == Precision::kBf16);
-  return gan.discriminator(images);
+  return gan.discriminator(seen).to(torch::kFloat32);
 }
 
 torch::Tensor generate(Gan& gan, const torch::Tensor& z, Precision precision) {
@@ -32,12 +38,46 @@ torch::Tensor generate(Gan& gan, const torch::Tensor& z, Precision precision) {
 
 }  // namespace
 
+LossKind parse_loss(const std::string& name) {
+  if (name == "bce") return LossKind::kBce;
+  if (name == "hinge") return LossKind::kHinge;
+  throw InputError("--loss must be bce or hinge, got '" + name + "'");
+}
+
+std::string to_string(LossKind loss) { return loss == LossKind::kHinge ? "hinge" : "bce"; }
+
 models::GeneratorOptions GanOptions::generator() const {
-  return models::GeneratorOptions(z_size, conv_dim).image_size(image_size).arch(arch);
+  return models::GeneratorOptions(z_size, conv_dim)
+      .image_size(image_size)
+      .arch(arch)
+      .batch_norm(batch_norm);
 }
 
 models::DiscriminatorOptions GanOptions::discriminator() const {
-  return models::DiscriminatorOptions(conv_dim).image_size(image_size).arch(arch);
+  return models::DiscriminatorOptions(conv_dim)
+      .image_size(image_size)
+      .arch(arch)
+      .batch_norm(batch_norm)
+      .spectral_norm(spectral_norm);
+}
+
+GanOptions gan_options(const TrainConfig& config) {
+  GanOptions o;
+  o.conv_dim = config.conv_dim;
+  o.z_size = config.z_size;
+  o.lr = config.lr;
+  o.lr_d = config.lr_d;
+  o.lr_g = config.lr_g;
+  o.beta1 = config.beta1;
+  o.beta2 = config.beta2;
+  o.g_ema_decay = config.g_ema;
+  o.image_size = config.image_size;
+  o.arch = models::parse_arch(config.arch);
+  o.batch_norm = config.batch_norm;
+  o.spectral_norm = config.spectral_norm;
+  o.loss = parse_loss(config.loss);
+  o.augment = parse_augment_policy(config.augment, config.augment_strength);
+  return o;
 }
 
 Gan::Gan(const GanOptions& opts, torch::Device dev)
@@ -47,9 +87,10 @@ Gan::Gan(const GanOptions& opts, torch::Device dev)
       discriminator(opts.discriminator()) {
   generator->to(device);
   discriminator->to(device);
-  g_optimizer = std::make_unique<torch::optim::Adam>(generator->parameters(), adam_options(opts));
-  d_optimizer =
-      std::make_unique<torch::optim::Adam>(discriminator->parameters(), adam_options(opts));
+  g_optimizer = std::make_unique<torch::optim::Adam>(generator->parameters(),
+                                                     adam_options(opts, opts.g_lr()));
+  d_optimizer = std::make_unique<torch::optim::Adam>(discriminator->parameters(),
+                                                     adam_options(opts, opts.d_lr()));
   if (opts.g_ema_decay > 0) {
     // Built without drawing from the CPU generator (its initial weights are overwritten anyway),
     // so a run with --g-ema trains on the same random numbers as one without.
@@ -131,10 +172,24 @@ torch::Tensor sample_z(const GanOptions& options, int64_t count, torch::Device d
   return sample_z(count, options.z_size, device, models::latent_distribution(options.arch));
 }
 
+torch::Tensor discriminator_loss_from_logits(const torch::Tensor& real_logits,
+                                             const torch::Tensor& fake_logits, LossKind loss,
+                                             bool smooth_labels) {
+  if (loss == LossKind::kHinge)
+    return torch::relu(1 - real_logits).mean() + torch::relu(1 + fake_logits).mean();
+  return bce_with_logits(real_logits, smooth_labels ? 0.9 : 1.0) + bce_with_logits(fake_logits, 0.0);
+}
+
+torch::Tensor generator_loss_from_logits(const torch::Tensor& fake_logits, LossKind loss) {
+  if (loss == LossKind::kHinge) return -fake_logits.mean();
+  return bce_with_logits(fake_logits, 1.0);
+}
+
 torch::Tensor discriminator_loss(Gan& gan, const torch::Tensor& real, const torch::Tensor& z,
-                                 bool smooth_labels, Precision precision) {
-  const auto real_loss =
-      bce_with_logits(discriminate(gan, real, precision), smooth_labels ? 0.9 : 1.0);
+                                 bool smooth_labels, Precision precision,
+                                 const torch::Tensor& augment_real,
+                                 const torch::Tensor& augment_fake) {
+  const auto real_logits = discriminate(gan, real, precision, augment_real);
   torch::Tensor fake;
   {
     // The notebook lets the D loss's backward run through G too and then discards G's gradients;
@@ -142,38 +197,58 @@ torch::Tensor discriminator_loss(Gan& gan, const torch::Tensor& real, const torc
     torch::NoGradGuard no_grad;
     fake = generate(gan, z, precision);
   }
-  const auto fake_loss = bce_with_logits(discriminate(gan, fake, precision), 0.0);
-  return real_loss + fake_loss;
+  const auto fake_logits = discriminate(gan, fake, precision, augment_fake);
+  return discriminator_loss_from_logits(real_logits, fake_logits, gan.options.loss, smooth_labels);
 }
 
-torch::Tensor generator_loss(Gan& gan, const torch::Tensor& z, Precision precision) {
-  return bce_with_logits(discriminate(gan, generate(gan, z, precision), precision), 1.0);
+torch::Tensor generator_loss(Gan& gan, const torch::Tensor& z, Precision precision,
+                             const torch::Tensor& augment_fake) {
+  const auto fake_logits = discriminate(gan, generate(gan, z, precision), precision, augment_fake);
+  return generator_loss_from_logits(fake_logits, gan.options.loss);
 }
 
-StepLosses train_step(Gan& gan, const torch::Tensor& real_images, const torch::Tensor& z_for_d,
-                      const torch::Tensor& z_for_g, bool smooth_labels, Precision precision) {
+StepNoise draw_step_noise(const GanOptions& options, int64_t count, torch::Device device) {
+  StepNoise noise;
+  noise.z_for_d = sample_z(options, count, device);
+  noise.z_for_g = sample_z(options, count, device);
+  if (options.augment.enabled()) {
+    noise.augment_real = draw_augment_uniforms(count, device);
+    noise.augment_fake_for_d = draw_augment_uniforms(count, device);
+    noise.augment_fake_for_g = draw_augment_uniforms(count, device);
+  }
+  return noise;
+}
+
+StepLosses train_step(Gan& gan, const torch::Tensor& real_images, const StepNoise& noise,
+                      bool smooth_labels, Precision precision) {
   gan.d_optimizer->zero_grad();
-  auto d_loss =
-      discriminator_loss(gan, data::scale(real_images), z_for_d, smooth_labels, precision);
+  auto d_loss = discriminator_loss(gan, data::scale(real_images), noise.z_for_d, smooth_labels,
+                                   precision, noise.augment_real, noise.augment_fake_for_d);
   d_loss.backward();
   gan.d_optimizer->step();
 
   gan.g_optimizer->zero_grad();
-  auto g_loss = generator_loss(gan, z_for_g, precision);
+  auto g_loss = generator_loss(gan, noise.z_for_g, precision, noise.augment_fake_for_g);
   g_loss.backward();
   gan.g_optimizer->step();
   update_g_ema(gan);
   return {d_loss.detach(), g_loss.detach()};
 }
 
+StepLosses train_step(Gan& gan, const torch::Tensor& real_images, const torch::Tensor& z_for_d,
+                      const torch::Tensor& z_for_g, bool smooth_labels, Precision precision) {
+  StepNoise noise;
+  noise.z_for_d = z_for_d;
+  noise.z_for_g = z_for_g;
+  return train_step(gan, real_images, noise, smooth_labels, precision);
+}
+
 StepLosses train_step(Gan& gan, const torch::Tensor& real_images, bool smooth_labels,
                       Precision precision) {
-  const int64_t batch = real_images.size(0);
-  // Both drawn before the step: nothing in between touches the CPU generator, so the values are
+  // All drawn before the step: nothing in between touches the CPU generator, so the values are
   // those of drawing each just before use, as the notebook does.
-  const auto z_for_d = sample_z(gan.options, batch, gan.device);
-  const auto z_for_g = sample_z(gan.options, batch, gan.device);
-  return train_step(gan, real_images, z_for_d, z_for_g, smooth_labels, precision);
+  return train_step(gan, real_images, draw_step_noise(gan.options, real_images.size(0), gan.device),
+                    smooth_labels, precision);
 }
 
 }  // namespace dcgan::train

@@ -18,10 +18,7 @@ void StaticStep::start_epoch(const torch::Tensor& order) {
 }
 
 StepLosses StaticStep::step(int64_t first, int64_t count) {
-  const auto device = images_.device();
-  const auto z_for_d = sample_z(gan_.options, count, device);
-  const auto z_for_g = sample_z(gan_.options, count, device);
-  compute(order_.narrow(0, first, count), z_for_d, z_for_g);
+  compute(order_.narrow(0, first, count), draw_step_noise(gan_.options, count, images_.device()));
   return {d_loss_, g_loss_};
 }
 
@@ -30,14 +27,15 @@ void StaticStep::sync_optimizer_state() {
   g_adam_.sync_to_optimizer();
 }
 
-void StaticStep::compute(const torch::Tensor& index, const torch::Tensor& z_for_d,
-                         const torch::Tensor& z_for_g) {
+void StaticStep::compute(const torch::Tensor& index, const StepNoise& noise) {
   const auto real = data::scale(images_.index_select(0, index));
   const auto d_loss =
-      discriminator_loss(gan_, real, z_for_d, options_.smooth_labels, options_.precision);
+      discriminator_loss(gan_, real, noise.z_for_d, options_.smooth_labels, options_.precision,
+                         noise.augment_real, noise.augment_fake_for_d);
   d_adam_.step(torch::autograd::grad({d_loss}, d_adam_.parameters()));
 
-  const auto g_loss = generator_loss(gan_, z_for_g, options_.precision);
+  const auto g_loss =
+      generator_loss(gan_, noise.z_for_g, options_.precision, noise.augment_fake_for_g);
   g_adam_.step(torch::autograd::grad({g_loss}, g_adam_.parameters()));
   update_g_ema(gan_);
 

@@ -109,10 +109,7 @@ Trainer::Trainer(TrainConfig config)
   if (!config_.seed_given) config_.seed = random_seed();
   config_.seed_given = true;
   torch::manual_seed(config_.seed);
-  GanOptions options{config_.conv_dim, config_.z_size, config_.lr,
-                     config_.beta1,    config_.beta2,  config_.g_ema,
-                     config_.image_size, models::parse_arch(config_.arch)};
-  gan_ = std::make_unique<Gan>(options, device_);
+  gan_ = std::make_unique<Gan>(gan_options(config_), device_);
   if (resuming_) {
     progress_ =
         load_checkpoint((fs::path(config_.out_dir) / "checkpoints" / "last.pt").string(), *gan_);

@@ -23,6 +23,11 @@ struct SampleQuality {
 // Probability above which a generated image counts as a confidently recognised digit.
 constexpr double kConfidentProbability = 0.9;
 
+// Fills quality's confident_share and class_counts from the feature net's class probabilities of
+// the generated images (N x 10): an image counts for its most probable digit, and as confident when
+// that probability is above kConfidentProbability.
+void count_predictions(const torch::Tensor& probabilities, SampleQuality& quality);
+
 // Feature statistics of real uint8 N x 3 x 32 x 32 images: compute them once and pass them to
 // sample_quality on every call (the trainer's --eval-every does this).
 FeatureStats real_feature_stats(FeatureNet& net, const torch::Tensor& real_images);

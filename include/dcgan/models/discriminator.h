@@ -17,6 +17,11 @@ struct DiscriminatorOptions {
   // Side of the square images judged: 32, 64, 128 or 256.
   TORCH_ARG(int64_t, image_size) = 32;
   TORCH_ARG(Arch, arch) = Arch::kNotebook;
+  // false (--no-batch-norm): no BatchNorm layers; the convolutions they followed get a bias instead.
+  TORCH_ARG(bool, batch_norm) = true;
+  // Every convolution and the final layer divided by its largest singular value (--spectral-norm;
+  // see spectral_norm.h); each layer gets the buffers weight_u and weight_v.
+  TORCH_ARG(bool, spectral_norm) = false;
 };
 
 // The generator's mirror: one strided 4x4 conv (no bias) per halving of the side down to 4x4,
@@ -35,7 +40,7 @@ class DiscriminatorImpl : public torch::nn::Module {
 
   const DiscriminatorOptions& options() const { return options_; }
 
-  // conv(1) .. conv(halvings()); bn(2) .. bn(halvings()).
+  // conv(1) .. conv(halvings()); bn(2) .. bn(halvings()) (empty without batch_norm).
   torch::nn::Conv2d& conv(size_t i) { return convs.at(i); }
   torch::nn::BatchNorm2d& bn(size_t i) { return bns.at(i); }
   size_t halvings() const { return convs.size() - 1; }
@@ -47,6 +52,10 @@ class DiscriminatorImpl : public torch::nn::Module {
   torch::nn::Conv2d conv_out{nullptr};    // pytorch-examples
 
  private:
+  // conv(x), with the spectrally normalised weight when the options ask for it (`padding`: the
+  // layer's own, which the options hold in a type that differs between LibTorch versions).
+  torch::Tensor convolve(torch::nn::Conv2d& conv, const torch::Tensor& x, int64_t padding);
+
   DiscriminatorOptions options_;
 };
 TORCH_MODULE(Discriminator);

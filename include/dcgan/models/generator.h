@@ -20,6 +20,9 @@ struct GeneratorOptions {
   // Side of the square images made: 32, 64, 128 or 256.
   TORCH_ARG(int64_t, image_size) = 32;
   TORCH_ARG(Arch, arch) = Arch::kNotebook;
+  // false (--no-batch-norm): no BatchNorm layers; the transposed convolutions they followed get a
+  // bias instead.
+  TORCH_ARG(bool, batch_norm) = true;
 };
 
 // z -> a 4x4 map -> one 4x4 stride-2 transpose conv (no bias) per doubling of the side, with
@@ -37,7 +40,8 @@ class GeneratorImpl : public torch::nn::Module {
 
   const GeneratorOptions& options() const { return options_; }
 
-  // t_conv(1) .. t_conv(doublings()); bn(1) .. bn(doublings() - 1), and bn(0) for pytorch-examples.
+  // t_conv(1) .. t_conv(doublings()); bn(1) .. bn(doublings() - 1), and bn(0) for pytorch-examples
+  // (all empty without batch_norm).
   torch::nn::ConvTranspose2d& t_conv(size_t i) { return t_convs.at(i); }
   torch::nn::BatchNorm2d& bn(size_t i) { return bns.at(i); }
   size_t doublings() const { return t_convs.size() - 1; }

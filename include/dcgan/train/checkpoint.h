@@ -45,6 +45,8 @@ struct CheckpointInfo {
   models::Arch arch = models::Arch::kNotebook;
   int64_t epochs_done = 0;
   bool has_g_ema = false;  // the run kept a moving average of the generator's weights (--g-ema)
+  bool batch_norm = true;      // false: trained with --no-batch-norm
+  bool spectral_norm = false;  // D trained with --spectral-norm
 };
 
 // Serialises models (with BatchNorm running statistics), both optimizers, progress and the CPU RNG

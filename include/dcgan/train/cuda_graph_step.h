@@ -27,7 +27,8 @@ void capture_graph(at::cuda::CUDAGraph& graph, const std::function<void()>& work
 // both latent batches. z is drawn on the CPU by sample_z exactly as the eager step draws it, into
 // one of two pinned host buffers, and uploaded asynchronously: the CPU fills one buffer while the
 // GPU still reads the other, and the run's randomness stays in the CPU generator that checkpoints
-// already save. The last, partial batch of an epoch runs the same step without capture.
+// already save. --augment's uniforms travel the same way. The last, partial batch of an epoch runs
+// the same step without capture.
 //
 // Every call makes the dataset's device current for its duration, so that the calls that take no
 // device (synchronize, events, capture) act on that GPU, whichever one `--device cuda:N` named.
@@ -40,12 +41,18 @@ class CudaGraphStep : public StaticStep {
 
  private:
   void capture();
+  // The step's noise as views of the fixed device buffers that the graph reads.
+  StepNoise noise_buffers() const;
 
   std::unique_ptr<at::cuda::CUDAGraph> graph_;  // made at capture, on the dataset's device
   bool captured_ = false;
   torch::Tensor index_;                    // int64 [batch], device
   torch::Tensor z_;                        // float [2, batch, z_size], device: z for D, z for G
   std::array<torch::Tensor, 2> staged_z_;  // pinned host copies of z_, used in turn
+  // With --augment: float [3, batch, kAugmentUniforms], device (real, fake for D, fake for G), and
+  // its pinned host copies; undefined without.
+  torch::Tensor augment_;
+  std::array<torch::Tensor, 2> staged_augment_;
   std::array<at::cuda::CUDAEvent, 2> uploaded_;  // recorded after each buffer's upload
   int64_t replays_ = 0;
 };

@@ -6,22 +6,42 @@
 
 #include "dcgan/models/discriminator.h"
 #include "dcgan/models/generator.h"
+#include "dcgan/train/augment.h"
 
 namespace dcgan::train {
+
+struct TrainConfig;
+
+// --loss: the notebook's BCE-with-logits, or the hinge loss (Lim & Ye 2017; SAGAN, BigGAN):
+// D minimises mean(relu(1 - D(x))) + mean(relu(1 + D(G(z)))), G minimises -mean(D(G(z))).
+enum class LossKind { kBce, kHinge };
+LossKind parse_loss(const std::string& name);  // "bce" | "hinge"; InputError otherwise
+std::string to_string(LossKind loss);
 
 struct GanOptions {
   int64_t conv_dim = 128;
   int64_t z_size = 100;
-  double lr = 0.0002;
+  double lr = 0.0002;  // both networks', unless lr_d / lr_g say otherwise
   double beta1 = 0.5;
   double beta2 = 0.999;
   double g_ema_decay = 0.0;  // > 0: keep an exponential moving average of G's weights
   int64_t image_size = 32;   // 32, 64, 128 or 256
   models::Arch arch = models::Arch::kNotebook;
+  bool batch_norm = true;      // false: --no-batch-norm, in both networks
+  bool spectral_norm = false;  // D's layers spectrally normalised
+  LossKind loss = LossKind::kBce;
+  AugmentPolicy augment{};     // what D's inputs go through (off by default)
+  double lr_d = 0;             // > 0: D's learning rate instead of lr (TTUR)
+  double lr_g = 0;             // > 0: G's learning rate instead of lr
 
+  double d_lr() const { return lr_d > 0 ? lr_d : lr; }
+  double g_lr() const { return lr_g > 0 ? lr_g : lr; }
   models::GeneratorOptions generator() const;
   models::DiscriminatorOptions discriminator() const;
 };
+
+// The options of a training run's networks and optimizers.
+GanOptions gan_options(const TrainConfig& config);
 
 // Both networks and their separate Adam optimizers, as in the notebook.
 struct Gan {
@@ -75,23 +95,47 @@ torch::Tensor sample_z(int64_t count, int64_t z_size, torch::Device device,
 // The same with the distribution of the GAN's arch.
 torch::Tensor sample_z(const GanOptions& options, int64_t count, torch::Device device);
 
-// The discriminator's loss of the notebook: BCE-with-logits of D(real) against 1 (0.9 with
-// smooth_labels) plus D(G(z)) against 0. `real` is scaled to [-1, 1]; G runs without gradients.
-torch::Tensor discriminator_loss(Gan& gan, const torch::Tensor& real, const torch::Tensor& z,
-                                 bool smooth_labels, Precision precision = Precision::kFp32);
+// The losses from D's logits (computed in fp32). BCE: D(real) against 1 (0.9 with smooth_labels)
+// plus D(fake) against 0; G's is D(fake) against 1. Hinge: see LossKind (no label smoothing).
+torch::Tensor discriminator_loss_from_logits(const torch::Tensor& real_logits,
+                                             const torch::Tensor& fake_logits, LossKind loss,
+                                             bool smooth_labels);
+torch::Tensor generator_loss_from_logits(const torch::Tensor& fake_logits, LossKind loss);
 
-// The generator's loss of the notebook: BCE-with-logits of D(G(z)) against 1.
+// The discriminator's loss on real images (scaled to [-1, 1]) and G(z); G runs without gradients.
+// With the GAN's augment policy, real and fake images go through it with the given uniforms
+// (see augment.h) before D sees them.
+torch::Tensor discriminator_loss(Gan& gan, const torch::Tensor& real, const torch::Tensor& z,
+                                 bool smooth_labels, Precision precision = Precision::kFp32,
+                                 const torch::Tensor& augment_real = {},
+                                 const torch::Tensor& augment_fake = {});
+
+// The generator's loss on D(G(z)).
 torch::Tensor generator_loss(Gan& gan, const torch::Tensor& z,
-                             Precision precision = Precision::kFp32);
+                             Precision precision = Precision::kFp32,
+                             const torch::Tensor& augment_fake = {});
+
+// The random inputs of one training step, drawn from the CPU generator in this order (z first,
+// so a run without --augment draws exactly the notebook's numbers).
+struct StepNoise {
+  torch::Tensor z_for_d, z_for_g;
+  // N x kAugmentUniforms each; undefined without --augment.
+  torch::Tensor augment_real, augment_fake_for_d, augment_fake_for_g;
+};
+StepNoise draw_step_noise(const GanOptions& options, int64_t count, torch::Device device);
 
 // One notebook training step on a batch of uint8 images (N x 3 x S x S, on the model's device):
-// discriminator_loss on z_for_d, one Adam step for D; then generator_loss on z_for_g, one Adam
-// step for G, and update_g_ema. The parity test feeds it the notebook's z.
+// discriminator_loss, one Adam step for D; then generator_loss, one Adam step for G, and
+// update_g_ema.
+StepLosses train_step(Gan& gan, const torch::Tensor& real_images, const StepNoise& noise,
+                      bool smooth_labels, Precision precision = Precision::kFp32);
+
+// The same with given z and no augmentation: the parity test feeds it the notebook's z.
 StepLosses train_step(Gan& gan, const torch::Tensor& real_images, const torch::Tensor& z_for_d,
                       const torch::Tensor& z_for_g, bool smooth_labels,
                       Precision precision = Precision::kFp32);
 
-// The same step with both z drawn by sample_z, in the notebook's order.
+// The same step with its noise drawn by draw_step_noise, in the notebook's order.
 StepLosses train_step(Gan& gan, const torch::Tensor& real_images, bool smooth_labels,
                       Precision precision = Precision::kFp32);
 

@@ -22,10 +22,9 @@ class StaticStep : public TrainStep {
   std::string name() const override { return "static"; }
 
  protected:
-  // One D step and one G step on images_[index] with latent vectors z_for_d and z_for_g; writes
-  // d_loss_ and g_loss_. Device work only: no host reads, no new parameter tensors.
-  void compute(const torch::Tensor& index, const torch::Tensor& z_for_d,
-               const torch::Tensor& z_for_g);
+  // One D step and one G step on images_[index] with the step's z (and augmentation uniforms);
+  // writes d_loss_ and g_loss_. Device work only: no host reads, no new parameter tensors.
+  void compute(const torch::Tensor& index, const StepNoise& noise);
 
   Gan& gan_;
   torch::Tensor images_;  // uint8, on the device

@@ -1,0 +1,48 @@
+#include "dcgan/cli/lever_options.h"
+
+#include <sstream>
+
+namespace dcgan::cli {
+namespace {
+
+std::string number(double value) {
+  std::ostringstream text;
+  text << value;
+  return text.str();
+}
+
+}  // namespace
+
+void add_lever_options(cxxopts::Options& options, const train::TrainConfig& d) {
+  // clang-format off: one option per line reads as a table
+  options.add_options("training levers")(
+      "lr-d", "D's Adam learning rate (default: --lr); with --lr-g, two time-scale training (TTUR)",
+      cxxopts::value<double>())(
+      "lr-g", "G's Adam learning rate (default: --lr)", cxxopts::value<double>())(
+      "loss", "bce (the notebook's BCE-with-logits) or hinge",
+      cxxopts::value<std::string>()->default_value(d.loss))(
+      "augment",
+      "Differentiable augmentation of every image D sees (DiffAugment): none, or a comma-separated "
+      "list of color, translation, cutout",
+      cxxopts::value<std::string>()->default_value(d.augment))(
+      "augment-strength", "0-1: scales every --augment transform (1: DiffAugment's; 0: none)",
+      cxxopts::value<double>()->default_value(number(d.augment_strength)))(
+      "spectral-norm", "Spectral normalisation of D's layers (default: off)",
+      cxxopts::value<bool>()->default_value("false"))(
+      "no-batch-norm", "No BatchNorm in either network; their convolutions get biases instead "
+      "(default: off, i.e. BatchNorm as in the notebook)",
+      cxxopts::value<bool>()->default_value("false"));
+  // clang-format on
+}
+
+void read_lever_options(const cxxopts::ParseResult& args, train::TrainConfig& config) {
+  if (args.count("lr-d")) config.lr_d = args["lr-d"].as<double>();
+  if (args.count("lr-g")) config.lr_g = args["lr-g"].as<double>();
+  config.loss = args["loss"].as<std::string>();
+  config.augment = args["augment"].as<std::string>();
+  config.augment_strength = args["augment-strength"].as<double>();
+  config.spectral_norm = args["spectral-norm"].as<bool>();
+  config.batch_norm = !args["no-batch-norm"].as<bool>();
+}
+
+}  // namespace dcgan::cli
