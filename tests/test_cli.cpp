@@ -860,7 +860,37 @@ TEST(TrainOptions, RecipeImprovedAndAFlagThatOverridesIt) {
   EXPECT_EQ(config.at("batch_size"), 4);  // given by train_args
   EXPECT_TRUE(dcgan::train::read_checkpoint_info((run / "checkpoints/last.pt").string()).has_g_ema);
   expect_input_error(dcgan(train_args(tmp.path() / "bad", {"--recipe", "best"}), tmp.path()),
-                     "--recipe must be notebook or improved");
+                     "--recipe must be notebook, improved or small-data");
+}
+
+// The levers of issue 20 from the command line: recorded in config.json and the checkpoint, and a
+// bad value is one line naming the option.
+TEST(TrainOptions, LeversReachTheRunAndBadValuesAreRefused) {
+  TempDir tmp;
+  const auto run = tmp.path() / "run";
+  const auto r = dcgan(train_args(run, {"--augment", "translation,cutout", "--augment-strength",
+                                        "0.5", "--loss", "hinge", "--spectral-norm",
+                                        "--no-batch-norm", "--lr-d", "0.0004", "--lr-g", "0.0001"}),
+                       tmp.path());
+  ASSERT_EQ(r.code, 0) << describe(r);
+  const auto config = json_file(run / "config.json");
+  EXPECT_EQ(config.at("augment"), "translation,cutout");
+  EXPECT_EQ(config.at("augment_strength"), 0.5);
+  EXPECT_EQ(config.at("loss"), "hinge");
+  EXPECT_EQ(config.at("spectral_norm"), true);
+  EXPECT_EQ(config.at("batch_norm"), false);
+  EXPECT_EQ(config.at("lr_d"), 0.0004);
+  EXPECT_EQ(config.at("lr_g"), 0.0001);
+  const auto info = dcgan::train::read_checkpoint_info((run / "checkpoints/last.pt").string());
+  EXPECT_TRUE(info.spectral_norm);
+  EXPECT_FALSE(info.batch_norm);
+  expect_input_error(dcgan(train_args(tmp.path() / "b1", {"--augment", "flip"}), tmp.path()),
+                     "--augment: unknown augmentation 'flip'");
+  expect_input_error(
+      dcgan(train_args(tmp.path() / "b2", {"--loss", "hinge", "--smooth-labels"}), tmp.path()),
+      "--smooth-labels is for the BCE loss");
+  expect_input_error(dcgan(train_args(tmp.path() / "b3", {"--lr-g=0"}), tmp.path()),
+                     "--lr-g must be a positive number");
 }
 
 TEST(TrainOptions, CheckpointEveryAndKeepCheckpointsZero) {

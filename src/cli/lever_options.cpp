@@ -1,6 +1,10 @@
 #include "dcgan/cli/lever_options.h"
 
+#include <cmath>
 #include <sstream>
+#include <string>
+
+#include "dcgan/util/errors.h"
 
 namespace dcgan::cli {
 namespace {
@@ -36,8 +40,14 @@ void add_lever_options(cxxopts::Options& options, const train::TrainConfig& d) {
 }
 
 void read_lever_options(const cxxopts::ParseResult& args, train::TrainConfig& config) {
-  if (args.count("lr-d")) config.lr_d = args["lr-d"].as<double>();
-  if (args.count("lr-g")) config.lr_g = args["lr-g"].as<double>();
+  // 0 in the config means "as --lr"; typed, it must be a real rate.
+  for (const char* name : {"lr-d", "lr-g"}) {
+    if (!args.count(name)) continue;
+    const double lr = args[name].as<double>();
+    if (!(lr > 0) || !std::isfinite(lr))
+      throw InputError(std::string("--") + name + " must be a positive number, got " + number(lr));
+    (std::string(name) == "lr-d" ? config.lr_d : config.lr_g) = lr;
+  }
   config.loss = args["loss"].as<std::string>();
   config.augment = args["augment"].as<std::string>();
   config.augment_strength = args["augment-strength"].as<double>();
