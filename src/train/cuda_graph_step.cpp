@@ -104,8 +104,8 @@ StepLosses CudaGraphStep::step(int64_t first, int64_t count) {
   // The upload that last read this buffer must be done before it is overwritten.
   uploaded_[slot].synchronize();
   auto& staged = staged_z_[slot];
-  staged[0].copy_(sample_z(gan_.options, count, torch::kCPU));
-  staged[1].copy_(sample_z(gan_.options, count, torch::kCPU));
+  staged[0].copy_(sample_step_z(gan_, count, torch::kCPU));
+  staged[1].copy_(sample_step_z(gan_, count, torch::kCPU));
   z_.copy_(staged, /*non_blocking=*/true);
   uploaded_[slot].record();
   index_.copy_(order_.narrow(0, first, count), /*non_blocking=*/true);

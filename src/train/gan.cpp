@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "dcgan/data/scale.h"
+#include "dcgan/dist/communicator.h"
 #include "dcgan/util/compat.h"
 
 namespace dcgan::train {
@@ -28,6 +29,12 @@ torch::Tensor discriminate(Gan& gan, const torch::Tensor& images, Precision prec
 torch::Tensor generate(Gan& gan, const torch::Tensor& z, Precision precision) {
   compat::CudaAutocastGuard autocast(precision == Precision::kBf16);
   return gan.generator(z);
+}
+
+std::vector<torch::Tensor> gradients(torch::nn::Module& network) {
+  std::vector<torch::Tensor> grads;
+  for (const auto& p : network.parameters()) grads.push_back(p.grad());
+  return grads;
 }
 
 }  // namespace
@@ -120,6 +127,17 @@ models::Generator& sampling_generator(Gan& gan) {
   return gan.g_ema.is_empty() ? gan.generator : gan.g_ema;
 }
 
+void average_gradients(Gan& gan, const std::vector<torch::Tensor>& grads, const char* what) {
+  if (gan.communicator) gan.communicator->average(grads, what);
+}
+
+torch::Tensor sample_step_z(Gan& gan, int64_t count, torch::Device device) {
+  const int world = gan.communicator ? gan.communicator->world_size() : 1;
+  if (world == 1) return sample_z(gan.options, count, device);
+  const int64_t rank = gan.communicator->rank();
+  return sample_z(gan.options, count * world, torch::kCPU).narrow(0, rank * count, count).to(device);
+}
+
 torch::Tensor sample_z(int64_t count, int64_t z_size, torch::Device device,
                        models::LatentDistribution distribution) {
   if (distribution == models::LatentDistribution::kNormal)
@@ -156,11 +174,13 @@ StepLosses train_step(Gan& gan, const torch::Tensor& real_images, const torch::T
   auto d_loss =
       discriminator_loss(gan, data::scale(real_images), z_for_d, smooth_labels, precision);
   d_loss.backward();
+  average_gradients(gan, gradients(*gan.discriminator), "discriminator's gradient all-reduce");
   gan.d_optimizer->step();
 
   gan.g_optimizer->zero_grad();
   auto g_loss = generator_loss(gan, z_for_g, precision);
   g_loss.backward();
+  average_gradients(gan, gradients(*gan.generator), "generator's gradient all-reduce");
   gan.g_optimizer->step();
   update_g_ema(gan);
   return {d_loss.detach(), g_loss.detach()};
@@ -171,8 +191,8 @@ StepLosses train_step(Gan& gan, const torch::Tensor& real_images, bool smooth_la
   const int64_t batch = real_images.size(0);
   // Both drawn before the step: nothing in between touches the CPU generator, so the values are
   // those of drawing each just before use, as the notebook does.
-  const auto z_for_d = sample_z(gan.options, batch, gan.device);
-  const auto z_for_g = sample_z(gan.options, batch, gan.device);
+  const auto z_for_d = sample_step_z(gan, batch, gan.device);
+  const auto z_for_g = sample_step_z(gan, batch, gan.device);
   return train_step(gan, real_images, z_for_d, z_for_g, smooth_labels, precision);
 }
 

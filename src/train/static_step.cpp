@@ -19,8 +19,8 @@ void StaticStep::start_epoch(const torch::Tensor& order) {
 
 StepLosses StaticStep::step(int64_t first, int64_t count) {
   const auto device = images_.device();
-  const auto z_for_d = sample_z(gan_.options, count, device);
-  const auto z_for_g = sample_z(gan_.options, count, device);
+  const auto z_for_d = sample_step_z(gan_, count, device);
+  const auto z_for_g = sample_step_z(gan_, count, device);
   compute(order_.narrow(0, first, count), z_for_d, z_for_g);
   return {d_loss_, g_loss_};
 }
@@ -35,10 +35,14 @@ void StaticStep::compute(const torch::Tensor& index, const torch::Tensor& z_for_
   const auto real = data::scale(images_.index_select(0, index));
   const auto d_loss =
       discriminator_loss(gan_, real, z_for_d, options_.smooth_labels, options_.precision);
-  d_adam_.step(torch::autograd::grad({d_loss}, d_adam_.parameters()));
+  const auto d_grads = torch::autograd::grad({d_loss}, d_adam_.parameters());
+  average_gradients(gan_, d_grads, "discriminator's gradient all-reduce");
+  d_adam_.step(d_grads);
 
   const auto g_loss = generator_loss(gan_, z_for_g, options_.precision);
-  g_adam_.step(torch::autograd::grad({g_loss}, g_adam_.parameters()));
+  const auto g_grads = torch::autograd::grad({g_loss}, g_adam_.parameters());
+  average_gradients(gan_, g_grads, "generator's gradient all-reduce");
+  g_adam_.step(g_grads);
   update_g_ema(gan_);
 
   torch::NoGradGuard no_grad;

@@ -3,9 +3,14 @@
 #include <torch/torch.h>
 
 #include <memory>
+#include <vector>
 
 #include "dcgan/models/discriminator.h"
 #include "dcgan/models/generator.h"
+
+namespace dcgan::dist {
+class Communicator;  // dcgan/dist/communicator.h
+}
 
 namespace dcgan::train {
 
@@ -36,7 +41,21 @@ struct Gan {
   // The moving average of the generator's weights (empty unless options.g_ema_decay > 0): never
   // trained itself, it is what samples, `generate`, `interpolate` and `evaluate` use when present.
   models::Generator g_ema{nullptr};
+  // The ranks of a data-parallel run (see dist/communicator.h); null: this process alone.
+  std::shared_ptr<dist::Communicator> communicator;
 };
+
+// The one hook every training step calls between a network's backward pass and its optimizer
+// step: averages `grads` in place over gan.communicator's ranks, in one all-reduce. Does nothing
+// without a communicator or at world size 1.
+void average_gradients(Gan& gan, const std::vector<torch::Tensor>& grads, const char* what);
+
+// The latent vectors of this rank's share of a step, `count` per rank: every rank draws the whole
+// step's z (count x world size) from the CPU generator, seeded alike on all ranks, and keeps its
+// own block. So the ranks' generators stay equal (the one RNG state in a checkpoint resumes every
+// rank) and a run draws the numbers one process with the global batch would. sample_z as is at
+// world size 1.
+torch::Tensor sample_step_z(Gan& gan, int64_t count, torch::Device device);
 
 // Starts g_ema as a copy of the generator (after initialisation, or loading a run without one).
 void reset_g_ema(Gan& gan);
