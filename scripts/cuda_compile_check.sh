@@ -20,6 +20,8 @@ fi
 packages=(libtorch-cuda-dev)
 # (nvidia-cuda-dev is a 930 MB download, holding the cuBLAS/cuSPARSE/cuSOLVER headers too.)
 [[ -n $cuda_include ]] || packages+=(nvidia-cuda-dev)
+# NCCL's header for src/dist/nccl.cpp (ProcessGroupNCCL), from contrib where the CUDA headers lack it.
+[[ -n $cuda_include && -f $cuda_include/nccl.h ]] || packages+=(libnccl-dev)
 marker=$cache/.complete-$(echo "${packages[*]}" | tr ' ' '+')
 
 fetch_headers() {  # runs as root in the Debian 13 root's mount namespace
@@ -68,10 +70,11 @@ mapfile -t files < <(grep -rlE '^\s*#\s*include\s*[<"](ATen|c10)/cuda/|^\s*#\s*i
 [[ ${#files[@]} -gt 0 ]] || { echo "cuda_compile_check: no CUDA-only sources found" >&2; exit 1; }
 
 # As the CMake build compiles CUDA code: the project's headers, the torch headers (and their C++ API
-# folder), the CUDA runtime, the graph-capture code enabled; spdlog, nlohmann_json, gtest from here.
+# folder), the CUDA runtime, the graph-capture code and c10d's NCCL enabled; spdlog, nlohmann_json,
+# gtest from here.
 flags=(-std=c++17 -fsyntax-only -Wall -Wextra -Wpedantic -Wno-unused-parameter
   -Iinclude -isystem "$torch_include" -isystem "$torch_include/torch/csrc/api/include"
-  -isystem "$cuda_include" -DDCGAN_WITH_CUDA_GRAPHS=1)
+  -isystem "$cuda_include" -DDCGAN_WITH_CUDA_GRAPHS=1 -DDCGAN_WITH_NCCL=1 -DUSE_C10D_NCCL)
 cxx=${CXX:-g++}
 echo "CUDA compile check: $($cxx --version | head -n 1); LibTorch headers $(
   sed -n 's/^#define TORCH_VERSION_[A-Z]* //p' "$torch_include/torch/csrc/api/include/torch/version.h" |
