@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "dcgan/util/compat.h"
 #include "dcgan/util/errors.h"
 #include "process_group_communicator.h"
 
@@ -319,6 +320,12 @@ std::string resolve_backend(const std::string& name, torch::Device device) {
 std::shared_ptr<Communicator> join(const RankEnvironment& env, const JoinOptions& options) {
   if (env.world_size == 1) return single_process();
   const auto backend = resolve_backend(options.backend, options.device);
+  // c10d logs each failed connect and bind on stderr while it retries; a failure to join is one
+  // line of our own instead.
+  struct QuietC10d {
+    int before = compat::set_c10_log_level(3);
+    ~QuietC10d() { compat::set_c10_log_level(before); }
+  } quiet;
   auto store = connect_store(env, options.timeout);
   check_world(*store, env, options.timeout);
 #ifdef DCGAN_WITH_NCCL
