@@ -547,10 +547,22 @@ TEST(DistLaunch, TorchrunNoPythonRunsTwoRanks) {
   const auto run = tmp.path() / "run";
   auto args = train_args(run, data);
   args.erase(args.begin());  // DCGAN_BINARY goes after --no-python
-  std::vector<std::string> command = {"/usr/bin/python3", torchrun, "--nnodes", "1",
-                                      "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
-                                      "--master-port", std::to_string(dcgan::dist::free_port()),
-                                      "--no-python", DCGAN_BINARY};
+  // torchrun's own entry point, with one repair: Debian 12's torch 1.13 looks its --redirects and
+  // --tee values up in an Enum by comparing members with ints, which fails on Python 3.11, so
+  // every launch dies in to_map(). Where the lookup works (Debian 13) nothing is changed.
+  const std::string torchrun_main =
+      "import sys\n"
+      "import torch.distributed.elastic.multiprocessing.api as api\n"
+      "if api.Std.from_str('0') is None:\n"
+      "    api.Std.from_str = classmethod(lambda cls, vm: cls(int(vm)))\n"
+      "from torch.distributed.run import main\n"
+      "sys.argv[0] = 'torchrun'\n"
+      "main()\n";
+  // Underscores: torchrun 1.13 knows no other spelling; 2.x takes both.
+  std::vector<std::string> command = {"/usr/bin/python3", "-c", torchrun_main, "--nnodes", "1",
+                                      "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
+                                      "--master_port", std::to_string(dcgan::dist::free_port()),
+                                      "--no_python", DCGAN_BINARY};
   command.insert(command.end(), args.begin(), args.end());
   const auto r = Child(command, {{"OMP_NUM_THREADS", "1"}}, tmp.path()).wait();
   ASSERT_EQ(r.code, 0) << describe(r);
