@@ -192,6 +192,72 @@ std::string describe_lost_ranks(c10d::Store& store, const RankEnvironment& env,
   return (lost.size() == 1 ? "rank " : "ranks ") + names + of + " lost";
 }
 
+Heartbeat::Heartbeat(c10::intrusive_ptr<c10d::Store> store, int rank,
+                     std::chrono::milliseconds period)
+    : store_(std::move(store)), key_("dcgan/heartbeat/" + std::to_string(rank)), period_(period) {
+  thread_ = std::thread([this] {
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (!stop_) {
+      try {
+        store_->add(key_, 1);
+      } catch (const std::exception&) {
+        return;  // the store is gone; the main thread finds out at its next collective
+      }
+      wake_.wait_for(lock, period_, [this] { return stop_; });
+    }
+  });
+}
+
+Heartbeat::~Heartbeat() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+void store_barrier(c10d::Store& store, const RankEnvironment& env, int64_t generation,
+                   std::chrono::milliseconds timeout, std::chrono::milliseconds lost_after,
+                   const char* what) {
+  using Clock = std::chrono::steady_clock;
+  const std::string key = "dcgan/barrier/" + std::to_string(generation);
+  const auto start = Clock::now();
+  std::vector<int64_t> beats(static_cast<size_t>(env.world_size), -1);
+  std::vector<Clock::time_point> beat_seen(beats.size(), start);
+  auto last_check = start;
+  try {
+    store.add(key, 1);
+    while (store.add(key, 0) < env.world_size) {
+      const auto now = Clock::now();
+      if (now - start > timeout) {
+        throw RankLost("not every rank arrived within " + seconds(std::chrono::duration_cast<std::chrono::milliseconds>(timeout)) + " for the " + what);
+      }
+      if (now - last_check > std::chrono::milliseconds(200)) {
+        last_check = now;
+        for (int r = 0; r < env.world_size; ++r) {
+          const auto beat = store.add("dcgan/heartbeat/" + std::to_string(r), 0);
+          auto& last = beats[static_cast<size_t>(r)];
+          if (beat != last) {
+            last = beat;
+            beat_seen[static_cast<size_t>(r)] = now;
+          } else if (now - beat_seen[static_cast<size_t>(r)] > lost_after) {
+            throw RankLost("rank " + std::to_string(r) + " of " + std::to_string(env.world_size) +
+                           " lost (no sign of life for " + seconds(lost_after) + ") during the " +
+                           what);
+          }
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  } catch (const RankLost&) {
+    throw;
+  } catch (const std::exception& error) {
+    throw RankLost(describe_lost_ranks(store, env, std::min(lost_after, std::chrono::milliseconds(3000))) +
+                   " during the " + what + " (store: " + first_line(error) + ")");
+  }
+}
+
 }  // namespace detail
 
 std::optional<RankEnvironment> read_rank_environment() {

@@ -6,7 +6,11 @@
 #include <torch/csrc/distributed/c10d/Store.hpp>
 #include <torch/csrc/distributed/c10d/Types.hpp>
 
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "dcgan/dist/communicator.h"
@@ -21,6 +25,33 @@ std::string first_line(const std::exception& error);
 std::string describe_lost_ranks(c10d::Store& store, const RankEnvironment& env,
                                 std::chrono::milliseconds wait);
 
+// Every rank's sign of life on the store: a thread that bumps the counter dcgan/heartbeat/<rank>
+// every `period`, whatever the rank's main thread is doing (writing a checkpoint, loading data).
+class Heartbeat {
+ public:
+  Heartbeat(c10::intrusive_ptr<c10d::Store> store, int rank, std::chrono::milliseconds period);
+  ~Heartbeat();
+  Heartbeat(const Heartbeat&) = delete;
+  Heartbeat& operator=(const Heartbeat&) = delete;
+
+ private:
+  c10::intrusive_ptr<c10d::Store> store_;
+  std::string key_;
+  std::chrono::milliseconds period_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+// A barrier on the store, for the long waits (rank 0's end of epoch, data loading): Gloo's own
+// barrier ignores a per-call timeout in LibTorch 1.13 and would give up after the group's. Waits
+// up to `timeout` for every rank to arrive; a rank whose heartbeat stops for `lost_after` is lost.
+// Throws RankLost naming it.
+void store_barrier(c10d::Store& store, const RankEnvironment& env, int64_t generation,
+                   std::chrono::milliseconds timeout, std::chrono::milliseconds lost_after,
+                   const char* what);
+
 template <typename Group>
 class ProcessGroupCommunicator : public Communicator {
  public:
@@ -33,7 +64,8 @@ class ProcessGroupCommunicator : public Communicator {
         env_(env),
         backend_(std::move(backend)),
         device_(device),
-        timeout_(timeout) {}
+        timeout_(timeout),
+        heartbeat_(store_, env.rank, std::max(std::chrono::milliseconds(100), timeout / 10)) {}
 
   std::string backend() const override { return backend_; }
 
@@ -57,11 +89,8 @@ class ProcessGroupCommunicator : public Communicator {
   }
 
   void wait_all(std::chrono::milliseconds timeout, const char* what) override {
-    run(what, [&] {
-      c10d::BarrierOptions options;
-      options.timeout = timeout;
-      return group_->barrier(options);
-    });
+    // Half the timeout without a heartbeat (5 of them) is a lost rank: well within the timeout.
+    store_barrier(*store_, env_, barriers_++, timeout, timeout_ / 2, what);
   }
 
   torch::Device collective_device() const override { return device_; }
@@ -85,6 +114,8 @@ class ProcessGroupCommunicator : public Communicator {
   std::string backend_;
   torch::Device device_;
   std::chrono::milliseconds timeout_;
+  int64_t barriers_ = 0;
+  Heartbeat heartbeat_;
 };
 
 }  // namespace dcgan::dist::detail

@@ -303,6 +303,7 @@ TrainOutcome Trainer::run() {
   progress_.config_json = to_json(config_).dump();
   log_start();
   update_report(report::RunStatus::kRunning);
+  comm_->barrier(kRankWait, "wait for rank 0 to prepare the run folder");
 
   StopRequest stop;
   TrainOutcome outcome;
