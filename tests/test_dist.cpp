@@ -3,13 +3,13 @@
 // library's Trainer, then its weights and Adam state saved for the parent to compare), and the
 // dcgan binary (launcher, files, failures). Each test picks free ports, so ctest may run them in
 // parallel. Models are tiny (conv_dim 4).
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -133,7 +133,7 @@ std::string self_exe() {
 }
 
 std::map<std::string, std::string> rank_env(int rank, int world, int port) {
-  return {{"RANK", std::to_string(rank)},       {"LOCAL_RANK", std::to_string(rank)},
+  return {{"RANK", std::to_string(rank)},        {"LOCAL_RANK", std::to_string(rank)},
           {"WORLD_SIZE", std::to_string(world)}, {"MASTER_ADDR", "127.0.0.1"},
           {"MASTER_PORT", std::to_string(port)}, {"OMP_NUM_THREADS", "1"}};
 }
@@ -187,12 +187,30 @@ void run_worker_ranks(const dcgan::train::TrainConfig& config, int world, const 
 // dcgan train on 8 tiny images: conv_dim 4, batch 4 per rank.
 std::vector<std::string> train_args(const fs::path& out, const std::string& data,
                                     const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> args = {DCGAN_BINARY, "train",  "--data",        data,
-                                   "--out",      out.string(), "--conv-dim", "4",
-                                   "--z-size",   "8",      "--batch-size",  "4",
-                                   "--epochs",   "1",      "--seed",        "3",
-                                   "--progress", "log",    "--no-plot",     "--sample-size",
-                                   "4",          "--print-every", "1",      "--dist-timeout",
+  std::vector<std::string> args = {DCGAN_BINARY,
+                                   "train",
+                                   "--data",
+                                   data,
+                                   "--out",
+                                   out.string(),
+                                   "--conv-dim",
+                                   "4",
+                                   "--z-size",
+                                   "8",
+                                   "--batch-size",
+                                   "4",
+                                   "--epochs",
+                                   "1",
+                                   "--seed",
+                                   "3",
+                                   "--progress",
+                                   "log",
+                                   "--no-plot",
+                                   "--sample-size",
+                                   "4",
+                                   "--print-every",
+                                   "1",
+                                   "--dist-timeout",
                                    "10"};
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
@@ -355,8 +373,10 @@ TEST(DistTrain, OneTwoRankStepEqualsAveragedHalfBatchGradientsInOneProcess) {
       loss_of_rank(r).backward();
       const auto params = network.parameters();
       for (size_t i = 0; i < params.size(); ++i) {
-        if (r == 0) sum.push_back(params[i].grad().clone());
-        else sum[i] += params[i].grad();
+        if (r == 0)
+          sum.push_back(params[i].grad().clone());
+        else
+          sum[i] += params[i].grad();
       }
     }
     const auto params = network.parameters();
@@ -376,7 +396,10 @@ TEST(DistTrain, OneTwoRankStepEqualsAveragedHalfBatchGradientsInOneProcess) {
   for (size_t i = 0; i < expected.size(); ++i) {
     EXPECT_TRUE(torch::allclose(ranks[i], expected[i], /*rtol=*/1e-4, /*atol=*/1e-6))
         << "state tensor " << i << ": largest difference "
-        << (ranks[i].to(torch::kFloat64) - expected[i].to(torch::kFloat64)).abs().max().item<double>();
+        << (ranks[i].to(torch::kFloat64) - expected[i].to(torch::kFloat64))
+               .abs()
+               .max()
+               .item<double>();
   }
 }
 
@@ -399,7 +422,8 @@ TEST(DistTrain, OnlyRankZeroWritesAndPrints) {
   EXPECT_EQ(r1.out, "");
   EXPECT_EQ(r1.err, "");
   EXPECT_NE(r0.out.find("Epoch"), std::string::npos) << describe(r0);
-  const auto config = nlohmann::json::parse(read_bytes((tmp.path() / "run0" / "config.json").string()));
+  const auto config =
+      nlohmann::json::parse(read_bytes((tmp.path() / "run0" / "config.json").string()));
   EXPECT_EQ(config.at("world_size"), 2);
   EXPECT_EQ(config.at("batch_size_means"), "per rank");
   EXPECT_EQ(config.at("global_batch_size"), 8);
@@ -507,9 +531,9 @@ TEST(DistFailure, JoinErrorsAreOneClearLine) {
     ASSERT_EQ(::listen(fd, 1), 0);
     ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &size), 0);
     const int port = ntohs(addr.sin_port);
-    const auto r = Child(train_args(tmp.path() / "a", data, quick), rank_env(0, 2, port),
-                         tmp.path())
-                       .wait(std::chrono::seconds(30));
+    const auto r =
+        Child(train_args(tmp.path() / "a", data, quick), rank_env(0, 2, port), tmp.path())
+            .wait(std::chrono::seconds(30));
     ::close(fd);
     EXPECT_EQ(r.code, 2) << describe(r);
     EXPECT_NE(r.err.find("port is in use"), std::string::npos) << describe(r);
@@ -559,10 +583,19 @@ TEST(DistLaunch, TorchrunNoPythonRunsTwoRanks) {
       "sys.argv[0] = 'torchrun'\n"
       "main()\n";
   // Underscores: torchrun 1.13 knows no other spelling; 2.x takes both.
-  std::vector<std::string> command = {"/usr/bin/python3", "-c", torchrun_main, "--nnodes", "1",
-                                      "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
-                                      "--master_port", std::to_string(dcgan::dist::free_port()),
-                                      "--no_python", DCGAN_BINARY};
+  std::vector<std::string> command = {"/usr/bin/python3",
+                                      "-c",
+                                      torchrun_main,
+                                      "--nnodes",
+                                      "1",
+                                      "--nproc_per_node",
+                                      "2",
+                                      "--master_addr",
+                                      "127.0.0.1",
+                                      "--master_port",
+                                      std::to_string(dcgan::dist::free_port()),
+                                      "--no_python",
+                                      DCGAN_BINARY};
   command.insert(command.end(), args.begin(), args.end());
   const auto r = Child(command, {{"OMP_NUM_THREADS", "1"}}, tmp.path()).wait();
   ASSERT_EQ(r.code, 0) << describe(r);

@@ -127,7 +127,8 @@ std::string command_line(int argc, char** argv) {
 
 // --nproc-per-node N: this command line, less that option, in N local ranks.
 int launch_workers(int64_t nproc, int64_t dist_timeout, int argc, char** argv) {
-  if (nproc > 1024) throw InputError("--nproc-per-node must be in 0-1024, got " + std::to_string(nproc));
+  if (nproc > 1024)
+    throw InputError("--nproc-per-node must be in 0-1024, got " + std::to_string(nproc));
   if (std::getenv("WORLD_SIZE") != nullptr) {
     throw InputError(
         "--nproc-per-node with WORLD_SIZE set (torchrun or srun starts the ranks already): use "

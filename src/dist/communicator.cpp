@@ -1,13 +1,13 @@
 #include "dcgan/dist/communicator.h"
 
 #include <c10/util/Exception.h>
-#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include <algorithm>
 #include <cstdlib>
 #include <thread>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include "dcgan/util/compat.h"
 #include "dcgan/util/errors.h"
@@ -87,10 +87,10 @@ c10::intrusive_ptr<c10d::Store> connect_store(const RankEnvironment& env,
                        (in_use ? ": the port is in use (another run?); pick another MASTER_PORT"
                                : ": " + message));
     }
-    throw InputError("rank " + std::to_string(env.rank) + " could not reach the rendezvous store at " +
-                     where(env) + " within " + seconds(timeout) +
-                     " (is rank 0 running, and are MASTER_ADDR and MASTER_PORT right?): " +
-                     message);
+    throw InputError(
+        "rank " + std::to_string(env.rank) + " could not reach the rendezvous store at " +
+        where(env) + " within " + seconds(timeout) +
+        " (is rank 0 running, and are MASTER_ADDR and MASTER_PORT right?): " + message);
   }
   if (env.agent_store) {
     return c10::make_intrusive<c10d::PrefixStore>("/worker/attempt_" + env.attempt, store);
@@ -128,17 +128,17 @@ void check_world(c10d::Store& store, const RankEnvironment& env,
           if (root_world != std::to_string(env.world_size))
             hint = "; rank 0 has WORLD_SIZE=" + root_world;
         }
-        throw InputError("rank " + std::to_string(r) + " did not join within " +
-                         seconds(timeout) + " (this is rank " + me + " of WORLD_SIZE=" +
+        throw InputError("rank " + std::to_string(r) + " did not join within " + seconds(timeout) +
+                         " (this is rank " + me + " of WORLD_SIZE=" +
                          std::to_string(env.world_size) + ", store " + where(env) + hint + ")");
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     const auto other = store_string(store, key);
     if (other != std::to_string(env.world_size)) {
-      throw InputError("mismatched world size: rank " + me + " has WORLD_SIZE=" +
-                       std::to_string(env.world_size) + ", rank " + std::to_string(r) +
-                       " has WORLD_SIZE=" + other);
+      throw InputError("mismatched world size: rank " + me +
+                       " has WORLD_SIZE=" + std::to_string(env.world_size) + ", rank " +
+                       std::to_string(r) + " has WORLD_SIZE=" + other);
     }
   }
 }
@@ -187,8 +187,7 @@ std::string describe_lost_ranks(c10d::Store& store, const RankEnvironment& env,
   const std::string of = " of " + std::to_string(env.world_size);
   if (lost.empty()) return "a rank" + of + " was lost";
   std::string names;
-  for (size_t i = 0; i < lost.size(); ++i)
-    names += (i == 0 ? "" : ", ") + std::to_string(lost[i]);
+  for (size_t i = 0; i < lost.size(); ++i) names += (i == 0 ? "" : ", ") + std::to_string(lost[i]);
   return (lost.size() == 1 ? "rank " : "ranks ") + names + of + " lost";
 }
 
@@ -231,7 +230,9 @@ void store_barrier(c10d::Store& store, const RankEnvironment& env, int64_t gener
     while (store.add(key, 0) < env.world_size) {
       const auto now = Clock::now();
       if (now - start > timeout) {
-        throw RankLost("not every rank arrived within " + seconds(std::chrono::duration_cast<std::chrono::milliseconds>(timeout)) + " for the " + what);
+        throw RankLost("not every rank arrived within " +
+                       seconds(std::chrono::duration_cast<std::chrono::milliseconds>(timeout)) +
+                       " for the " + what);
       }
       if (now - last_check > std::chrono::milliseconds(200)) {
         last_check = now;
@@ -253,8 +254,9 @@ void store_barrier(c10d::Store& store, const RankEnvironment& env, int64_t gener
   } catch (const RankLost&) {
     throw;
   } catch (const std::exception& error) {
-    throw RankLost(describe_lost_ranks(store, env, std::min(lost_after, std::chrono::milliseconds(3000))) +
-                   " during the " + what + " (store: " + first_line(error) + ")");
+    throw RankLost(
+        describe_lost_ranks(store, env, std::min(lost_after, std::chrono::milliseconds(3000))) +
+        " during the " + what + " (store: " + first_line(error) + ")");
   }
 }
 
@@ -267,8 +269,8 @@ std::optional<RankEnvironment> read_rank_environment() {
   env.world_size = env_int("WORLD_SIZE", *world, 1, 1 << 20);
   env.rank = env_int("RANK", env_value("RANK").value_or("0"), 0, 1 << 20);
   if (env.rank >= env.world_size) {
-    throw InputError("RANK=" + std::to_string(env.rank) + " is not below WORLD_SIZE=" +
-                     std::to_string(env.world_size));
+    throw InputError("RANK=" + std::to_string(env.rank) +
+                     " is not below WORLD_SIZE=" + std::to_string(env.world_size));
   }
   env.local_rank = env_int("LOCAL_RANK", env_value("LOCAL_RANK").value_or("0"), 0, 1 << 20);
   if (env.world_size > 1) {
@@ -348,7 +350,8 @@ torch::Tensor Communicator::share(const torch::Tensor& order) const {
   const int64_t total = share_size(order.size(0)) * world_size_;
   auto padded = order;
   while (padded.size(0) < total) {
-    padded = torch::cat({padded, order.narrow(0, 0, std::min(order.size(0), total - padded.size(0)))});
+    padded =
+        torch::cat({padded, order.narrow(0, 0, std::min(order.size(0), total - padded.size(0)))});
   }
   return padded.slice(0, rank_, total, world_size_).contiguous();
 }
@@ -401,8 +404,8 @@ std::shared_ptr<Communicator> join(const RankEnvironment& env, const JoinOptions
   gloo_options->devices.push_back(gloo_device(env));
   c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
   try {
-    group = c10::make_intrusive<c10d::ProcessGroupGloo>(store, env.rank, env.world_size,
-                                                        gloo_options);
+    group =
+        c10::make_intrusive<c10d::ProcessGroupGloo>(store, env.rank, env.world_size, gloo_options);
   } catch (const std::exception& error) {
     throw InputError("rank " + std::to_string(env.rank) + " could not connect to the other " +
                      std::to_string(env.world_size - 1) + " rank(s) over Gloo within " +

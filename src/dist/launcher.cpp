@@ -134,7 +134,8 @@ int free_port(const std::string& address) {
 
 int launch_local(const LaunchOptions& options) {
   const int port = options.master_port > 0 ? options.master_port : free_port(options.master_addr);
-  struct sigaction action {}, previous_int {}, previous_term {};
+  struct sigaction action {
+  }, previous_int{}, previous_term{};
   action.sa_handler = on_launcher_signal;
   sigemptyset(&action.sa_mask);
   ::sigaction(SIGINT, &action, &previous_int);

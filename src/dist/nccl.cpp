@@ -2,6 +2,7 @@
 // data-parallel runs on GPUs. NCCL collectives are enqueued on this rank's GPU and may be captured
 // in a CUDA graph (the graph step's gradient all-reduce is).
 #include <c10/cuda/CUDAGuard.h>
+
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 
 #include "dcgan/util/errors.h"
@@ -17,8 +18,8 @@ std::shared_ptr<Communicator> join_nccl(c10::intrusive_ptr<c10d::Store> store,
   nccl_options->timeout = options.timeout;
   c10::intrusive_ptr<c10d::ProcessGroupNCCL> group;
   try {
-    group = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, env.rank, env.world_size,
-                                                        nccl_options);
+    group =
+        c10::make_intrusive<c10d::ProcessGroupNCCL>(store, env.rank, env.world_size, nccl_options);
   } catch (const std::exception& error) {
     throw InputError("rank " + std::to_string(env.rank) + " could not start NCCL on " +
                      options.device.str() + ": " + detail::first_line(error));

@@ -3,14 +3,13 @@
 // ProcessGroupNCCL). A template over the group's class, so that it needs no common base: that is
 // ProcessGroup in LibTorch 1.13 and Backend in 2.x.
 
-#include <torch/csrc/distributed/c10d/Store.hpp>
-#include <torch/csrc/distributed/c10d/Types.hpp>
-
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <torch/csrc/distributed/c10d/Store.hpp>
+#include <torch/csrc/distributed/c10d/Types.hpp>
 #include <vector>
 
 #include "dcgan/dist/communicator.h"

@@ -135,7 +135,9 @@ torch::Tensor sample_step_z(Gan& gan, int64_t count, torch::Device device) {
   const int world = gan.communicator ? gan.communicator->world_size() : 1;
   if (world == 1) return sample_z(gan.options, count, device);
   const int64_t rank = gan.communicator->rank();
-  return sample_z(gan.options, count * world, torch::kCPU).narrow(0, rank * count, count).to(device);
+  return sample_z(gan.options, count * world, torch::kCPU)
+      .narrow(0, rank * count, count)
+      .to(device);
 }
 
 torch::Tensor sample_z(int64_t count, int64_t z_size, torch::Device device,

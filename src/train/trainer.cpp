@@ -345,8 +345,8 @@ TrainOutcome Trainer::run() {
       rate_images += size * comm_->world_size();
 
       const bool log_now = b % config_.print_every == 0 || b == batches - 1;
-      const bool stopping = comm_->any(StopRequest::signal() != 0, "agreement to stop") &&
-                            b + 1 < batches;
+      const bool stopping =
+          comm_->any(StopRequest::signal() != 0, "agreement to stop") && b + 1 < batches;
       // Losses are checked before anything is logged or saved, so no checkpoint ever holds
       // weights from after a non-finite loss.
       if ((read_every_step || log_now || stopping) && !read_losses(losses, epoch, b + 1)) {

@@ -21,7 +21,7 @@ struct RankEnvironment {
   int local_rank = 0;
   std::string master_addr = "127.0.0.1";
   int master_port = 29500;
-  bool agent_store = false;  // torchrun's agent hosts the TCPStore: every rank is a client
+  bool agent_store = false;   // torchrun's agent hosts the TCPStore: every rank is a client
   std::string attempt = "0";  // TORCHELASTIC_RESTART_COUNT, the agent store's key prefix
 };
 

@@ -10,7 +10,7 @@ struct LaunchOptions {
   int nproc = 1;                  // local workers (ranks 0..nproc-1)
   std::vector<std::string> args;  // each worker's arguments after the executable
   std::string master_addr = "127.0.0.1";
-  int master_port = 0;                   // 0: a free port on this machine
+  int master_port = 0;                     // 0: a free port on this machine
   std::chrono::milliseconds grace{30000};  // after a worker fails, before the rest are killed
 };
 
