@@ -75,7 +75,7 @@ mapfile -t files < <(grep -rlE '^\s*#\s*include\s*[<"](ATen|c10)/cuda/|^\s*#\s*i
 # gtest from here.
 flags=(-std=c++17 -fsyntax-only -Wall -Wextra -Wpedantic -Wno-unused-parameter
   -Iinclude -isystem "$torch_include" -isystem "$torch_include/torch/csrc/api/include"
-  -isystem "$cuda_include" -DDCGAN_WITH_CUDA_GRAPHS=1 -DDCGAN_WITH_NCCL=1 -DUSE_C10D_NCCL)
+  -isystem "$cuda_include" -DDCGAN_WITH_CUDA_GRAPHS=1 -DDCGAN_WITH_NCCL=1 -DUSE_C10D_NCCL -DUSE_C10D_GLOO)
 cxx=${CXX:-g++}
 echo "CUDA compile check: $($cxx --version | head -n 1); LibTorch headers $(
   sed -n 's/^#define TORCH_VERSION_[A-Z]* //p' "$torch_include/torch/csrc/api/include/torch/version.h" |
