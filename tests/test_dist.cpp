@@ -291,6 +291,38 @@ TEST(DistCommunicator, TwoRanksAverageBroadcastAndSplitLikeDistributedSampler) {
   EXPECT_TRUE(torch::equal(shares[1], torch::tensor({1, 3, 5, 0}, torch::kInt64))) << shares[1];
 }
 
+// The long waits (rank 0 writing an epoch's samples and checkpoint) outlast the join timeout,
+// which bounds only a rank that stops answering: rank 0 busy for 3 x the timeout is waited for.
+TEST(DistCommunicator, BarrierWaitsLongerThanTheTimeoutForABusyRank) {
+  const int port = dcgan::dist::free_port();
+  std::vector<std::string> errors(2);
+  std::vector<double> after(2);
+  auto rank_main = [&](int rank) {
+    try {
+      dcgan::dist::RankEnvironment env;
+      env.rank = rank;
+      env.world_size = 2;
+      env.master_port = port;
+      dcgan::dist::JoinOptions options;
+      options.timeout = std::chrono::seconds(1);
+      const auto comm = dcgan::dist::join(env, options);
+      if (rank == 0) std::this_thread::sleep_for(std::chrono::seconds(3));
+      comm->barrier(std::chrono::seconds(30), "test");
+      auto t = torch::ones({2});
+      comm->average({t}, "test");  // and the group still works after it
+      after[rank] = t.sum().item<double>();
+    } catch (const std::exception& e) {
+      errors[rank] = e.what();
+    }
+  };
+  std::thread r0(rank_main, 0), r1(rank_main, 1);
+  r0.join();
+  r1.join();
+  EXPECT_EQ(errors[0], "");
+  EXPECT_EQ(errors[1], "");
+  EXPECT_EQ(after, (std::vector<double>{2.0, 2.0}));
+}
+
 TEST(DistEnvironment, MalformedOrIncompleteVariablesAreRefused) {
   struct Case {
     std::map<std::string, std::string> env;
