@@ -31,8 +31,8 @@ constexpr int64_t kMaxHistorySide = 64;  // of the samples kept for samples/prog
 using Clock = std::chrono::steady_clock;
 
 // How long the other ranks wait for rank 0 to write an epoch's samples and checkpoint, or for the
-// slowest rank to load the data. A lost rank is noticed at once (its connections close); this
-// bounds only a rank that hangs.
+// slowest rank to load the data. A lost rank is noticed well before (its heartbeat stops: see
+// dist::Communicator::barrier); this bounds a rank that is alive but stuck.
 constexpr std::chrono::minutes kRankWait{30};
 
 // With several ranks, --device auto and cuda mean this rank's GPU: LOCAL_RANK.
