@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Compile check of the CUDA-only code, on machines without a GPU or a CUDA LibTorch: every file under
 # src/ include/ tests/ bench/ that includes ATen/cuda or c10/cuda, or has code under
-# #if(def) DCGAN_WITH_CUDA_GRAPHS, is compiled with -fsyntax-only
+# #if(def) DCGAN_WITH_CUDA_GRAPHS or DCGAN_WITH_NCCL, is compiled with -fsyntax-only
 # against Debian 13's libtorch-cuda-dev 2.6 headers and the CUDA runtime headers. Linking is not
 # checked (Debian ships no cuDNN). The headers are fetched with `apt-get download` + `dpkg -x` in the
 # Debian 13 root of scripts/debian13_root.sh (not installed: libtorch-cuda-dev pulls in nvidia-cudnn,
@@ -20,6 +20,8 @@ fi
 packages=(libtorch-cuda-dev)
 # (nvidia-cuda-dev is a 930 MB download, holding the cuBLAS/cuSPARSE/cuSOLVER headers too.)
 [[ -n $cuda_include ]] || packages+=(nvidia-cuda-dev)
+# NCCL's header for src/dist/nccl.cpp (ProcessGroupNCCL), from contrib where the CUDA headers lack it.
+[[ -n $cuda_include && -f $cuda_include/nccl.h ]] || packages+=(libnccl-dev)
 marker=$cache/.complete-$(echo "${packages[*]}" | tr ' ' '+')
 
 fetch_headers() {  # runs as root in the Debian 13 root's mount namespace
@@ -61,17 +63,19 @@ torch_include=$cache/usr/include
 [[ -f $cuda_include/cuda_runtime_api.h ]] ||
   { echo "cuda_compile_check: no cuda_runtime_api.h in $cuda_include" >&2; exit 1; }
 
-# CUDA-only: includes ATen/cuda or c10/cuda, or has code only the CUDA build compiles.
-mapfile -t files < <(grep -rlE '^\s*#\s*include\s*[<"](ATen|c10)/cuda/|^\s*#\s*if.*DCGAN_WITH_CUDA_GRAPHS' \
+# CUDA-only: includes ATen/cuda or c10/cuda, or has code only the CUDA build compiles (the graph
+# step, NCCL; src/dist/communicator.cpp also needs Gloo's headers, libgloo-dev).
+mapfile -t files < <(grep -rlE '^\s*#\s*include\s*[<"](ATen|c10)/cuda/|^\s*#\s*if.*DCGAN_WITH_(CUDA_GRAPHS|NCCL)' \
   src include tests bench \
   --include='*.cpp' --include='*.cc' --include='*.cu' --include='*.h' --include='*.hpp' | sort)
 [[ ${#files[@]} -gt 0 ]] || { echo "cuda_compile_check: no CUDA-only sources found" >&2; exit 1; }
 
 # As the CMake build compiles CUDA code: the project's headers, the torch headers (and their C++ API
-# folder), the CUDA runtime, the graph-capture code enabled; spdlog, nlohmann_json, gtest from here.
+# folder), the CUDA runtime, the graph-capture code and c10d's NCCL enabled; spdlog, nlohmann_json,
+# gtest from here.
 flags=(-std=c++17 -fsyntax-only -Wall -Wextra -Wpedantic -Wno-unused-parameter
   -Iinclude -isystem "$torch_include" -isystem "$torch_include/torch/csrc/api/include"
-  -isystem "$cuda_include" -DDCGAN_WITH_CUDA_GRAPHS=1)
+  -isystem "$cuda_include" -DDCGAN_WITH_CUDA_GRAPHS=1 -DDCGAN_WITH_NCCL=1 -DUSE_C10D_NCCL -DUSE_C10D_GLOO)
 cxx=${CXX:-g++}
 echo "CUDA compile check: $($cxx --version | head -n 1); LibTorch headers $(
   sed -n 's/^#define TORCH_VERSION_[A-Z]* //p' "$torch_include/torch/csrc/api/include/torch/version.h" |

@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(build-essential cmake ninja-build pkg-config libtorch-dev libcxxopts-dev libspdlog-dev
           libstb-dev libmatio-dev zlib1g-dev libgtest-dev libgmock-dev nlohmann-json3-dev gnuplot-nox
-          python3-torch libdeflate-dev libhdf5-dev)
+          python3-torch libdeflate-dev libhdf5-dev libgloo-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -21,6 +21,7 @@
 #include "dcgan/cli/options.h"
 #include "dcgan/cli/report_command.h"
 #include "dcgan/data/dataset.h"
+#include "dcgan/dist/launcher.h"
 #include "dcgan/image/grid.h"
 #include "dcgan/image/png.h"
 #include "dcgan/models/summary.h"
@@ -125,6 +126,30 @@ std::string command_line(int argc, char** argv) {
   return line;
 }
 
+// --nproc-per-node N: this command line, less that option, in N local ranks.
+int launch_workers(int64_t nproc, int64_t dist_timeout, int argc, char** argv) {
+  if (nproc > 1024)
+    throw InputError("--nproc-per-node must be in 0-1024, got " + std::to_string(nproc));
+  if (std::getenv("WORLD_SIZE") != nullptr) {
+    throw InputError(
+        "--nproc-per-node with WORLD_SIZE set (torchrun or srun starts the ranks already): use "
+        "one or the other");
+  }
+  dist::LaunchOptions launch;
+  launch.nproc = static_cast<int>(nproc);
+  launch.grace = std::chrono::seconds(dist_timeout + 5);
+  for (int i = 0; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--nproc-per-node") {
+      ++i;  // and its value
+      continue;
+    }
+    if (arg.rfind("--nproc-per-node=", 0) == 0) continue;
+    launch.args.push_back(arg);
+  }
+  return dist::launch_local(launch);
+}
+
 int train_command(int argc, char** argv) {
   const train::TrainConfig d;  // defaults shown by --help
   cxxopts::Options options(
@@ -209,13 +234,26 @@ int train_command(int argc, char** argv) {
       cxxopts::value<int64_t>()->default_value(std::to_string(d.eval_count)))(
       "channels-last",
       "NHWC convolution weights (faster tensor-core kernels on CUDA) (default: off)",
-      cxxopts::value<bool>()->default_value("false"));
+      cxxopts::value<bool>()->default_value("false"))(
+      "backend",
+      "Data-parallel runs (torchrun, --nproc-per-node): auto (nccl on CUDA where built, else "
+      "gloo), gloo or nccl",
+      cxxopts::value<std::string>()->default_value(d.backend))(
+      "dist-timeout", "Seconds a data-parallel run waits for a rank before it stops",
+      cxxopts::value<int64_t>()->default_value(std::to_string(d.dist_timeout)))(
+      "nproc-per-node",
+      "Start N local ranks (data-parallel, as torchrun does; --batch-size is per rank); 0: one "
+      "process, or the ranks torchrun's variables describe",
+      cxxopts::value<int64_t>()->default_value("0"));
   // clang-format on
   add_lever_options(options, d);
   add_folder_options(options);
   auto parsed = parse_options(options, argc, argv);
   if (!parsed) return 0;
   const auto& args = *parsed;
+  if (const auto nproc = args["nproc-per-node"].as<int64_t>(); nproc > 0) {
+    return launch_workers(nproc, args["dist-timeout"].as<int64_t>(), argc, argv);
+  }
 
   train::TrainConfig config;
   read_lever_options(args, config);
@@ -259,6 +297,8 @@ int train_command(int argc, char** argv) {
   if (args.count("feature-net")) config.feature_net = args["feature-net"].as<std::string>();
   config.eval_count = args["eval-count"].as<int64_t>();
   config.recipe = args["recipe"].as<std::string>();
+  config.backend = args["backend"].as<std::string>();
+  config.dist_timeout = args["dist-timeout"].as<int64_t>();
 
   std::set<std::string> given;  // the options typed, which a recipe or a resumed run never overrides
   for (const auto& kv : args.arguments()) given.insert(kv.key());

@@ -89,6 +89,10 @@ void validate(const TrainConfig& c) {
           "--eval-count must be in 2-100000, got " + std::to_string(c.eval_count));
   require(c.precision == "fp32" || c.precision == "bf16",
           "--precision must be fp32 or bf16, got '" + c.precision + "'");
+  require(c.backend == "auto" || c.backend == "gloo" || c.backend == "nccl",
+          "--backend must be auto, gloo or nccl, got '" + c.backend + "'");
+  require(c.dist_timeout >= 1 && c.dist_timeout <= 86400,
+          "--dist-timeout must be in 1-86400 seconds, got " + std::to_string(c.dist_timeout));
 }
 
 nlohmann::json to_json(const TrainConfig& c) {
@@ -131,7 +135,9 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"eval_every", c.eval_every},
           {"eval_data", c.eval_data},
           {"feature_net", c.feature_net},
-          {"eval_count", c.eval_count}};
+          {"eval_count", c.eval_count},
+          {"backend", c.backend},
+          {"dist_timeout", c.dist_timeout}};
 }
 
 TrainConfig config_from_json(const nlohmann::json& j) {
@@ -178,6 +184,8 @@ TrainConfig config_from_json(const nlohmann::json& j) {
   c.eval_data = j.value("eval_data", std::string());
   c.feature_net = j.value("feature_net", std::string());
   c.eval_count = j.value("eval_count", int64_t{1000});
+  c.backend = j.value("backend", std::string("auto"));
+  c.dist_timeout = j.value("dist_timeout", int64_t{30});
   return c;
 }
 
@@ -188,7 +196,7 @@ TrainConfig merge_for_resume(const TrainConfig& saved, const TrainConfig& given,
   static const std::set<std::string> may_change = {
       "epochs", "device",    "threads",          "print-every",      "progress",
       "plot",   "resume",    "keep-checkpoints", "checkpoint-every", "out",
-      "step",   "precision", "channels-last"};
+      "step",   "precision", "channels-last",    "backend",          "dist-timeout"};
   const auto saved_json = to_json(saved), given_json = to_json(given);
   for (const auto& name : given_names) {
     if (may_change.count(name)) continue;
@@ -219,6 +227,8 @@ TrainConfig merge_for_resume(const TrainConfig& saved, const TrainConfig& given,
   if (given_names.count("eval-data")) merged.eval_data = given.eval_data;
   if (given_names.count("feature-net")) merged.feature_net = given.feature_net;
   if (given_names.count("eval-count")) merged.eval_count = given.eval_count;
+  if (given_names.count("backend")) merged.backend = given.backend;
+  if (given_names.count("dist-timeout")) merged.dist_timeout = given.dist_timeout;
   merged.resume = given.resume;
   merged.out_dir = given.resume;
   return merged;

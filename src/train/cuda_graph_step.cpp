@@ -119,7 +119,7 @@ StepLosses CudaGraphStep::step(int64_t first, int64_t count) {
   // The upload that last read this buffer must be done before it is overwritten.
   uploaded_[slot].synchronize();
   // Drawn as the eager step draws them (draw_step_noise), into the slot's pinned buffers.
-  const auto noise = draw_step_noise(gan_.options, count, torch::kCPU);
+  const auto noise = draw_step_noise(gan_, count, torch::kCPU);
   auto& staged = staged_z_[slot];
   staged[0].copy_(noise.z_for_d);
   staged[1].copy_(noise.z_for_g);

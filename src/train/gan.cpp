@@ -2,10 +2,12 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <functional>
 #include <mutex>
 
 #include "dcgan/data/scale.h"
 #include "dcgan/train/config.h"
+#include "dcgan/dist/communicator.h"
 #include "dcgan/util/compat.h"
 #include "dcgan/util/errors.h"
 
@@ -34,6 +36,12 @@ torch::Tensor discriminate(Gan& gan, const torch::Tensor& images, Precision prec
 torch::Tensor generate(Gan& gan, const torch::Tensor& z, Precision precision) {
   compat::CudaAutocastGuard autocast(precision == Precision::kBf16);
   return gan.generator(z);
+}
+
+std::vector<torch::Tensor> gradients(torch::nn::Module& network) {
+  std::vector<torch::Tensor> grads;
+  for (const auto& p : network.parameters()) grads.push_back(p.grad());
+  return grads;
 }
 
 }  // namespace
@@ -161,6 +169,23 @@ models::Generator& sampling_generator(Gan& gan) {
   return gan.g_ema.is_empty() ? gan.generator : gan.g_ema;
 }
 
+void average_gradients(Gan& gan, const std::vector<torch::Tensor>& grads, const char* what) {
+  if (gan.communicator) gan.communicator->average(grads, what);
+}
+
+torch::Tensor rank_block(Gan& gan, int64_t count, torch::Device device,
+                         const std::function<torch::Tensor(int64_t rows)>& draw) {
+  const int world = gan.communicator ? gan.communicator->world_size() : 1;
+  if (world == 1) return draw(count).to(device);
+  const int64_t rank = gan.communicator->rank();
+  return draw(count * world).narrow(0, rank * count, count).to(device);
+}
+
+torch::Tensor sample_step_z(Gan& gan, int64_t count, torch::Device device) {
+  return rank_block(gan, count, device,
+                    [&](int64_t rows) { return sample_z(gan.options, rows, torch::kCPU); });
+}
+
 torch::Tensor sample_z(int64_t count, int64_t z_size, torch::Device device,
                        models::LatentDistribution distribution) {
   if (distribution == models::LatentDistribution::kNormal)
@@ -207,14 +232,18 @@ torch::Tensor generator_loss(Gan& gan, const torch::Tensor& z, Precision precisi
   return generator_loss_from_logits(fake_logits, gan.options.loss);
 }
 
-StepNoise draw_step_noise(const GanOptions& options, int64_t count, torch::Device device) {
+StepNoise draw_step_noise(Gan& gan, int64_t count, torch::Device device) {
   StepNoise noise;
-  noise.z_for_d = sample_z(options, count, device);
-  noise.z_for_g = sample_z(options, count, device);
-  if (options.augment.enabled()) {
-    noise.augment_real = draw_augment_uniforms(count, device);
-    noise.augment_fake_for_d = draw_augment_uniforms(count, device);
-    noise.augment_fake_for_g = draw_augment_uniforms(count, device);
+  noise.z_for_d = sample_step_z(gan, count, device);
+  noise.z_for_g = sample_step_z(gan, count, device);
+  if (gan.options.augment.enabled()) {
+    const auto uniforms = [&] {
+      return rank_block(gan, count, device,
+                        [](int64_t rows) { return draw_augment_uniforms(rows, torch::kCPU); });
+    };
+    noise.augment_real = uniforms();
+    noise.augment_fake_for_d = uniforms();
+    noise.augment_fake_for_g = uniforms();
   }
   return noise;
 }
@@ -225,11 +254,13 @@ StepLosses train_step(Gan& gan, const torch::Tensor& real_images, const StepNois
   auto d_loss = discriminator_loss(gan, data::scale(real_images), noise.z_for_d, smooth_labels,
                                    precision, noise.augment_real, noise.augment_fake_for_d);
   d_loss.backward();
+  average_gradients(gan, gradients(*gan.discriminator), "discriminator's gradient all-reduce");
   gan.d_optimizer->step();
 
   gan.g_optimizer->zero_grad();
   auto g_loss = generator_loss(gan, noise.z_for_g, precision, noise.augment_fake_for_g);
   g_loss.backward();
+  average_gradients(gan, gradients(*gan.generator), "generator's gradient all-reduce");
   gan.g_optimizer->step();
   update_g_ema(gan);
   return {d_loss.detach(), g_loss.detach()};
@@ -247,7 +278,7 @@ StepLosses train_step(Gan& gan, const torch::Tensor& real_images, bool smooth_la
                       Precision precision) {
   // All drawn before the step: nothing in between touches the CPU generator, so the values are
   // those of drawing each just before use, as the notebook does.
-  return train_step(gan, real_images, draw_step_noise(gan.options, real_images.size(0), gan.device),
+  return train_step(gan, real_images, draw_step_noise(gan, real_images.size(0), gan.device),
                     smooth_labels, precision);
 }
 

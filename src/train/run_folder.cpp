@@ -52,7 +52,9 @@ void trim_rows(const std::string& path, int64_t last_step, int fields) {
 
 }  // namespace
 
-RunFolder::RunFolder(std::string path, uint64_t checkpoint_bytes) : path_(std::move(path)) {
+RunFolder::RunFolder(std::string path, uint64_t checkpoint_bytes, bool owner)
+    : path_(std::move(path)), owner_(owner) {
+  if (!owner_) return;
   ensure_writable_dir(path_);
   const uint64_t available = available_bytes(path_);
   if (available < checkpoint_bytes) {
@@ -68,6 +70,7 @@ std::string RunFolder::file(const std::string& name) const {
 }
 
 void RunFolder::prepare(const nlohmann::json& config, bool resuming, int64_t resumed_step) {
+  if (!owner_) return;
   fs::create_directories(file("samples"));
   fs::create_directories(file("checkpoints"));
   write_file_atomically(file("config.json"), config.dump(2) + "\n");
@@ -85,6 +88,7 @@ void RunFolder::prepare(const nlohmann::json& config, bool resuming, int64_t res
 
 void RunFolder::append_losses(int64_t epoch, int64_t batch, double d_loss, double g_loss,
                               int64_t step) {
+  if (!owner_) return;
   std::ofstream csv(file("losses.csv"), std::ios::app);
   csv << epoch << "," << batch << "," << std::setprecision(6) << d_loss << "," << g_loss << ","
       << step << "\n";
@@ -93,6 +97,7 @@ void RunFolder::append_losses(int64_t epoch, int64_t batch, double d_loss, doubl
 
 void RunFolder::append_quality(int64_t epoch, double frechet_distance, double confident_share,
                                int64_t step) {
+  if (!owner_) return;
   const auto path = file("quality.csv");
   if (!std::filesystem::exists(path)) write_file_atomically(path, kQualityHeader);
   std::ofstream csv(path, std::ios::app);
@@ -103,6 +108,7 @@ void RunFolder::append_quality(int64_t epoch, double frechet_distance, double co
 
 void RunFolder::append_epoch(int64_t epoch, double seconds, double images_per_second,
                              int64_t step) {
+  if (!owner_) return;
   const auto path = file("epochs.csv");
   if (!std::filesystem::exists(path)) write_file_atomically(path, kEpochsHeader);  // older runs
   std::ofstream csv(path, std::ios::app);
@@ -112,16 +118,19 @@ void RunFolder::append_epoch(int64_t epoch, double seconds, double images_per_se
 }
 
 void RunFolder::plot_quality() {
+  if (!owner_) return;
   train::plot_quality(file("quality.csv"), file("quality.png"));
 }
 
 std::string RunFolder::write_samples(int64_t epoch, const torch::Tensor& samples, int64_t nrow) {
+  if (!owner_) return file("samples");
   const auto png = file("samples/" + epoch_name(epoch) + ".png");
   image::write_png(png, image::make_grid(samples, nrow));
   return png;
 }
 
 void RunFolder::write_progress_sheet(const torch::Tensor& history) {
+  if (!owner_) return;
   const int64_t epochs = history.size(0);
   const int64_t rows = std::min(epochs, kMaxProgressRows);
   std::vector<int64_t> picked;
@@ -134,6 +143,7 @@ void RunFolder::write_progress_sheet(const torch::Tensor& history) {
 
 void RunFolder::save_checkpoint(const std::string& bytes, int64_t epoch, bool epoch_file,
                                 int64_t keep) {
+  if (!owner_) return;
   write_file_atomically(last_checkpoint(), bytes);
   if (!epoch_file || keep == 0) return;
   write_file_atomically(file("checkpoints/" + epoch_name(epoch) + ".pt"), bytes);
@@ -150,10 +160,12 @@ void RunFolder::save_checkpoint(const std::string& bytes, int64_t epoch, bool ep
 }
 
 void RunFolder::plot_losses() {
+  if (!owner_) return;
   train::plot_losses(file("losses.csv"), file("losses.png"));
 }
 
 void RunFolder::write_summary(const nlohmann::json& summary) {
+  if (!owner_) return;
   write_file_atomically(file("summary.json"), summary.dump(2) + "\n");
 }
 

@@ -18,7 +18,7 @@ void StaticStep::start_epoch(const torch::Tensor& order) {
 }
 
 StepLosses StaticStep::step(int64_t first, int64_t count) {
-  compute(order_.narrow(0, first, count), draw_step_noise(gan_.options, count, images_.device()));
+  compute(order_.narrow(0, first, count), draw_step_noise(gan_, count, images_.device()));
   return {d_loss_, g_loss_};
 }
 
@@ -32,11 +32,15 @@ void StaticStep::compute(const torch::Tensor& index, const StepNoise& noise) {
   const auto d_loss =
       discriminator_loss(gan_, real, noise.z_for_d, options_.smooth_labels, options_.precision,
                          noise.augment_real, noise.augment_fake_for_d);
-  d_adam_.step(torch::autograd::grad({d_loss}, d_adam_.parameters()));
+  const auto d_grads = torch::autograd::grad({d_loss}, d_adam_.parameters());
+  average_gradients(gan_, d_grads, "discriminator's gradient all-reduce");
+  d_adam_.step(d_grads);
 
   const auto g_loss =
       generator_loss(gan_, noise.z_for_g, options_.precision, noise.augment_fake_for_g);
-  g_adam_.step(torch::autograd::grad({g_loss}, g_adam_.parameters()));
+  const auto g_grads = torch::autograd::grad({g_loss}, g_adam_.parameters());
+  average_gradients(gan_, g_grads, "generator's gradient all-reduce");
+  g_adam_.step(g_grads);
   update_g_ema(gan_);
 
   torch::NoGradGuard no_grad;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <random>
 
 #include "dcgan/data/dataset.h"
@@ -28,6 +29,31 @@ constexpr const char* kBundledSample = "data/svhn_sample_32x32.mat";
 constexpr int64_t kMaxHistorySide = 64;  // of the samples kept for samples/progress.png
 
 using Clock = std::chrono::steady_clock;
+
+// How long the other ranks wait for rank 0 to write an epoch's samples and checkpoint, or for the
+// slowest rank to load the data. A lost rank is noticed well before (its heartbeat stops: see
+// dist::Communicator::barrier); this bounds a rank that is alive but stuck.
+constexpr std::chrono::minutes kRankWait{30};
+
+// With several ranks, --device auto and cuda mean this rank's GPU: LOCAL_RANK.
+std::string device_for_rank(const std::string& device, const dist::RankEnvironment& env) {
+  if (env.world_size == 1) return device;
+  const std::string local = "cuda:" + std::to_string(env.local_rank);
+  if (device == "cuda") return local;
+  if (device == "auto") return torch::cuda::is_available() ? local : "cpu";
+  return device;
+}
+
+// The world size a run folder was trained with (config.json; 1 for runs from before).
+int64_t saved_world_size(const std::string& folder) {
+  std::ifstream file(fs::path(folder) / "config.json");
+  if (!file) return 1;
+  try {
+    return nlohmann::json::parse(file).value("world_size", int64_t{1});
+  } catch (const nlohmann::json::exception&) {
+    return 1;
+  }
+}
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -76,7 +102,18 @@ StepOptions step_options(const TrainConfig& config) {
 Trainer::Trainer(TrainConfig config)
     : config_(std::move(config)), device_(torch::kCPU), step_kind_(StepKind::kEager) {
   validate(config_);
+  const auto rank_env = dist::read_rank_environment();
+  if (rank_env) config_.device = device_for_rank(config_.device, *rank_env);
   device_ = set_up_device(config_.device, config_.threads);
+  dist::JoinOptions join_options;
+  join_options.backend = config_.backend;
+  join_options.timeout = std::chrono::seconds(config_.dist_timeout);
+  join_options.device = device_;
+  comm_ = rank_env ? dist::join(*rank_env, join_options) : dist::single_process();
+  if (!comm_->is_root()) {
+    spdlog::set_level(spdlog::level::off);  // only rank 0 prints
+    config_.progress = "log";
+  }
   step_kind_ = resolve_step_kind(config_.step, device_);
   if (config_.precision == "bf16" && !device_.is_cuda())
     throw InputError("--precision bf16 needs a CUDA device; use fp32 on the CPU");
@@ -85,6 +122,13 @@ Trainer::Trainer(TrainConfig config)
     if (!fs::exists(last))
       throw InputError(config_.resume + ": no checkpoint to resume (expected " + last + ")");
     resuming_ = true;
+    const int64_t saved_world = saved_world_size(config_.resume);
+    if (saved_world != comm_->world_size()) {
+      throw InputError(config_.resume + ": the run trained on " + std::to_string(saved_world) +
+                       " rank(s) and this is " + std::to_string(comm_->world_size()) +
+                       "; resume it with the same world size (the batch per rank and each "
+                       "rank's share of an epoch depend on it)");
+    }
   }
   if (config_.out_dir.empty()) config_.out_dir = "runs/" + timestamp_for_path();
   if (!resuming_ && fs::exists(fs::path(config_.out_dir) / "checkpoints" / "last.pt")) {
@@ -106,10 +150,13 @@ Trainer::Trainer(TrainConfig config)
                      " is larger than the data (" + std::to_string(data_.size()) + " images)");
   }
 
+  comm_->barrier(kRankWait, "wait for every rank to load the data");
   if (!config_.seed_given) config_.seed = random_seed();
+  config_.seed = comm_->rank0_value(config_.seed, "agreement on the seed");
   config_.seed_given = true;
   torch::manual_seed(config_.seed);
   gan_ = std::make_unique<Gan>(gan_options(config_), device_);
+  gan_->communicator = comm_;
   if (resuming_) {
     progress_ =
         load_checkpoint((fs::path(config_.out_dir) / "checkpoints" / "last.pt").string(), *gan_);
@@ -126,12 +173,24 @@ Trainer::Trainer(TrainConfig config)
     progress_.fixed_z = sample_z(gan_->options, config_.sample_size, device_);
   }
 
+  // Every rank starts from rank 0's weights, as DDP does.
+  std::vector<torch::Tensor> state;
+  for (torch::nn::Module* network : {static_cast<torch::nn::Module*>(gan_->generator.get()),
+                                     static_cast<torch::nn::Module*>(gan_->discriminator.get())}) {
+    for (const auto& t : network->parameters()) state.push_back(t);
+    for (const auto& t : network->buffers()) state.push_back(t);
+  }
+  comm_->broadcast(state, "broadcast of rank 0's weights");
+
+  if (!comm_->is_root()) config_.eval_every = 0;  // rank 0 measures and writes
   if (config_.eval_every > 0) set_up_quality();
   folder_ = std::make_unique<RunFolder>(
       config_.out_dir,
-      estimated_checkpoint_bytes(*gan_) * static_cast<uint64_t>(config_.keep_checkpoints + 2));
+      estimated_checkpoint_bytes(*gan_) * static_cast<uint64_t>(config_.keep_checkpoints + 2),
+      comm_->is_root());
   // Images live on the training device as uint8: no float copy of the set, no per-batch upload.
   data_.images = data_.images.to(device_);
+  comm_->barrier(kRankWait, "wait for rank 0 to set up the run");
 }
 
 data::ImageFolderOptions Trainer::folder_options() const {
@@ -207,8 +266,10 @@ torch::Tensor Trainer::epoch_order() {
 }
 
 bool Trainer::read_losses(const StepLosses& losses, int64_t epoch, int64_t batch) {
-  last_d_loss_ = losses.d_loss.item<double>();
-  last_g_loss_ = losses.g_loss.item<double>();
+  const auto mean = comm_->mean({losses.d_loss.item<double>(), losses.g_loss.item<double>()},
+                                "average of the losses");
+  last_d_loss_ = mean[0];
+  last_g_loss_ = mean[1];
   if (std::isfinite(last_d_loss_) && std::isfinite(last_g_loss_)) return true;
   const char* which = std::isfinite(last_d_loss_) ? "g_loss" : "d_loss";
   spdlog::error(
@@ -228,13 +289,18 @@ TrainOutcome Trainer::run() {
       device_.is_cuda() ? "cuda:" + std::to_string(device_.index()) : "cpu";
   config_json["step_used"] = step_->name();
   config_json["cpu_threads"] = torch::get_num_threads();
+  config_json["world_size"] = comm_->world_size();
+  config_json["dist_backend"] = comm_->backend();
+  config_json["batch_size_means"] = "per rank";
+  config_json["global_batch_size"] = config_.batch_size * comm_->world_size();
   config_json["dataset_images"] = data_.size();
   config_json["dataset_format"] = data_.format;
   if (!config_.command_line.empty()) config_json["command_line"] = config_.command_line;
   folder_->prepare(config_json, resuming_, progress_.global_step);
   progress_.config_json = to_json(config_).dump();
   log_start();
-  report::update_run_report(config_.out_dir, report::RunStatus::kRunning);
+  update_report(report::RunStatus::kRunning);
+  comm_->barrier(kRankWait, "wait for rank 0 to prepare the run folder");
 
   StopRequest stop;
   TrainOutcome outcome;
@@ -246,11 +312,11 @@ TrainOutcome Trainer::run() {
     outcome.signal = StopRequest::signal();
     spdlog::warn("interrupted {}: checkpoint saved to {}", where, outcome.checkpoint);
     spdlog::warn("resume with: dcgan train --resume {}", config_.out_dir);
-    report::update_run_report(config_.out_dir, report::RunStatus::kInterrupted);
+    update_report(report::RunStatus::kInterrupted);
     return outcome;
   };
 
-  const int64_t n = data_.size(), batch_size = config_.batch_size;
+  const int64_t n = comm_->share_size(data_.size()), batch_size = config_.batch_size;
   const int64_t batches = (n + batch_size - 1) / batch_size;  // the last may be partial, as in
                                                               // the notebook
   const int width = static_cast<int>(std::to_string(config_.epochs).size());
@@ -260,7 +326,7 @@ TrainOutcome Trainer::run() {
 
   for (int64_t epoch = progress_.epochs_done + 1; epoch <= config_.epochs; ++epoch) {
     const torch::Tensor order = epoch_order();
-    step_->start_epoch(order);
+    step_->start_epoch(comm_->share(order));
     const int64_t first_batch = progress_.batch_in_epoch;
     display.start_epoch(epoch, first_batch);
     auto rate_start = Clock::now();
@@ -271,18 +337,19 @@ TrainOutcome Trainer::run() {
       const int64_t first = b * batch_size, size = std::min(batch_size, n - first);
       const auto losses = step_->step(first, size);
       progress_.global_step += 1;
-      progress_.images_seen += size;
+      progress_.images_seen += size * comm_->world_size();  // over all ranks
       progress_.batch_in_epoch = b + 1;
-      rate_images += size;
+      rate_images += size * comm_->world_size();
 
       const bool log_now = b % config_.print_every == 0 || b == batches - 1;
-      const bool stopping = StopRequest::signal() != 0 && b + 1 < batches;
+      const bool stopping =
+          comm_->any(StopRequest::signal() != 0, "agreement to stop") && b + 1 < batches;
       // Losses are checked before anything is logged or saved, so no checkpoint ever holds
       // weights from after a non-finite loss.
       if ((read_every_step || log_now || stopping) && !read_losses(losses, epoch, b + 1)) {
         display.finish_epoch();
         outcome.status = TrainOutcome::Status::kDiverged;
-        report::update_run_report(config_.out_dir, report::RunStatus::kDiverged);
+        update_report(report::RunStatus::kDiverged);
         return outcome;
       }
       progress_.train_seconds += seconds_since(step_start);
@@ -311,15 +378,16 @@ TrainOutcome Trainer::run() {
     progress_.batch_in_epoch = 0;
     progress_.epoch_order = torch::Tensor();
     end_epoch(epoch);
+    comm_->barrier(kRankWait, "wait for rank 0's end of epoch");
     // report.html: the epoch's speed and time (samples and checkpoint included) for its ETA.
     folder_->append_epoch(epoch, seconds_since(rate_start), epoch_rate, progress_.global_step);
-    report::update_run_report(config_.out_dir, report::RunStatus::kRunning);
-    if (StopRequest::signal() != 0 && epoch < config_.epochs) {
+    update_report(report::RunStatus::kRunning);
+    if (comm_->any(StopRequest::signal() != 0, "agreement to stop") && epoch < config_.epochs) {
       return interrupted(fmt::format("after epoch {}", epoch));
     }
   }
   write_summary(seconds_since(wall_start));
-  report::update_run_report(config_.out_dir, report::RunStatus::kDone);
+  update_report(report::RunStatus::kDone);
   spdlog::info("done: {} epochs, {} images in {:.1f} s of training ({:.0f} img/s). Outputs in {}",
                progress_.epochs_done, progress_.images_seen, progress_.train_seconds,
                progress_.images_seen / std::max(1e-9, progress_.train_seconds), config_.out_dir);
@@ -374,6 +442,10 @@ void Trainer::write_summary(double wall_seconds) {
       {"checkpoint", folder_->last_checkpoint()}};
   if (!last_quality_.is_null()) summary["quality"] = last_quality_;
   folder_->write_summary(summary);
+}
+
+void Trainer::update_report(report::RunStatus status) {
+  if (folder_->owner()) report::update_run_report(config_.out_dir, status);
 }
 
 }  // namespace dcgan::train

@@ -2,11 +2,17 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <memory>
+#include <vector>
 
 #include "dcgan/models/discriminator.h"
 #include "dcgan/models/generator.h"
 #include "dcgan/train/augment.h"
+
+namespace dcgan::dist {
+class Communicator;  // dcgan/dist/communicator.h
+}
 
 namespace dcgan::train {
 
@@ -56,7 +62,25 @@ struct Gan {
   // The moving average of the generator's weights (empty unless options.g_ema_decay > 0): never
   // trained itself, it is what samples, `generate`, `interpolate` and `evaluate` use when present.
   models::Generator g_ema{nullptr};
+  // The ranks of a data-parallel run (see dist/communicator.h); null: this process alone.
+  std::shared_ptr<dist::Communicator> communicator;
 };
+
+// The one hook every training step calls between a network's backward pass and its optimizer
+// step: averages `grads` in place over gan.communicator's ranks, in one all-reduce. Does nothing
+// without a communicator or at world size 1.
+void average_gradients(Gan& gan, const std::vector<torch::Tensor>& grads, const char* what);
+
+// The latent vectors of this rank's share of a step, `count` per rank: every rank draws the whole
+// step's z (count x world size) from the CPU generator, seeded alike on all ranks, and keeps its
+// own block. So the ranks' generators stay equal (the one RNG state in a checkpoint resumes every
+// rank) and a run draws the numbers one process with the global batch would. sample_z as is at
+// world size 1.
+torch::Tensor sample_step_z(Gan& gan, int64_t count, torch::Device device);
+
+// The same for any draw: `draw(rows)` makes rows on the CPU; this rank keeps its `count` of them.
+torch::Tensor rank_block(Gan& gan, int64_t count, torch::Device device,
+                         const std::function<torch::Tensor(int64_t rows)>& draw);
 
 // Starts g_ema as a copy of the generator (after initialisation, or loading a run without one).
 void reset_g_ema(Gan& gan);
@@ -116,13 +140,14 @@ torch::Tensor generator_loss(Gan& gan, const torch::Tensor& z,
                              const torch::Tensor& augment_fake = {});
 
 // The random inputs of one training step, drawn from the CPU generator in this order (z first,
-// so a run without --augment draws exactly the notebook's numbers).
+// so a run without --augment draws exactly the notebook's numbers), each as this rank's block of
+// the whole step's draw (see sample_step_z).
 struct StepNoise {
   torch::Tensor z_for_d, z_for_g;
   // N x kAugmentUniforms each; undefined without --augment.
   torch::Tensor augment_real, augment_fake_for_d, augment_fake_for_g;
 };
-StepNoise draw_step_noise(const GanOptions& options, int64_t count, torch::Device device);
+StepNoise draw_step_noise(Gan& gan, int64_t count, torch::Device device);
 
 // One notebook training step on a batch of uint8 images (N x 3 x S x S, on the model's device):
 // discriminator_loss, one Adam step for D; then generator_loss, one Adam step for G, and

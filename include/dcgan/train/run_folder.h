@@ -18,7 +18,10 @@ class RunFolder {
  public:
   // Checks that `path` is a writable folder with room for `checkpoint_bytes` of checkpoints and
   // locks it. InputError when it is not; nothing is written.
-  RunFolder(std::string path, uint64_t checkpoint_bytes);
+  // `owner` false (the ranks other than 0 of a data-parallel run): no checks, no lock, and every
+  // method below writes nothing.
+  RunFolder(std::string path, uint64_t checkpoint_bytes, bool owner = true);
+  bool owner() const { return owner_; }
 
   const std::string& path() const { return path_; }
   std::string file(const std::string& name) const;
@@ -55,6 +58,7 @@ class RunFolder {
  private:
   std::string path_;
   std::unique_ptr<FolderLock> lock_;
+  bool owner_ = true;
 };
 
 }  // namespace dcgan::train

@@ -7,6 +7,7 @@
 
 #include "dcgan/data/image_folder.h"
 #include "dcgan/data/svhn.h"
+#include "dcgan/dist/communicator.h"
 #include "dcgan/eval/feature_net.h"
 #include "dcgan/eval/frechet.h"
 #include "dcgan/train/checkpoint.h"
@@ -15,6 +16,10 @@
 #include "dcgan/train/gan.h"
 #include "dcgan/train/run_folder.h"
 #include "dcgan/train/step.h"
+
+namespace dcgan::report {
+enum class RunStatus;  // dcgan/report/pages.h
+}
 
 namespace dcgan::train {
 
@@ -49,8 +54,11 @@ class Trainer {
   void end_epoch(int64_t epoch);
   void save_checkpoints(int64_t epoch, bool epoch_file);
   void write_summary(double wall_seconds);
+  void update_report(report::RunStatus status);  // report.html, by the run folder's owner
 
   TrainConfig config_;
+  // The ranks of a data-parallel run (world size 1 without torchrun's environment).
+  std::shared_ptr<dist::Communicator> comm_;
   torch::Device device_;
   StepKind step_kind_;
   data::ImageSet data_;

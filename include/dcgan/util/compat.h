@@ -11,6 +11,7 @@
 // - Header-only and cheap: code outside this file calls the helpers and never branches on versions.
 
 #include <ATen/autocast_mode.h>
+#include <c10/util/Logging.h>
 #include <torch/optim/adam.h>
 #include <torch/types.h>
 #include <torch/version.h>
@@ -123,6 +124,24 @@ class CudaAutocastGuard {
 // --- LibTorch: fused Adam ------------------------------------------------------------------------
 // at::_fused_adam_ runs on CUDA in 1.13 and 2.x alike; only 2.x has CUDA graphs to put it in.
 constexpr bool kTorch2 = TORCH_VERSION_MAJOR >= 2;
+
+// --- LibTorch: c10's log level ---------------------------------------------------------------
+// Debian 12's LibTorch 1.13 logs through glog (C10_USE_GLOG: glog's FLAGS_minloglevel decides);
+// Debian 13's 2.6 and pytorch.org's through c10's own logger (FLAGS_caffe2_log_level). c10d logs
+// each failed connect or bind there, which dcgan reports itself in one line.
+
+/// Logs only messages at `level` and above (0 info, 1 warning, 2 error, 3 fatal); returns the
+/// level before.
+inline int set_c10_log_level(int level) {
+#ifdef C10_USE_GLOG
+  const int before = FLAGS_minloglevel;
+  FLAGS_minloglevel = level;
+#else
+  const int before = FLAGS_caffe2_log_level;
+#endif
+  FLAGS_caffe2_log_level = level;
+  return before;
+}
 
 // --- matio: the message type of the log callback -------------------------------------------------
 // Mat_LogInitFunc takes `void (*)(int level, char* message)` in matio 1.5.23 and

@@ -1,0 +1,120 @@
+#pragma once
+// Internal to src/dist: a Communicator over one of c10d's process groups (ProcessGroupGloo,
+// ProcessGroupNCCL). A template over the group's class, so that it needs no common base: that is
+// ProcessGroup in LibTorch 1.13 and Backend in 2.x.
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <torch/csrc/distributed/c10d/Store.hpp>
+#include <torch/csrc/distributed/c10d/Types.hpp>
+#include <vector>
+
+#include "dcgan/dist/communicator.h"
+
+namespace dcgan::dist::detail {
+
+// The first line of an exception's message (c10::Error's without its backtrace).
+std::string first_line(const std::exception& error);
+
+// Called when a collective failed: each surviving rank checks in on the store for a moment; the
+// ranks that don't are named (rank 0 when the store it hosts is gone). Never throws.
+std::string describe_lost_ranks(c10d::Store& store, const RankEnvironment& env,
+                                std::chrono::milliseconds wait);
+
+// Every rank's sign of life on the store: a thread that bumps the counter dcgan/heartbeat/<rank>
+// every `period`, whatever the rank's main thread is doing (writing a checkpoint, loading data).
+class Heartbeat {
+ public:
+  Heartbeat(c10::intrusive_ptr<c10d::Store> store, int rank, std::chrono::milliseconds period);
+  ~Heartbeat();
+  Heartbeat(const Heartbeat&) = delete;
+  Heartbeat& operator=(const Heartbeat&) = delete;
+
+ private:
+  c10::intrusive_ptr<c10d::Store> store_;
+  std::string key_;
+  std::chrono::milliseconds period_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+// A barrier on the store, for the long waits (rank 0's end of epoch, data loading): Gloo's own
+// barrier ignores a per-call timeout in LibTorch 1.13 and would give up after the group's. Waits
+// up to `timeout` for every rank to arrive; a rank whose heartbeat stops for `lost_after` is lost.
+// Throws RankLost naming it.
+void store_barrier(c10d::Store& store, const RankEnvironment& env, int64_t generation,
+                   std::chrono::milliseconds timeout, std::chrono::milliseconds lost_after,
+                   const char* what);
+
+template <typename Group>
+class ProcessGroupCommunicator : public Communicator {
+ public:
+  ProcessGroupCommunicator(c10::intrusive_ptr<c10d::Store> store, c10::intrusive_ptr<Group> group,
+                           const RankEnvironment& env, std::string backend, torch::Device device,
+                           std::chrono::milliseconds timeout)
+      : Communicator(env.rank, env.world_size),
+        store_(std::move(store)),
+        group_(std::move(group)),
+        env_(env),
+        backend_(std::move(backend)),
+        device_(device),
+        timeout_(timeout),
+        heartbeat_(store_, env.rank, std::max(std::chrono::milliseconds(100), timeout / 10)) {}
+
+  std::string backend() const override { return backend_; }
+
+ protected:
+  void all_reduce_sum(torch::Tensor& flat, const char* what) override {
+    run(what, [&] {
+      std::vector<at::Tensor> tensors{flat};
+      c10d::AllreduceOptions options;
+      options.reduceOp = c10d::ReduceOp::SUM;
+      return group_->allreduce(tensors, options);
+    });
+  }
+
+  void broadcast_from_root(torch::Tensor& flat, const char* what) override {
+    run(what, [&] {
+      std::vector<at::Tensor> tensors{flat};
+      c10d::BroadcastOptions options;
+      options.rootRank = 0;
+      return group_->broadcast(tensors, options);
+    });
+  }
+
+  void wait_all(std::chrono::milliseconds timeout, const char* what) override {
+    // Half the timeout without a heartbeat (5 of them) is a lost rank: well within the timeout.
+    store_barrier(*store_, env_, barriers_++, timeout, timeout_ / 2, what);
+  }
+
+  torch::Device collective_device() const override { return device_; }
+
+ private:
+  template <typename Start>
+  void run(const char* what, Start&& start) {
+    try {
+      start()->wait();
+    } catch (const std::exception& error) {
+      const auto lost = describe_lost_ranks(*store_, env_, std::min(timeout_, kCheckInWait));
+      throw RankLost(lost + " during the " + what + " (" + backend_ + ": " + first_line(error) +
+                     ")");
+    }
+  }
+
+  static constexpr std::chrono::milliseconds kCheckInWait{3000};
+  c10::intrusive_ptr<c10d::Store> store_;
+  c10::intrusive_ptr<Group> group_;
+  RankEnvironment env_;
+  std::string backend_;
+  torch::Device device_;
+  std::chrono::milliseconds timeout_;
+  int64_t barriers_ = 0;
+  Heartbeat heartbeat_;
+};
+
+}  // namespace dcgan::dist::detail
