@@ -451,8 +451,10 @@ TEST(DistTrain, OnlyRankZeroWritesAndPrints) {
   EXPECT_TRUE(fs::exists(tmp.path() / "run0" / "checkpoints" / "last.pt"));
   EXPECT_TRUE(fs::exists(tmp.path() / "run0" / "losses.csv"));
   EXPECT_FALSE(fs::exists(tmp.path() / "run1")) << "rank 1 wrote its --out folder";
-  EXPECT_EQ(r1.out, "");
-  EXPECT_EQ(r1.err, "");
+  // Nothing but the environment's start-up warning, which every process gets before it knows its
+  // rank (see train/cpu_convolution_check.h).
+  EXPECT_EQ(dcgan::test::without_onednn_warning(r1.out), "");
+  EXPECT_EQ(dcgan::test::without_onednn_warning(r1.err), "");
   EXPECT_NE(r0.out.find("Epoch"), std::string::npos) << describe(r0);
   const auto config =
       nlohmann::json::parse(read_bytes((tmp.path() / "run0" / "config.json").string()));
@@ -630,6 +632,12 @@ TEST(DistLaunch, TorchrunNoPythonRunsTwoRanks) {
                                       DCGAN_BINARY};
   command.insert(command.end(), args.begin(), args.end());
   const auto r = Child(command, {{"OMP_NUM_THREADS", "1"}}, tmp.path()).wait();
+  // Debian 13's python3-torch 2.6 is built without libuv, which its torchrun's own store asks for:
+  // torchrun dies before it starts a worker, so there is no dcgan to test.
+  if (r.code != 0 && r.err.find("use_libuv was requested but PyTorch was build without libuv") !=
+                         std::string::npos) {
+    GTEST_SKIP() << "this torchrun can't host its own store (torch built without libuv)";
+  }
   ASSERT_EQ(r.code, 0) << describe(r);
   const auto config = nlohmann::json::parse(read_bytes((run / "config.json").string()));
   EXPECT_EQ(config.at("world_size"), 2);

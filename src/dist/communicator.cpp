@@ -73,6 +73,7 @@ c10::intrusive_ptr<c10d::Store> connect_store(const RankEnvironment& env,
   options.waitWorkers = false;  // the world is checked below, with errors that name the rank
   options.timeout = timeout;
   options.multiTenant = true;
+  compat::use_socket_tcp_store(options, 0);
   c10::intrusive_ptr<c10d::Store> store;
   try {
     store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, options);
@@ -390,10 +391,11 @@ std::shared_ptr<Communicator> join(const RankEnvironment& env, const JoinOptions
   if (env.world_size == 1) return single_process();
   const auto backend = resolve_backend(options.backend, options.device);
   // c10d logs each failed connect and bind on stderr while it retries; a failure to join is one
-  // line of our own instead.
+  // line of our own instead. Afterwards only its errors: LibTorch 2.x logs a lost peer as a warning
+  // with a stack trace, which the run reports in one line naming the rank.
   struct QuietC10d {
     int before = compat::set_c10_log_level(3);
-    ~QuietC10d() { compat::set_c10_log_level(before); }
+    ~QuietC10d() { compat::set_c10_log_level(std::max(before, 2)); }
   } quiet;
   auto store = connect_store(env, options.timeout);
   check_world(*store, env, options.timeout);

@@ -125,6 +125,17 @@ class CudaAutocastGuard {
 // at::_fused_adam_ runs on CUDA in 1.13 and 2.x alike; only 2.x has CUDA graphs to put it in.
 constexpr bool kTorch2 = TORCH_VERSION_MAJOR >= 2;
 
+// --- LibTorch: TCPStore's transport --------------------------------------------------------------
+// From 2.4 c10d::TCPStoreOptions::useLibUV defaults to true, and a LibTorch built without libuv
+// (Debian 13's 2.6) then refuses to host a store. The socket transport exists in every version
+// (1.13 has nothing else), so dcgan asks for it wherever the option exists.
+template <typename StoreOptions>
+auto use_socket_tcp_store(StoreOptions& options, int) -> decltype(options.useLibUV = false, void()) {
+  options.useLibUV = false;
+}
+template <typename StoreOptions>
+void use_socket_tcp_store(StoreOptions&, long) {}  // LibTorch before 2.2: sockets only
+
 // --- LibTorch: c10's log level ---------------------------------------------------------------
 // Debian 12's LibTorch 1.13 logs through glog (C10_USE_GLOG: glog's FLAGS_minloglevel decides);
 // Debian 13's 2.6 and pytorch.org's through c10's own logger (FLAGS_caffe2_log_level). c10d logs
