@@ -49,7 +49,6 @@ declare -A FLAGS=(
   [improved+augment_tc]="--recipe improved --augment translation,cutout"
   [improved+hinge+sn]="--recipe improved --loss hinge --spectral-norm"
   [improved+ttur]="--recipe improved --lr-d 0.0004 --lr-g 0.0001"
-  [small-data]="--recipe small-data"
   # What BatchNorm buys (docs/QUALITY.md, "BatchNorm"): with and without, two learning rates, both
   # weight inits.
   [bn_2e-4_default]=""

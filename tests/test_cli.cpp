@@ -860,7 +860,7 @@ TEST(TrainOptions, RecipeImprovedAndAFlagThatOverridesIt) {
   EXPECT_EQ(config.at("batch_size"), 4);  // given by train_args
   EXPECT_TRUE(dcgan::train::read_checkpoint_info((run / "checkpoints/last.pt").string()).has_g_ema);
   expect_input_error(dcgan(train_args(tmp.path() / "bad", {"--recipe", "best"}), tmp.path()),
-                     "--recipe must be notebook, improved or small-data");
+                     "--recipe must be notebook or improved");
 }
 
 // The levers of issue 20 from the command line: recorded in config.json and the checkpoint, and a

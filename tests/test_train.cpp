@@ -405,23 +405,10 @@ TEST(Recipe, ImprovedFillsOnlyTheOptionsNotGiven) {
   EXPECT_EQ(given.weights_init, "normal");
   EXPECT_EQ(given.batch_size, 64);
 
-  // small-data: the improved recipe plus the levers of docs/QUALITY.md's "Small data".
-  TrainConfig small;
-  small.recipe = "small-data";
-  dcgan::train::apply_recipe(small, {"recipe"});
-  EXPECT_EQ(small.weights_init, "normal");
-  EXPECT_EQ(small.batch_size, 64);
-  EXPECT_EQ(small.augment, "color,translation,cutout");
-  TrainConfig small_given = TrainConfig{};
-  small_given.recipe = "small-data";
-  small_given.augment = "cutout";
-  dcgan::train::apply_recipe(small_given, {"recipe", "augment"});
-  EXPECT_EQ(small_given.augment, "cutout");
-
   TrainConfig unknown;
   unknown.recipe = "best";
   dcgan::test::expect_error([&] { dcgan::train::validate(unknown); },
-                            {"--recipe must be notebook, improved or small-data", "'best'"});
+                            {"--recipe must be notebook or improved", "'best'"});
   EXPECT_EQ(dcgan::train::config_from_json(dcgan::train::to_json(improved)).recipe, "improved");
 }
 

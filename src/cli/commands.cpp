@@ -187,9 +187,9 @@ int train_command(int argc, char** argv) {
       "default (PyTorch's, as the notebook) or normal (DCGAN paper: N(0,0.02) convs, N(1,0.02) BN)",
       cxxopts::value<std::string>()->default_value(d.weights_init))(
       "recipe",
-      "notebook (the notebook's training, as every option's default), improved (" +
-          train::recipe_flags("improved") + ") or small-data (" + train::recipe_flags("small-data") +
-          "): lower Frechet distances, see docs/QUALITY.md; flags given still win",
+      "notebook (the notebook's training, as every option's default) or improved (" +
+          train::recipe_flags("improved") +
+          ": a lower Frechet distance, see docs/QUALITY.md); flags given still win",
       cxxopts::value<std::string>()->default_value(d.recipe))(
       "sample-size", "Fixed-z samples in each epoch's grid",
       cxxopts::value<int64_t>()->default_value(std::to_string(d.sample_size)))(

@@ -18,12 +18,7 @@ void require(bool ok, const std::string& message) {
 void apply_recipe(TrainConfig& c, const std::set<std::string>& given) {
   // pytorch/examples initialises every layer as the DCGAN paper does; its users expect that.
   if (c.arch == "pytorch-examples" && !given.count("weights-init")) c.weights_init = "normal";
-  if (c.recipe == "small-data") {
-    // docs/QUALITY.md, "Small data": DiffAugment's three transforms on top of the improved recipe.
-    if (!given.count("augment")) c.augment = "color,translation,cutout";
-  } else if (c.recipe != "improved") {
-    return;  // notebook: every default as it is; validate() names others
-  }
+  if (c.recipe != "improved") return;  // notebook: every default as it is; validate() names others
   // docs/QUALITY.md: the paper's init, a short-window G-EMA (0.995: about 200 steps, so a
   // 25-epoch run's average holds none of the untrained weights) and twice the G steps per epoch.
   if (!given.count("weights-init")) c.weights_init = "normal";
@@ -32,9 +27,7 @@ void apply_recipe(TrainConfig& c, const std::set<std::string>& given) {
 }
 
 std::string recipe_flags(const std::string& recipe) {
-  const std::string improved = "--weights-init normal --g-ema 0.995 --batch-size 64";
-  if (recipe == "improved") return improved;
-  if (recipe == "small-data") return improved + " --augment color,translation,cutout";
+  if (recipe == "improved") return "--weights-init normal --g-ema 0.995 --batch-size 64";
   return "";
 }
 
@@ -62,8 +55,8 @@ void validate(const TrainConfig& c) {
           "--g-ema must be in [0, 1) (0: off; 0.999 is typical), got " + std::to_string(c.g_ema));
   require(c.weights_init == "default" || c.weights_init == "normal",
           "--weights-init must be default or normal, got '" + c.weights_init + "'");
-  require(c.recipe == "notebook" || c.recipe == "improved" || c.recipe == "small-data",
-          "--recipe must be notebook, improved or small-data, got '" + c.recipe + "'");
+  require(c.recipe == "notebook" || c.recipe == "improved",
+          "--recipe must be notebook or improved, got '" + c.recipe + "'");
   require(c.sample_size >= 1 && c.sample_size <= 1024,
           "--sample-size must be in 1-1024, got " + std::to_string(c.sample_size));
   require(c.nrow >= 1, "--nrow must be at least 1, got " + std::to_string(c.nrow));
