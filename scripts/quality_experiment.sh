@@ -7,14 +7,16 @@
 #   scripts/quality_experiment.sh OUT [--train FILE] [--test FILE] [--epochs N] [--seeds "1 2"]
 #                                     [--recipes "notebook normal_init ..."] [--conv-dim N]
 #                                     [--threads N] [--z-seeds "0 1 2"] [--eval-every N]
+#                                     [--train-flags "FLAGS"]
 #
 # Defaults: the shared 10,000-image synthetic set, conv_dim 32 (the notebook's model), 25 epochs,
 # seeds 1 and 2, every recipe below, every core. Each final generator is measured with 3,000
-# samples from each of the z seeds (evaluation_zN.json); the table's FD is their mean. On a busy machine, run one experiment per seed
-# side by side (--seeds 1 and --seeds 2, the same OUT) with --threads 1: OpenMP threads that wait
-# for a busy core stall every step. A finished run (its evaluation.json exists) is skipped, so an
-# interrupted experiment resumes where it stopped, and a last call with every seed prints the
-# whole table.
+# samples from each of the z seeds (evaluation_zN.json); the table's FD is their mean. --train-flags
+# adds flags to every run (e.g. "--limit 5000 --batch-size 64" for a shorter 64x64 run). On a busy
+# machine, run one experiment per seed side by side (--seeds 1 and --seeds 2, the same OUT) with
+# --threads 1: OpenMP threads that wait for a busy core stall every step. A finished run (its
+# evaluation.json exists) is skipped, so an interrupted experiment resumes where it stopped, and a
+# last call with every seed prints the whole table.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -28,6 +30,7 @@ RECIPES=""
 THREADS=0
 Z_SEEDS="0 1 2"
 EVAL_EVERY=5
+TRAIN_FLAGS=""
 
 # name -> `dcgan train` flags. G-EMA's decay is 0.995 (a ~200-step window): at 0.999 a 2,000-step
 # run would still average in a share of its first, untrained weights.
@@ -62,7 +65,7 @@ declare -A FLAGS=(
 )
 ORDER="notebook normal_init smooth_labels g_ema normal_init+g_ema g_ema+batch64 normal_init+g_ema+batch64"
 
-[[ $# -ge 1 && "$1" != -* ]] || { sed -n '2,16p' "$0"; exit 2; }
+[[ $# -ge 1 && "$1" != -* ]] || { sed -n '2,19p' "$0"; exit 2; }
 OUT="$1"; shift
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -75,6 +78,7 @@ while [[ $# -gt 0 ]]; do
     --threads) THREADS="$2"; shift 2 ;;
     --z-seeds) Z_SEEDS="$2"; shift 2 ;;
     --eval-every) EVAL_EVERY="$2"; shift 2 ;;
+    --train-flags) TRAIN_FLAGS="$2"; shift 2 ;;
     *) echo "quality_experiment.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
@@ -104,7 +108,7 @@ for recipe in $RECIPES; do
     rm -rf "$run"
     # shellcheck disable=SC2086  # FLAGS holds several words on purpose
     command=("$DCGAN" train --data "$TRAIN" --out "$run" --conv-dim "$CONV_DIM" --epochs "$EPOCHS"
-             --seed "$seed" --threads "$THREADS" ${FLAGS[$recipe]} --eval-every "$EVAL_EVERY" --eval-data "$TEST"
+             --seed "$seed" --threads "$THREADS" ${FLAGS[$recipe]} $TRAIN_FLAGS --eval-every "$EVAL_EVERY" --eval-data "$TEST"
              --feature-net "$FEATURE_NET" --no-plot --progress log --print-every 1000)
     echo "== $recipe seed $seed: ${command[*]}"
     start=$SECONDS

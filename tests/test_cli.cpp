@@ -25,6 +25,7 @@
 #include "dcgan/train/checkpoint.h"
 #include "dcgan/train/generate.h"
 #include "test_helpers.h"
+#include "tiny_train_args.h"
 
 extern char** environ;
 
@@ -171,26 +172,7 @@ const std::string kTinyData = data_path("tiny_v5_compressed.mat");  // 12 images
 // 12-image fixture: 3 batches). `extra` is appended; later options win (--data adds a file).
 std::vector<std::string> train_args(const fs::path& out, const std::vector<std::string>& extra = {},
                                     const std::string& data = kTinyData) {
-  std::vector<std::string> args = {"train",
-                                   "--data",
-                                   data,
-                                   "--out",
-                                   out.string(),
-                                   "--conv-dim",
-                                   "4",
-                                   "--z-size",
-                                   "8",
-                                   "--batch-size",
-                                   "4",
-                                   "--epochs",
-                                   "1",
-                                   "--seed",
-                                   "1",
-                                   "--progress",
-                                   "log",
-                                   "--no-plot",
-                                   "--sample-size",
-                                   "4"};
+  auto args = dcgan::test::tiny_train_args(data, out, /*seed=*/1);
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
 }

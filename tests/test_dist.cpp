@@ -32,6 +32,7 @@
 #include "dcgan/train/gan.h"
 #include "dcgan/train/trainer.h"
 #include "test_helpers.h"
+#include "tiny_train_args.h"
 
 extern char** environ;
 
@@ -187,31 +188,10 @@ void run_worker_ranks(const dcgan::train::TrainConfig& config, int world, const 
 // dcgan train on 8 tiny images: conv_dim 4, batch 4 per rank.
 std::vector<std::string> train_args(const fs::path& out, const std::string& data,
                                     const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> args = {DCGAN_BINARY,
-                                   "train",
-                                   "--data",
-                                   data,
-                                   "--out",
-                                   out.string(),
-                                   "--conv-dim",
-                                   "4",
-                                   "--z-size",
-                                   "8",
-                                   "--batch-size",
-                                   "4",
-                                   "--epochs",
-                                   "1",
-                                   "--seed",
-                                   "3",
-                                   "--progress",
-                                   "log",
-                                   "--no-plot",
-                                   "--sample-size",
-                                   "4",
-                                   "--print-every",
-                                   "1",
-                                   "--dist-timeout",
-                                   "10"};
+  std::vector<std::string> args = {DCGAN_BINARY};
+  const auto tiny = dcgan::test::tiny_train_args(data, out, /*seed=*/3);
+  args.insert(args.end(), tiny.begin(), tiny.end());
+  args.insert(args.end(), {"--print-every", "1", "--dist-timeout", "10"});
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
 }

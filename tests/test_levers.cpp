@@ -107,14 +107,14 @@ TEST(Augment, SameSeedSameTransformsAndThePolicyParses) {
   const auto images = torch::rand({4, 3, 8, 8}) * 2 - 1;
   torch::manual_seed(7);
   const auto a = dcgan::train::augment(
-      images, dcgan::train::draw_augment_uniforms(4, torch::kCPU), policy("translation,cutout"));
+      images, dcgan::train::draw_augment_uniforms(4), policy("translation,cutout"));
   torch::manual_seed(7);
   const auto b = dcgan::train::augment(
-      images, dcgan::train::draw_augment_uniforms(4, torch::kCPU), policy("translation,cutout"));
+      images, dcgan::train::draw_augment_uniforms(4), policy("translation,cutout"));
   EXPECT_TRUE(torch::equal(a, b));
   // From the run's stream: each draw moves it on, and per image they differ.
-  const auto first = dcgan::train::draw_augment_uniforms(4, torch::kCPU);
-  const auto next = dcgan::train::draw_augment_uniforms(4, torch::kCPU);
+  const auto first = dcgan::train::draw_augment_uniforms(4);
+  const auto next = dcgan::train::draw_augment_uniforms(4);
   EXPECT_FALSE(torch::equal(first, next));
   EXPECT_FALSE(torch::equal(first[0], first[1]));
   EXPECT_EQ(dcgan::train::to_string(policy("cutout,color,cutout")), "color,cutout");

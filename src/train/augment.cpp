@@ -111,8 +111,8 @@ std::string to_string(const AugmentPolicy& policy) {
   return text;
 }
 
-torch::Tensor draw_augment_uniforms(int64_t count, torch::Device device) {
-  return torch::rand({count, kAugmentUniforms}).to(device);
+torch::Tensor draw_augment_uniforms(int64_t count) {
+  return torch::rand({count, kAugmentUniforms});
 }
 
 torch::Tensor augment(const torch::Tensor& images, const torch::Tensor& uniforms,

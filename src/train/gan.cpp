@@ -238,8 +238,7 @@ StepNoise draw_step_noise(Gan& gan, int64_t count, torch::Device device) {
   noise.z_for_g = sample_step_z(gan, count, device);
   if (gan.options.augment.enabled()) {
     const auto uniforms = [&] {
-      return rank_block(gan, count, device,
-                        [](int64_t rows) { return draw_augment_uniforms(rows, torch::kCPU); });
+      return rank_block(gan, count, device, draw_augment_uniforms);
     };
     noise.augment_real = uniforms();
     noise.augment_fake_for_d = uniforms();

@@ -31,7 +31,7 @@ constexpr int64_t kAugmentUniforms = 7;
 
 // They come from the CPU generator, like z: a seed gives the same transforms on every device, and
 // the checkpointed RNG state resumes a run with --augment exactly.
-torch::Tensor draw_augment_uniforms(int64_t count, torch::Device device);
+torch::Tensor draw_augment_uniforms(int64_t count);
 
 // `images`: N x C x S x S in [-1, 1]; `uniforms`: N x kAugmentUniforms. Keeps the shape and the
 // range. Colour moves each image part of the way toward black or white (brightness), toward its
