@@ -52,6 +52,8 @@ declare -A FLAGS=(
   [improved+augment_tc]="--recipe improved --augment translation,cutout"
   [improved+hinge+sn]="--recipe improved --loss hinge --spectral-norm"
   [improved+ttur]="--recipe improved --lr-d 0.0004 --lr-g 0.0001"
+  # The BatchNorm study's best 5-epoch run (docs/QUALITY.md): the notebook at 5x its learning rate.
+  [lr1e-3]="--lr 0.001"
   # What BatchNorm buys (docs/QUALITY.md, "BatchNorm"): with and without, two learning rates, both
   # weight inits.
   [bn_2e-4_default]=""
