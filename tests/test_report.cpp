@@ -25,6 +25,7 @@
 #include "dcgan/report/run_data.h"
 #include "dcgan/report/svg_plot.h"
 #include "test_helpers.h"
+#include "tiny_train_args.h"
 
 namespace fs = std::filesystem;
 using dcgan::test::read_bytes;
@@ -509,28 +510,9 @@ Result dcgan_run(const std::vector<std::string>& args, const TempDir& tmp) {
 
 std::vector<std::string> tiny_train(const fs::path& out, const std::string& epochs,
                                     const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> args = {"train",
-                                   "--data",
-                                   dcgan::test::data_path("tiny_v5_compressed.mat"),
-                                   "--out",
-                                   out.string(),
-                                   "--conv-dim",
-                                   "4",
-                                   "--z-size",
-                                   "8",
-                                   "--batch-size",
-                                   "4",
-                                   "--epochs",
-                                   epochs,
-                                   "--seed",
-                                   "1",
-                                   "--progress",
-                                   "log",
-                                   "--sample-size",
-                                   "4",
-                                   "--print-every",
-                                   "1",
-                                   "--no-plot"};
+  auto args =
+      dcgan::test::tiny_train_args(dcgan::test::data_path("tiny_v5_compressed.mat"), out, 1);
+  args.insert(args.end(), {"--epochs", epochs, "--print-every", "1"});
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
 }
