@@ -154,7 +154,7 @@ mutation lever_fakes_not_augmented src/train/gan.cpp \
   'discriminate(gan, fake, precision, augment_fake)' 'discriminate(gan, fake, precision, {})' \
   "D sees augmented real images but plain fakes: the augmentation leaks into what G learns."
 mutation lever_augment_not_random src/train/augment.cpp \
-  'return torch::rand({count, kAugmentUniforms}).to(device);' 'return torch::full({count, kAugmentUniforms}, 0.9).to(device);' \
+  'return torch::rand({count, kAugmentUniforms});' 'return torch::full({count, kAugmentUniforms}, 0.9);' \
   "--augment draws no random numbers: every image, every step, gets the same transform."
 mutation lever_translation_direction src/train/augment.cpp \
   'const auto cols = positions - offsets' 'const auto cols = positions + offsets' \
@@ -186,7 +186,7 @@ mutation resume_reshuffles_mid_epoch src/train/trainer.cpp \
   'if (false) return progress_.epoch_order;' \
   'Resuming mid-epoch draws a new order, so images are skipped or seen twice.'
 mutation images_seen_counts_full_batches src/train/trainer.cpp \
-  'progress_.images_seen += size;' 'progress_.images_seen += batch_size;' \
+  'progress_.images_seen += size * comm_->world_size();' 'progress_.images_seen += batch_size * comm_->world_size();' \
   'A partial last batch is counted as a full one.'
 mutation loss_rows_not_trimmed src/train/run_folder.cpp \
   'std::stoll(match[1].str()) <= last_step' 'std::stoll(match[1].str()) <= last_step + 1000' \
@@ -256,6 +256,12 @@ mutation smooth_labels_flag_ignored src/cli/commands.cpp \
 mutation recipe_not_applied src/cli/commands.cpp \
   'train::apply_recipe(config, given);' '(void)given;' \
   '`--recipe improved` changes nothing.'
+mutation recipe_flag_given_ignored src/train/config.cpp \
+  'if (!given.count(option)) set_option(c, option, value);' 'set_option(c, option, value);' \
+  'A recipe overrides the flags the user typed.'
+mutation high_lr_recipe_rate src/train/config.cpp \
+  '{"high-lr", {{"lr", "0.001"},' '{"high-lr", {{"lr", "0.0002"},' \
+  '`--recipe high-lr` trains at the notebook'"'"'s learning rate.'
 mutation version_flag src/cli/commands.cpp \
   'if (name == "--version" || name == "version") {' 'if (name == "version") {' \
   '`dcgan --version` becomes an unknown command.'

@@ -54,6 +54,12 @@ declare -A FLAGS=(
   [improved+ttur]="--recipe improved --lr-d 0.0004 --lr-g 0.0001"
   # The BatchNorm study's best 5-epoch run (docs/QUALITY.md): the notebook at 5x its learning rate.
   [lr1e-3]="--lr 0.001"
+  # Its swings smoothed (docs/QUALITY.md, "The high-lr recipe"); the third is --recipe high-lr.
+  [lr1e-3+g_ema]="--lr 0.001 --g-ema 0.995"
+  [lr5e-4+g_ema]="--lr 0.0005 --g-ema 0.995"
+  [lr1e-3+g_ema+batch64]="--lr 0.001 --g-ema 0.995 --batch-size 64"
+  [lr1e-3+g_ema998]="--lr 0.001 --g-ema 0.998"
+  [high-lr]="--recipe high-lr"  # the same flags as lr1e-3+g_ema+batch64, by name
   # What BatchNorm buys (docs/QUALITY.md, "BatchNorm"): with and without, two learning rates, both
   # weight inits.
   [bn_2e-4_default]=""

@@ -830,7 +830,7 @@ TEST(TrainOptions, FallsBackToTheBundledSample) {
   EXPECT_EQ(json_file(run / "config.json").at("g_ema"), 0.0);
 }
 
-TEST(TrainOptions, RecipeImprovedAndAFlagThatOverridesIt) {
+TEST(TrainOptions, RecipesAndAFlagThatOverridesThem) {
   TempDir tmp;
   const auto run = tmp.path() / "run";
   const auto r = dcgan(train_args(run, {"--recipe", "improved", "--g-ema", "0.9"}), tmp.path());
@@ -841,8 +841,15 @@ TEST(TrainOptions, RecipeImprovedAndAFlagThatOverridesIt) {
   EXPECT_EQ(config.at("g_ema"), 0.9);
   EXPECT_EQ(config.at("batch_size"), 4);  // given by train_args
   EXPECT_TRUE(dcgan::train::read_checkpoint_info((run / "checkpoints/last.pt").string()).has_g_ema);
+  const auto high_lr_run = tmp.path() / "high_lr";
+  const auto h = dcgan(train_args(high_lr_run, {"--recipe", "high-lr"}), tmp.path());
+  ASSERT_EQ(h.code, 0) << describe(h);
+  EXPECT_NE(h.out.find("recipe high-lr: --lr 0.001 --g-ema 0.995 --batch-size 64"), std::string::npos)
+      << describe(h);
+  EXPECT_EQ(json_file(high_lr_run / "config.json").at("lr"), 0.001);
+  EXPECT_EQ(json_file(high_lr_run / "config.json").at("weights_init"), "default");
   expect_input_error(dcgan(train_args(tmp.path() / "bad", {"--recipe", "best"}), tmp.path()),
-                     "--recipe must be notebook or improved");
+                     "--recipe must be notebook, improved or high-lr");
 }
 
 // The levers of issue 20 from the command line: recorded in config.json and the checkpoint, and a

@@ -378,8 +378,8 @@ TEST_F(TrainTest, RefusesDataOfAnotherImageSize) {
        "notebook, 64x64, conv_dim 4, z_size 8)"});
 }
 
-// `dcgan train` keeps the notebook's defaults; --recipe improved fills docs/QUALITY.md's winning
-// options, and only those the user did not give.
+// `dcgan train` keeps the notebook's defaults; --recipe improved and high-lr fill the options
+// docs/QUALITY.md measured, and only those the user did not give.
 TEST(Recipe, ImprovedFillsOnlyTheOptionsNotGiven) {
   TrainConfig notebook;
   dcgan::train::apply_recipe(notebook, {});
@@ -405,10 +405,22 @@ TEST(Recipe, ImprovedFillsOnlyTheOptionsNotGiven) {
   EXPECT_EQ(given.weights_init, "normal");
   EXPECT_EQ(given.batch_size, 64);
 
+  TrainConfig high_lr;
+  high_lr.recipe = "high-lr";
+  dcgan::train::apply_recipe(high_lr, {"recipe", "batch-size"});
+  EXPECT_EQ(high_lr.lr, 0.001);
+  EXPECT_EQ(high_lr.g_ema, 0.995);
+  EXPECT_EQ(high_lr.batch_size, TrainConfig{}.batch_size);  // given
+  EXPECT_EQ(high_lr.weights_init, "default");
+  EXPECT_EQ(high_lr.lr_d, 0.0);  // D and G both follow --lr
+  EXPECT_EQ(high_lr.lr_g, 0.0);
+  EXPECT_EQ(dcgan::train::recipe_flags("high-lr"), "--lr 0.001 --g-ema 0.995 --batch-size 64");
+  EXPECT_EQ(dcgan::train::recipe_flags("notebook"), "");
+
   TrainConfig unknown;
   unknown.recipe = "best";
   dcgan::test::expect_error([&] { dcgan::train::validate(unknown); },
-                            {"--recipe must be notebook or improved", "'best'"});
+                            {"--recipe must be notebook, improved or high-lr", "'best'"});
   EXPECT_EQ(dcgan::train::config_from_json(dcgan::train::to_json(improved)).recipe, "improved");
 }
 

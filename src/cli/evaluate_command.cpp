@@ -91,6 +91,7 @@ int evaluate_command(int argc, char** argv) {
                      std::to_string(probe_labels));
   const auto seed = args["seed"].as<uint64_t>();
   const bool json = args["json"].as<bool>();
+  if (json) send_logs_to_stderr();
   const bool has_train = args.count("train-data") > 0;
   if (!args.count("feature-net") && !has_train) {
     throw InputError(

@@ -9,4 +9,7 @@ namespace dcgan::cli {
 // Throws InputError on a stray positional argument, cxxopts' exception on a bad option.
 std::optional<cxxopts::ParseResult> parse_options(cxxopts::Options& options, int argc, char** argv);
 
+// For --json output: stdout carries the JSON alone, so log lines go to stderr from here on.
+void send_logs_to_stderr();
+
 }  // namespace dcgan::cli

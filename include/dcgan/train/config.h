@@ -32,7 +32,7 @@ struct TrainConfig {
   double augment_strength = 1.0;         // 0-1 (see train/augment.h)
   bool spectral_norm = false;            // D's layers spectrally normalised
   bool batch_norm = true;                // false: --no-batch-norm
-  std::string recipe = "notebook";       // notebook | improved (see apply_recipe)
+  std::string recipe = "notebook";       // notebook | improved | high-lr (see apply_recipe)
   int64_t sample_size = 16;
   int64_t nrow = 8;
   int64_t print_every = 300;
@@ -65,13 +65,17 @@ struct TrainConfig {
 };
 
 // The recipes `--recipe` names, and the defaults of --arch pytorch-examples (--weights-init normal,
-// as pytorch/examples/dcgan initialises). "notebook" changes nothing; "improved" is the combination that
-// docs/QUALITY.md measured best. It fills only the options that are not in `given_names` (the
-// options the user typed), so an explicit flag still wins. validate() refuses an unknown name.
+// as pytorch/examples/dcgan initialises). "notebook" changes nothing; "improved" and "high-lr" are
+// combinations that docs/QUALITY.md measured against it. It fills only the options that are not in
+// `given_names` (the options the user typed), so an explicit flag still wins. validate() refuses an
+// unknown name.
 void apply_recipe(TrainConfig& config, const std::set<std::string>& given_names);
 
 // What a recipe sets, as the flags that would set it (for logs and --help).
 std::string recipe_flags(const std::string& recipe);
+
+// The recipes' names, for messages: "notebook, improved or high-lr".
+std::string recipe_names();
 
 // Checks values that need no files: ranges, names. Throws dcgan::InputError naming the option.
 void validate(const TrainConfig& config);
