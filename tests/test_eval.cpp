@@ -417,6 +417,13 @@ TEST_F(EvalTest, EvalEveryWritesQualityAndLeavesTrainingAsItWas) {
       nlohmann::json::parse(dcgan::test::read_bytes(config.out_dir + "/summary.json"));
   EXPECT_EQ(summary.at("quality").at("epoch"), 2);
   EXPECT_TRUE(torch::equal(plain.gan().generator->fc->weight, measured.gan().generator->fc->weight));
+  // The same with the feature net now on disk: loading it (building the net first) must not draw
+  // from the run's random numbers either.
+  config.out_dir = dir_.file("measured_again");
+  dcgan::train::Trainer measured_again(config);
+  ASSERT_EQ(measured_again.run().status, dcgan::train::TrainOutcome::Status::kCompleted);
+  EXPECT_TRUE(
+      torch::equal(plain.gan().generator->fc->weight, measured_again.gan().generator->fc->weight));
 }
 
 }  // namespace
