@@ -229,11 +229,14 @@ FeatureNet load_feature_net(const std::string& path, FeatureNetInfo* info_out) {
                      ", this dcgan uses version " + std::to_string(kFeatureNetVersion) +
                      " (give --train-data to train a new one)");
   }
-  FeatureNet net;
+  FeatureNet net{nullptr};
   try {
     torch::Tensor width, feature_dim;
     archive.read("width", width);
     archive.read("feature_dim", feature_dim);
+    // Building the layers draws their (soon overwritten) initial weights from the global RNG; a
+    // caller mid-run, such as `train --eval-every`, must get its random numbers back untouched.
+    const ScopedSeed keep_callers_random_numbers(kDefaultFeatureNetSeed);
     net = FeatureNet(
         FeatureNetOptions().width(width.item<int64_t>()).feature_dim(feature_dim.item<int64_t>()));
     torch::serialize::InputArchive model;

@@ -10,7 +10,6 @@
 
 #include "dcgan/data/dataset.h"
 #include "dcgan/eval/sample_quality.h"
-#include "dcgan/eval/seed.h"
 #include "dcgan/models/init.h"
 #include "dcgan/models/summary.h"
 #include "dcgan/report/pages.h"
@@ -205,9 +204,6 @@ data::ImageFolderOptions Trainer::folder_options() const {
 }
 
 void Trainer::set_up_quality() {
-  // Building (or training) the feature net draws from the global RNG; the run's stream must not
-  // depend on whether the net was on disk, nor on --eval-every at all.
-  const eval::ScopedSeed keep_run_random_numbers(eval::kDefaultFeatureNetSeed);
   const auto test = data::load_images({config_.eval_data}, 0, folder_options());
   if (test.size() < 2)
     throw InputError(config_.eval_data + ": --eval-data needs at least 2 images");
