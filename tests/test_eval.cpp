@@ -38,8 +38,8 @@ dcgan::data::ImageSet sample_images(int64_t offset, int64_t n) {
   return part;
 }
 
-// Runs `dcgan evaluate --checkpoint CHECKPOINT ARGS`, stdout and stderr into *output; the exit code.
-// Runs `dcgan evaluate`; `output` gets stdout and stderr, or stdout alone with stdout_only.
+// Runs `dcgan evaluate --checkpoint CHECKPOINT ARGS`, stdout and stderr into *output (stdout alone
+// with stdout_only); the exit code.
 int run_evaluate(const std::string& checkpoint, const std::string& args, std::string* output,
                  bool stdout_only = false) {
   const std::string command = std::string(DCGAN_BINARY) + " evaluate --checkpoint " + checkpoint +

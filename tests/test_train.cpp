@@ -416,6 +416,9 @@ TEST(Recipe, ImprovedFillsOnlyTheOptionsNotGiven) {
   EXPECT_EQ(high_lr.lr_g, 0.0);
   EXPECT_EQ(dcgan::train::recipe_flags("high-lr"), "--lr 0.001 --g-ema 0.995 --batch-size 64");
   EXPECT_EQ(dcgan::train::recipe_flags("notebook"), "");
+  EXPECT_EQ(dcgan::train::recipe_names(/*with_flags=*/true),  // --help's list
+            "notebook, improved (--weights-init normal --g-ema 0.995 --batch-size 64) or high-lr "
+            "(--lr 0.001 --g-ema 0.995 --batch-size 64)");
 
   TrainConfig unknown;
   unknown.recipe = "best";

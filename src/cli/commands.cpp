@@ -53,10 +53,11 @@ int inspect_command(int argc, char** argv) {
   if (!args) return 0;
   if (!args->count("data")) throw InputError("inspect: --data FILE is required");
   const auto file = (*args)["data"].as<std::string>();
-  if ((*args)["json"].as<bool>()) send_logs_to_stderr();
+  const bool json = (*args)["json"].as<bool>();
+  if (json) send_logs_to_stderr();
   const auto set = data::load_images(file, folder_options(*args));
   const auto stats = data::describe(set);
-  if ((*args)["json"].as<bool>()) {
+  if (json) {
     std::cout << data::to_json(file, set, stats).dump() << std::endl;
   } else {
     std::cout << data::to_table(file, set, stats);
@@ -188,9 +189,9 @@ int train_command(int argc, char** argv) {
       "default (PyTorch's, as the notebook) or normal (DCGAN paper: N(0,0.02) convs, N(1,0.02) BN)",
       cxxopts::value<std::string>()->default_value(d.weights_init))(
       "recipe",
-      "notebook (the notebook's training, as every option's default), improved (" +
-          train::recipe_flags("improved") + ") or high-lr (" + train::recipe_flags("high-lr") +
-          "): lower Frechet distances, see docs/QUALITY.md; flags given still win",
+      train::recipe_names(/*with_flags=*/true) +
+          ". notebook is the notebook's training (every option's default); the others had lower "
+          "Frechet distances, see docs/QUALITY.md. Flags given still win",
       cxxopts::value<std::string>()->default_value(d.recipe))(
       "sample-size", "Fixed-z samples in each epoch's grid",
       cxxopts::value<int64_t>()->default_value(std::to_string(d.sample_size)))(

@@ -80,11 +80,13 @@ std::string recipe_flags(const std::string& recipe) {
   return text;
 }
 
-std::string recipe_names() {
+std::string recipe_names(bool with_flags) {
   const auto& table = recipe_table();
   std::string text;
   for (size_t i = 0; i < table.size(); ++i) {
     text += (i == 0 ? "" : i + 1 == table.size() ? " or " : ", ") + table[i].name;
+    const auto flags = recipe_flags(table[i].name);
+    if (with_flags && !flags.empty()) text += " (" + flags + ")";
   }
   return text;
 }

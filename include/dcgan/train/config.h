@@ -74,8 +74,9 @@ void apply_recipe(TrainConfig& config, const std::set<std::string>& given_names)
 // What a recipe sets, as the flags that would set it (for logs and --help).
 std::string recipe_flags(const std::string& recipe);
 
-// The recipes' names, for messages: "notebook, improved or high-lr".
-std::string recipe_names();
+// The recipes' names, for messages: "notebook, improved or high-lr"; with_flags adds each one's
+// recipe_flags in brackets (for --help).
+std::string recipe_names(bool with_flags = false);
 
 // Checks values that need no files: ranges, names. Throws dcgan::InputError naming the option.
 void validate(const TrainConfig& config);
