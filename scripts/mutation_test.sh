@@ -105,6 +105,13 @@ mutation examples_latent_uniform src/models/spec.cpp \
   'return arch == Arch::kNotebook ? LatentDistribution::kUniform : LatentDistribution::kNormal;' \
   'return LatentDistribution::kUniform;' \
   "--arch pytorch-examples draws z ~ U(-1, 1) instead of main.py's N(0, 1)."
+mutation torchscript_without_batchnorm_statistics src/interop/torchscript.cpp \
+  'if (is_training_state(b.key())) continue;' \
+  'if (is_training_state(b.key()) || b.key().rfind("running_", 0) == 0) continue;' \
+  "The TorchScript export leaves BatchNorm's running statistics out: it normalises by each batch's."
+mutation non_finite_weights_accepted src/util/finite.cpp \
+  'if (bad == 0) continue;' 'continue;' \
+  'Models holding NaN or Inf are imported, sampled and resumed as if they were sound.'
 mutation subpixel_taps src/models/subpixel.cpp \
   'torch::tensor({3, 1, 4, 4, 2, 0}, torch::kInt64)' 'torch::tensor({3, 1, 4, 4, 0, 2}, torch::kInt64)' \
   'The CPU sub-pixel path uses the wrong kernel taps for odd output pixels.'

@@ -7,7 +7,10 @@
                                       error tests)
   notebook_reference.py check DIR     loads the state_dicts dcgan exported (exported_G.pt,
                                       exported_D.pt) into the notebook's classes and checks their
-                                      outputs against the ones dcgan computed (cpp_outputs.pt)
+                                      outputs against the ones dcgan computed (cpp_outputs.pt);
+                                      the TorchScript modules dcgan exported (exported_G.ts,
+                                      exported_D.ts), loaded with torch.jit.load and no model code,
+                                      must compute what those classes compute
 
 Runs with Debian's python3-torch (1.13 on Debian 12, 2.6 on Debian 13). The classes below are the
 notebook's, layer for layer, so the state_dict keys are its keys.
@@ -156,6 +159,11 @@ def generate(folder):
     D = Discriminator(CONV_DIM)
     torch.save(G.state_dict(), folder + "/G.pt")
     torch.save(D.state_dict(), folder + "/D.pt")
+    # G.pt's weights in the other kinds of model file users hand to dcgan: TorchScript (import
+    # reads its weights) and torch.save's legacy format; and a TorchScript module of no DCGAN layout.
+    torch.jit.script(G).save(folder + "/G_scripted.pt")
+    torch.save(G.state_dict(), folder + "/G_legacy.pt", _use_new_zipfile_serialization=False)
+    torch.jit.script(nn.Linear(3, 2)).save(folder + "/linear_scripted.pt")
 
     images = torch.randint(0, 256, (BATCH, 3, 32, 32), dtype=torch.uint8)
     real = scale(images.float() / 255)  # ToTensor, then the notebook's scale
@@ -220,6 +228,36 @@ def generate(folder):
     print("notebook_reference: wrote %s (PyTorch %s)" % (folder, torch.__version__))
 
 
+def compare(results, expected_outputs):
+    """Prints each result's largest difference from the expected tensor; returns the failures."""
+    failures = 0
+    for name, actual in results.items():
+        expected = expected_outputs[name].reshape(actual.shape)
+        diff = (actual - expected).abs().max().item()
+        tolerance = 1e-4 * expected.abs().max().item() + 1e-6
+        ok = diff <= tolerance
+        failures += not ok
+        print("%s %s: largest difference %.3g (tolerance %.3g)" % ("ok  " if ok else "FAIL", name,
+                                                                    diff, tolerance))
+    return failures
+
+
+def check_torchscript(folder, results, z, real):
+    """dcgan's TorchScript exports, run with no model code, against the reference classes'
+    results. Returns the failures."""
+    G = torch.jit.load(folder + "/exported_G.ts")
+    D = torch.jit.load(folder + "/exported_D.ts")
+    with torch.no_grad():
+        scripted = {"g_eval.out": G(z), "d_eval.out": D(real)}
+        samples = G.sample(3)
+    failures = compare(scripted, results)
+    if tuple(samples.shape) != (3, 3, G.image_size, G.image_size) or samples.abs().max() > 1:
+        print("FAIL sample(3): shape %s, largest |value| %.3g" % (tuple(samples.shape),
+                                                                 samples.abs().max()))
+        failures += 1
+    return failures
+
+
 def check(folder):
     outputs = load(folder + "/cpp_outputs.pt")
     g_state = load(folder + "/exported_G.pt")
@@ -232,18 +270,12 @@ def check(folder):
     D.load_state_dict(d_state)
     G.eval()
     D.eval()
-    failures = 0
     with torch.no_grad():
         results = {"g_eval.out": G(outputs["z"]),
                    "d_eval.out": D(scale(outputs["images"].float() / 255))}
-    for name, actual in results.items():
-        expected = outputs[name]
-        diff = (actual - expected).abs().max().item()
-        tolerance = 1e-4 * expected.abs().max().item() + 1e-6
-        ok = diff <= tolerance
-        failures += not ok
-        print("%s %s: largest difference %.3g (tolerance %.3g)" % ("ok  " if ok else "FAIL", name,
-                                                                    diff, tolerance))
+    failures = compare(results, outputs)
+    failures += check_torchscript(folder, results, outputs["z"],
+                                  scale(outputs["images"].float() / 255))
     if failures:
         sys.exit("notebook_reference: %d tensor(s) differ between dcgan and the notebook" % failures)
     print("notebook_reference: dcgan's exported models compute the same in the notebook's classes "

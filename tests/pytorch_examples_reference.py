@@ -142,6 +142,8 @@ def generate(folder):
 
 
 def check(folder):
+    """The state_dicts dcgan exported in pytorch/examples' classes, and its TorchScript modules
+    (exported_G.ts, exported_D.ts) loaded with torch.jit.load alone, against dcgan's outputs."""
     outputs = load(folder + "/cpp_outputs.pt")
     netG, netD = Generator(), Discriminator()
     netG.load_state_dict(load(folder + "/exported_G.pt"))  # strict: every key, no other
@@ -153,8 +155,15 @@ def check(folder):
         z = outputs["z"]
         results = {"g_eval.out": netG(z.view(z.size(0), -1, 1, 1)),
                    "d_eval.prob": netD(to_input(outputs["images"]))}
-    for name, actual in results.items():
-        expected = outputs[name].reshape(actual.shape)
+        # dcgan's TorchScript exports, run with no model code: the same images and probabilities.
+        G = torch.jit.load(folder + "/exported_G.ts")
+        D = torch.jit.load(folder + "/exported_D.ts")
+        scripted = {"g_eval.out": G(z).reshape(results["g_eval.out"].shape),
+                    "d_eval.prob": D.probability(to_input(outputs["images"])).view(-1)}
+    checks = [(name, actual, outputs[name]) for name, actual in results.items()]
+    checks += [("torchscript " + name, actual, results[name]) for name, actual in scripted.items()]
+    for name, actual, expected in checks:
+        expected = expected.reshape(actual.shape)
         diff = (actual - expected).abs().max().item()
         tolerance = 1e-4 * expected.abs().max().item() + 1e-6
         ok = diff <= tolerance

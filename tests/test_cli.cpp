@@ -941,4 +941,27 @@ TEST(Signals, SecondSignalExitsAtOnceWithoutSaving) {
   EXPECT_FALSE(fs::exists(run / "checkpoints" / "last.pt")) << "saved although told not to wait";
 }
 
+// --progress takes the same values in every command that has it: none is quiet in train as in
+// pack, and a value neither knows is refused by both with the same line.
+TEST(Progress, SameValuesInEveryCommand) {
+  TempDir tmp;
+  const auto run = tmp.path() / "run";
+  const auto quiet =
+      dcgan(train_args(run, {"--progress", "none", "--print-every", "1"}), tmp.path());
+  ASSERT_EQ(quiet.code, 0) << describe(quiet);
+  EXPECT_EQ(quiet.out.find("Epoch ["), std::string::npos)
+      << "per-batch lines printed: " << describe(quiet);
+  EXPECT_TRUE(fs::exists(run / "checkpoints" / "last.pt"));
+  const std::string refusal = "--progress must be auto, bar, log or none, got 'loud'";
+  const auto train = dcgan(train_args(tmp.path() / "other", {"--progress", "loud"}), tmp.path());
+  EXPECT_EQ(train.code, 2) << describe(train);
+  EXPECT_NE(train.err.find(refusal), std::string::npos) << describe(train);
+  const auto pack =
+      dcgan({"pack", tmp.path().string(), "--out", tmp.file("packed.mat"), "--progress", "loud"},
+            tmp.path());
+  EXPECT_EQ(pack.code, 2) << describe(pack);
+  EXPECT_NE(pack.err.find(refusal), std::string::npos) << describe(pack);
+  EXPECT_FALSE(fs::exists(tmp.file("packed.mat")));
+}
+
 }  // namespace

@@ -5,8 +5,10 @@
 // import/export commands and their one-line errors.
 #include <caffe2/serialize/inline_container.h>
 #include <gtest/gtest.h>
+#include <torch/script.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -17,8 +19,10 @@
 #include "dcgan/data/scale.h"
 #include "dcgan/interop/state_dict_layout.h"
 #include "dcgan/interop/torch_file.h"
+#include "dcgan/interop/torchscript.h"
 #include "dcgan/interop/transfer.h"
 #include "dcgan/train/checkpoint.h"
+#include "dcgan/train/config.h"
 #include "dcgan/train/gan.h"
 #include "dcgan/util/compat.h"
 #include "dcgan/util/errors.h"
@@ -143,6 +147,45 @@ void expect_input_error(const std::function<void()>& action, const std::string& 
   }
 }
 
+// exported_G.pt / exported_D.pt (state_dicts) and exported_G.ts / exported_D.ts (TorchScript) in
+// `dir`, for the reference scripts' `check`.
+void export_both_formats(const std::string& checkpoint, const TempDir& dir) {
+  for (const std::string net : {"generator", "discriminator"}) {
+    const std::string stem = dir.file(net == "generator" ? "exported_G" : "exported_D");
+    dcgan::interop::export_model({checkpoint, stem + ".pt", net});
+    dcgan::interop::export_model({checkpoint, stem + ".ts", net, "torchscript"});
+  }
+}
+
+// A run folder's config.json for a tiny run on the bundled test data, so that `train --resume DIR`
+// gets as far as reading DIR/checkpoints/last.pt.
+void write_run_config(const std::string& run_dir) {
+  dcgan::train::TrainConfig config;
+  config.conv_dim = 4;
+  config.z_size = 8;
+  config.batch_size = 4;
+  config.data = {dcgan::test::data_path("tiny_v5_compressed.mat")};
+  config.out_dir = run_dir;
+  fs::create_directories(run_dir + "/checkpoints");
+  dcgan::write_file_atomically(run_dir + "/config.json", dcgan::train::to_json(config).dump(2));
+}
+
+// A checkpoint of a tiny GAN two training steps in (so BatchNorm's running statistics are its own).
+std::string tiny_checkpoint(const TempDir& dir, dcgan::train::GanOptions options,
+                            const std::string& name = "last.pt") {
+  torch::manual_seed(9);
+  dcgan::train::Gan gan(options, torch::kCPU);
+  const auto images =
+      torch::randint(0, 256, {6, 3, options.image_size, options.image_size}, torch::kUInt8);
+  for (int step = 0; step < 2; ++step) dcgan::train::train_step(gan, images, false);
+  dcgan::train::TrainingProgress progress;
+  progress.fixed_z = dcgan::train::sample_z(options, 4, torch::kCPU);
+  progress.config_json = "{}";
+  const auto checkpoint = dir.file(name);
+  dcgan::write_file_atomically(checkpoint, dcgan::train::serialize_checkpoint(gan, progress));
+  return checkpoint;
+}
+
 }  // namespace
 
 TEST(NotebookParity, ForwardInTrainAndEvalMode) {
@@ -218,10 +261,7 @@ TEST(NotebookParity, ExportedModelsComputeTheSameInTheNotebook) {
   progress.config_json = "{}";
   const auto checkpoint = dir.file("last.pt");
   dcgan::write_file_atomically(checkpoint, dcgan::train::serialize_checkpoint(gan, progress));
-  for (const std::string net : {"generator", "discriminator"}) {
-    dcgan::interop::export_model(
-        {checkpoint, dir.file(net == "generator" ? "exported_G.pt" : "exported_D.pt"), net});
-  }
+  export_both_formats(checkpoint, dir);
 
   gan.generator->eval();
   gan.discriminator->eval();
@@ -318,10 +358,7 @@ TEST(PytorchExamplesParity, ExportedModelsComputeTheSameInTheirClasses) {
   progress.config_json = "{}";
   const auto checkpoint = dir.file("last.pt");
   dcgan::write_file_atomically(checkpoint, dcgan::train::serialize_checkpoint(gan, progress));
-  for (const std::string net : {"generator", "discriminator"}) {
-    dcgan::interop::export_model(
-        {checkpoint, dir.file(net == "generator" ? "exported_G.pt" : "exported_D.pt"), net});
-  }
+  export_both_formats(checkpoint, dir);
   const auto exported = dcgan::interop::read_state_dict(dir.file("exported_G.pt"));
   EXPECT_EQ(exported.front().first, "main.0.weight");
   EXPECT_EQ(exported.back().first, "main.12.weight");
@@ -546,4 +583,200 @@ TEST(InteropCommands, PointToTheRightCommand) {
   r = dcgan_cli("import --generator " + reference("G.pt") + " --out " + run_dir);
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.output.find("already holds a run"), std::string::npos) << r.output;
+}
+
+// `dcgan export --format torchscript`: the module torch::jit::load gives back computes what
+// `generate` computes from the same checkpoint, and the discriminator what `evaluate` reads.
+TEST(TorchScriptExport, ComputesWhatGenerateComputesAtEverySizeAndArch) {
+  using dcgan::models::Arch;
+  struct Case {
+    Arch arch;
+    int64_t image_size;
+    bool batch_norm, spectral_norm;
+  };
+  for (const auto& c :
+       {Case{Arch::kNotebook, 32, true, false}, Case{Arch::kNotebook, 64, true, false},
+        Case{Arch::kPytorchExamples, 32, true, false},
+        Case{Arch::kPytorchExamples, 64, true, false}, Case{Arch::kNotebook, 32, false, true}}) {
+    SCOPED_TRACE(dcgan::models::to_string(c.arch) + " " + std::to_string(c.image_size) +
+                 (c.batch_norm ? "" : " no-batch-norm spectral-norm"));
+    TempDir dir;
+    dcgan::train::GanOptions options;
+    options.conv_dim = 4;
+    options.z_size = 8;
+    options.image_size = c.image_size;
+    options.arch = c.arch;
+    options.batch_norm = c.batch_norm;
+    options.spectral_norm = c.spectral_norm;
+    const auto checkpoint = tiny_checkpoint(dir, options);
+    export_both_formats(checkpoint, dir);
+
+    torch::NoGradGuard no_grad;
+    auto generator = dcgan::train::load_generator(checkpoint, torch::kCPU);  // as generate does
+    auto discriminator = dcgan::train::load_discriminator(checkpoint, torch::kCPU);
+    auto g = torch::jit::load(dir.file("exported_G.ts"));
+    auto d = torch::jit::load(dir.file("exported_D.ts"));
+    const auto z = dcgan::train::sample_z(options, 5, torch::kCPU);
+    const auto images = g.forward({z}).toTensor();
+    const auto expected = generator(z);
+    ASSERT_EQ(images.sizes(), expected.sizes());
+    EXPECT_LE((images - expected).abs().max().item<double>(), 1e-6);
+    EXPECT_EQ(g.attr("z_size").toInt(), 8);
+    EXPECT_EQ(g.attr("image_size").toInt(), c.image_size);
+    EXPECT_EQ(g.attr("arch").toStringRef(), dcgan::models::to_string(c.arch));
+    EXPECT_FALSE(g.is_training());
+    const auto sampled = g.get_method("sample")({int64_t{3}}).toTensor();
+    EXPECT_EQ(sampled.sizes(), (std::vector<int64_t>{3, 3, c.image_size, c.image_size}));
+    EXPECT_LE(sampled.abs().max().item<double>(), 1.0);
+
+    const auto logits = d.forward({expected}).toTensor();
+    EXPECT_LE((logits - discriminator(expected)).abs().max().item<double>(), 1e-5);
+    EXPECT_LE((d.get_method("probability")({expected}).toTensor() - torch::sigmoid(logits))
+                  .abs()
+                  .max()
+                  .item<double>(),
+              1e-7);
+    EXPECT_EQ(d.get_method("features")({expected}).toTensor().sizes(),
+              (std::vector<int64_t>{5, 4 * c.image_size / 8 * 16}));
+  }
+}
+
+// A TorchScript module dcgan exported reads back into a run with the same weights.
+TEST(TorchScriptExport, ImportReadsItBack) {
+  TempDir dir;
+  dcgan::train::GanOptions options;
+  options.conv_dim = 4;
+  options.z_size = 8;
+  options.image_size = 64;
+  options.arch = dcgan::models::Arch::kPytorchExamples;
+  const auto checkpoint = tiny_checkpoint(dir, options);
+  export_both_formats(checkpoint, dir);
+  const auto run_dir = dir.file("run");
+  const auto r = dcgan_cli("import --generator " + dir.file("exported_G.ts") + " --discriminator " +
+                           dir.file("exported_D.ts") + " --out " + run_dir + " --seed 1");
+  ASSERT_EQ(r.code, 0) << r.output;
+  const auto original = dcgan::interop::read_state_dict(dir.file("exported_G.pt"));
+  auto generator = dcgan::train::load_generator(run_dir + "/checkpoints/last.pt", torch::kCPU);
+  const auto imported = dcgan::interop::pytorch_state_dict(generator);
+  ASSERT_EQ(imported.size(), original.size());
+  for (size_t i = 0; i < original.size(); ++i) {
+    EXPECT_EQ(imported[i].first, original[i].first);
+    EXPECT_TRUE(torch::equal(imported[i].second, original[i].second)) << original[i].first;
+  }
+}
+
+// Every command that reads a model names the kind of file it was given and what to do with it.
+TEST(ModelFiles, EveryCommandNamesTheKindOfFile) {
+  TempDir dir;
+  const auto scripted = reference("G_scripted.pt");  // torch.jit.script(G).save(...)
+  const auto legacy = reference("G_legacy.pt");      // torch.save(..., zipfile off)
+  const auto state_dict = reference("G.pt");
+  using dcgan::interop::FileKind;
+  EXPECT_EQ(dcgan::interop::file_kind(scripted), FileKind::kTorchScript);
+  EXPECT_EQ(dcgan::interop::file_kind(legacy), FileKind::kLegacyTorchSave);
+  EXPECT_EQ(dcgan::interop::file_kind(state_dict), FileKind::kTorchSave);
+
+  // The notebook's G as TorchScript: import reads its weights, those of G.pt.
+  auto r = dcgan_cli("import --generator " + scripted + " --out " + dir.file("run") + " --seed 2");
+  ASSERT_EQ(r.code, 0) << r.output;
+  const auto last = dir.file("run") + "/checkpoints/last.pt";
+  EXPECT_EQ(dcgan::interop::file_kind(last), FileKind::kDcganCheckpoint);
+  auto generator = dcgan::train::load_generator(last, torch::kCPU);
+  const auto original = dcgan::interop::read_state_dict(state_dict);
+  for (const auto& [key, tensor] : dcgan::interop::pytorch_state_dict(generator)) {
+    for (const auto& [original_key, original_tensor] : original) {
+      if (key == original_key) {
+        EXPECT_TRUE(torch::equal(tensor, original_tensor)) << key;
+      }
+    }
+  }
+
+  struct Refusal {
+    std::string command, says;
+  };
+  const auto out = " --out " + dir.file("x");
+  for (const auto& [command, says] : std::vector<Refusal>{
+           {"generate --checkpoint " + scripted + out + ".png",
+            "is a TorchScript module (torch.jit.save), not a dcgan checkpoint"},
+           {"interpolate --checkpoint " + scripted + out + ".png", "dcgan import --generator"},
+           {"export --checkpoint " + scripted + out + ".pt", "is a TorchScript module"},
+           {"train --resume " + dir.file("ts_run") + " --epochs 1", "is a TorchScript module"},
+           {"generate --checkpoint " + legacy + out + ".png", "legacy torch.save format"},
+           {"import --generator " + legacy + out, "legacy torch.save format"},
+           {"import --generator " + reference("linear_scripted.pt") + out,
+            "is a TorchScript module whose weights match neither the notebook's nor "
+            "pytorch/examples' layout"},
+           {"import --generator " + last + out, "is a dcgan checkpoint, not a PyTorch state_dict"},
+           {"inspect --data " + scripted, "is a model file, not images: a TorchScript module"},
+           {"inspect --data " + last, "is a model file, not images: a dcgan checkpoint"},
+           {"inspect --data " + state_dict, "is a model file, not images: a PyTorch file"},
+       }) {
+    if (command.rfind("train --resume", 0) == 0) {
+      write_run_config(dir.file("ts_run"));
+      fs::copy_file(scripted, dir.file("ts_run") + "/checkpoints/last.pt",
+                    fs::copy_options::overwrite_existing);
+    }
+    r = dcgan_cli(command);
+    EXPECT_EQ(r.code, 2) << command << "\n" << r.output;
+    EXPECT_NE(r.output.find(says), std::string::npos) << command << "\n" << r.output;
+    EXPECT_FALSE(fs::exists(dir.file("x")) || fs::exists(dir.file("x.png")) ||
+                 fs::exists(dir.file("x.pt")))
+        << command;
+  }
+}
+
+// A model whose training diverged is refused by every command that reads it: one line naming the
+// tensor and how many of its values are not finite, exit 2, nothing written.
+TEST(ModelFiles, NonFiniteWeightsAreRefused) {
+  TempDir dir;
+  auto state = dcgan::interop::read_state_dict(reference("G.pt"));
+  for (auto& [key, tensor] : state) {
+    if (key == "t_conv2.0.weight") {
+      tensor = tensor.clone();
+      tensor.view(-1)[3] = std::nan("");
+      tensor.view(-1)[4] = INFINITY;
+    }
+  }
+  dcgan::write_file_atomically(dir.file("nan_G.pt"), dcgan::interop::state_dict_bytes(state));
+  auto r = dcgan_cli("import --generator " + dir.file("nan_G.pt") + " --out " + dir.file("run"));
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("nan_G.pt: tensor 't_conv2.0.weight' holds 2 non-finite values"),
+            std::string::npos)
+      << r.output;
+  EXPECT_FALSE(fs::exists(dir.file("run")));
+
+  // A checkpoint whose generator holds NaN (a run that diverged).
+  dcgan::train::GanOptions options;
+  options.conv_dim = 4;
+  options.z_size = 8;
+  {
+    torch::NoGradGuard no_grad;
+    dcgan::train::Gan gan(options, torch::kCPU);
+    gan.generator->bns[1]->running_var[0] = std::nan("");
+    dcgan::train::TrainingProgress progress;
+    progress.fixed_z = dcgan::train::sample_z(options, 4, torch::kCPU);
+    progress.config_json = "{}";
+    write_run_config(dir.file("diverged"));
+    dcgan::write_file_atomically(dir.file("diverged/checkpoints/last.pt"),
+                                 dcgan::train::serialize_checkpoint(gan, progress));
+  }
+  const auto last = dir.file("diverged/checkpoints/last.pt");
+  const auto tiny = dcgan::test::data_path("tiny_v5_compressed.mat");
+  const auto out = " --out " + dir.file("x");
+  for (const auto& command : {"generate --checkpoint " + last + out + ".png",
+                              "interpolate --checkpoint " + last + out + ".png",
+                              "export --checkpoint " + last + out + ".pt",
+                              "export --format torchscript --checkpoint " + last + out + ".pt",
+                              "evaluate --checkpoint " + last + " --data " + tiny +
+                                  " --train-data " + tiny,
+                              "train --resume " + dir.file("diverged") + " --epochs 1"}) {
+    r = dcgan_cli(command);
+    EXPECT_EQ(r.code, 2) << command << "\n" << r.output;
+    EXPECT_NE(r.output.find("tensor 'generator.bn1.running_var' holds 1 non-finite value (NaN or "
+                            "Inf) of 8"),
+              std::string::npos)
+        << command << "\n"
+        << r.output;
+    EXPECT_FALSE(fs::exists(dir.file("x.png")) || fs::exists(dir.file("x.pt"))) << command;
+  }
 }

@@ -15,21 +15,23 @@
 
 #include "dcgan/cli/data_options.h"
 #include "dcgan/cli/evaluate_command.h"
-#include "dcgan/cli/lever_options.h"
-#include "dcgan/cli/pack_command.h"
 #include "dcgan/cli/interop_commands.h"
+#include "dcgan/cli/lever_options.h"
 #include "dcgan/cli/options.h"
+#include "dcgan/cli/pack_command.h"
 #include "dcgan/cli/report_command.h"
 #include "dcgan/data/dataset.h"
 #include "dcgan/dist/launcher.h"
 #include "dcgan/image/grid.h"
 #include "dcgan/image/png.h"
+#include "dcgan/interop/transfer.h"
 #include "dcgan/models/summary.h"
 #include "dcgan/train/checkpoint.h"
 #include "dcgan/train/generate.h"
 #include "dcgan/train/trainer.h"
 #include "dcgan/util/errors.h"
 #include "dcgan/util/files.h"
+#include "dcgan/util/progress_mode.h"
 #include "dcgan/util/version.h"
 
 namespace dcgan::cli {
@@ -55,6 +57,8 @@ int inspect_command(int argc, char** argv) {
   const auto file = (*args)["data"].as<std::string>();
   const bool json = (*args)["json"].as<bool>();
   if (json) send_logs_to_stderr();
+  if (const auto model = interop::model_file_instead_of_data(file); !model.empty())
+    throw InputError(model);
   const auto set = data::load_images(file, folder_options(*args));
   const auto stats = data::describe(set);
   if (json) {
@@ -212,8 +216,7 @@ int train_command(int argc, char** argv) {
       cxxopts::value<int64_t>()->default_value("0"))(
       "threads", "CPU threads (0: OMP_NUM_THREADS if set, else every core)",
       cxxopts::value<int64_t>()->default_value("0"))(
-      "progress", "auto (bar on a terminal, log lines otherwise), bar or log",
-      cxxopts::value<std::string>()->default_value(d.progress))(
+      "progress", kProgressModesHelp, cxxopts::value<std::string>()->default_value(d.progress))(
       "no-plot", "Do not draw losses.png (default: off, i.e. plot with gnuplot)",
       cxxopts::value<bool>()->default_value("false"))(
       "step",
@@ -445,8 +448,8 @@ const std::map<std::string, Command>& commands() {
       {"train", {"Train the DCGAN, writing samples, losses and checkpoints", train_command}},
       {"generate", {"Generate images from a checkpoint", generate_command}},
       {"interpolate", {"Latent-space walk between random z pairs", interpolate_command}},
-      {"export", {"Write a checkpoint's model as a PyTorch state_dict", export_command}},
-      {"import", {"Make a run folder from the notebook's state_dicts", import_command}},
+      {"export", {"Write a checkpoint's model as a state_dict or TorchScript", export_command}},
+      {"import", {"Make a run folder from PyTorch state_dicts or TorchScript", import_command}},
       {"evaluate", {"Measure sample quality (Frechet distance) and the D probe", evaluate_command}},
       {"pack", {"Write an image folder as one SVHN-layout .mat file", pack_command}},
       {"report", {"Write an HTML page comparing runs' curves and results", report_command}},

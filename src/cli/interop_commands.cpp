@@ -24,14 +24,19 @@ int export_command(int argc, char** argv) {
   cxxopts::Options options("dcgan export",
                            "Write a checkpoint's generator or discriminator as a PyTorch "
                            "state_dict that the notebook's classes (or, for --arch "
-                           "pytorch-examples runs, pytorch/examples' dcgan classes) load.");
+                           "pytorch-examples runs, pytorch/examples' dcgan classes) load, or as "
+                           "a TorchScript module that torch.jit.load runs with no model code.");
   // clang-format off: one option per line reads as a table
   options.add_options()("checkpoint",
                         "A dcgan checkpoint (run/checkpoints/last.pt or epoch_NNN.pt)",
                         cxxopts::value<std::string>())(
-      "out", "PyTorch file to write (load with torch.load + load_state_dict)",
+      "out",
+      "PyTorch file to write (state_dict: torch.load + load_state_dict; torchscript: "
+      "torch.jit.load)",
       cxxopts::value<std::string>())("net", "generator or discriminator",
-                                     cxxopts::value<std::string>()->default_value("generator"));
+                                     cxxopts::value<std::string>()->default_value("generator"))(
+      "format", "state_dict or torchscript",
+      cxxopts::value<std::string>()->default_value("state_dict"));
   // clang-format on
   const auto parsed = parse_options(options, argc, argv);
   if (!parsed) return 0;
@@ -40,8 +45,11 @@ int export_command(int argc, char** argv) {
   o.checkpoint = optional_string(args, "checkpoint");
   o.out = optional_string(args, "out");
   o.net = args["net"].as<std::string>();
+  o.format = args["format"].as<std::string>();
   const auto what = interop::export_model(o);
-  spdlog::info("wrote {}: {} as a PyTorch state_dict", o.out, what);
+  spdlog::info(
+      "wrote {}: {} as a {}", o.out, what,
+      o.format == "torchscript" ? "TorchScript module (torch.jit.load)" : "PyTorch state_dict");
   return 0;
 }
 
@@ -52,9 +60,12 @@ int import_command(int argc, char** argv) {
                            "state_dicts (architecture and image size read from them), for "
                            "generate, interpolate and train --resume. Adam starts fresh.");
   // clang-format off: one option per line reads as a table
-  options.add_options()("generator", "torch.save(G.state_dict(), ...) of the notebook's or pytorch/examples' Generator",
+  options.add_options()("generator",
+                        "torch.save(G.state_dict(), ...) of the notebook's or pytorch/examples' "
+                        "Generator, or a TorchScript module of either (or of dcgan export)",
                         cxxopts::value<std::string>())(
-      "discriminator", "The matching Discriminator's state_dict (default: a fresh one)",
+      "discriminator",
+      "The matching Discriminator's state_dict or TorchScript module (default: a fresh one)",
       cxxopts::value<std::string>())("out", "Run folder to create", cxxopts::value<std::string>())(
       "data", "Data for a later train --resume, comma-separated",
       cxxopts::value<std::vector<std::string>>()->default_value(d.data.front()))(

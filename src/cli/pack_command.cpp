@@ -11,6 +11,7 @@
 #include "dcgan/data/image_folder.h"
 #include "dcgan/util/errors.h"
 #include "dcgan/util/files.h"
+#include "dcgan/util/progress_mode.h"
 
 namespace dcgan::cli {
 
@@ -25,14 +26,14 @@ int pack_command(int argc, char** argv) {
                                                        cxxopts::value<std::string>())(
       "image-size", "Side of the square images written",
       cxxopts::value<int64_t>()->default_value("32"))(
-      "progress", "auto (a bar on a terminal, log lines otherwise), bar, log or none",
-      cxxopts::value<std::string>()->default_value("auto"));
+      "progress", kProgressModesHelp, cxxopts::value<std::string>()->default_value("auto"));
   // clang-format on
   add_folder_options(options);
   options.parse_positional({"folder"});
   options.positional_help("DIR");
   auto args = parse_options(options, argc, argv);
   if (!args) return 0;
+  check_progress_mode((*args)["progress"].as<std::string>());
   if (!args->count("folder")) throw InputError("pack: the image folder DIR is required");
   if (!args->count("out")) throw InputError("pack: --out FILE.mat is required");
   const auto folder = (*args)["folder"].as<std::string>();

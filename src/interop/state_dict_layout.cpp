@@ -61,6 +61,8 @@ TensorDict renamed_state(torch::nn::Module& model, const LayerNames& layers) {
   for (const auto& child : model.named_children()) children[child.key()] = child.value();
   TensorDict state;
   for (const auto& [theirs, ours] : layers) {
+    // A model built with --no-batch-norm has no BatchNorm layers to export.
+    if (!children.count(ours)) continue;
     const auto& layer = children.at(ours);
     for (const auto& p : layer->named_parameters(/*recurse=*/false))
       state.emplace_back(theirs + "." + p.key(), p.value());

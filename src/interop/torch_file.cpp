@@ -1,9 +1,11 @@
 #include "dcgan/interop/torch_file.h"
 
 #include <caffe2/serialize/inline_container.h>
+#include <torch/script.h>
 
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <map>
 #include <memory>
@@ -493,10 +495,11 @@ std::string storage_type_name(torch::ScalarType type) {
 TensorDict read_state_dict(const std::string& path) {
   auto zip = open_zip(path);
   if (zip->hasRecord("constants.pkl")) {
-    throw InputError(path +
-                     ": is a dcgan checkpoint, not a PyTorch state_dict (it needs no "
-                     "import: use it with generate/interpolate, or make a PyTorch file "
-                     "with `dcgan export`)");
+    throw InputError(path + (file_kind(path) == FileKind::kDcganCheckpoint
+                                 ? ": is a dcgan checkpoint, not a PyTorch state_dict (it needs no "
+                                   "import: use it with generate/interpolate, or make a PyTorch "
+                                   "file with `dcgan export`)"
+                                 : ": is a TorchScript module, not a PyTorch state_dict"));
   }
   if (!zip->hasRecord("data.pkl")) throw InputError(path + ": not a torch.save file (no data.pkl)");
   try {
@@ -590,13 +593,33 @@ std::string state_dict_bytes(const TensorDict& tensors) {
 }
 
 FileKind file_kind(const std::string& path) {
+  // The legacy format is a bare pickle stream starting with torch's magic number (a LONG1 of 10
+  // bytes, 0x1950a86a20f9469cfc6c).
+  static const std::string kLegacyMagic("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19",
+                                        14);
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return FileKind::kOther;  // a FIFO would block
+  std::ifstream in(path, std::ios::binary);
+  std::string head(kLegacyMagic.size(), '\0');
+  if (!in.read(head.data(), static_cast<std::streamsize>(head.size()))) return FileKind::kOther;
+  if (head == kLegacyMagic) return FileKind::kLegacyTorchSave;
+  in.close();
   try {
     caffe2::serialize::PyTorchStreamReader zip(path);
-    if (zip.hasRecord("constants.pkl")) return FileKind::kDcganCheckpoint;
-    if (zip.hasRecord("data.pkl")) return FileKind::kTorchSave;
+    if (!zip.hasRecord("constants.pkl"))
+      return zip.hasRecord("data.pkl") ? FileKind::kTorchSave : FileKind::kOther;
+  } catch (const c10::Error&) {
+    return FileKind::kOther;
+  }
+  // Both a checkpoint and a TorchScript module are TorchScript archives: a checkpoint is the one
+  // whose root holds dcgan's envelope.
+  try {
+    const auto module = torch::jit::load(path, torch::kCPU);
+    if (module.hasattr("format_version") && module.hasattr("payload_checksum"))
+      return FileKind::kDcganCheckpoint;
   } catch (const c10::Error&) {
   }
-  return FileKind::kOther;
+  return FileKind::kTorchScript;
 }
 
 }  // namespace dcgan::interop

@@ -4,10 +4,12 @@
 #include <random>
 
 #include "dcgan/interop/state_dict_layout.h"
+#include "dcgan/interop/torchscript.h"
 #include "dcgan/train/checkpoint.h"
 #include "dcgan/train/gan.h"
 #include "dcgan/util/errors.h"
 #include "dcgan/util/files.h"
+#include "dcgan/util/finite.h"
 
 namespace dcgan::interop {
 namespace fs = std::filesystem;
@@ -17,6 +19,26 @@ namespace {
 // The checkpoint's architecture, with a hint when it is a notebook file rather than ours.
 train::CheckpointInfo checkpoint_info(const std::string& path) {
   return train::read_checkpoint_info(path);
+}
+
+// generator_options / discriminator_options of `state`; a TorchScript module of another layout is
+// refused as such, since the layout's own message would send its user looking for a state_dict.
+template <typename Options>
+Options options_of(const TensorDict& state, const std::string& path,
+                   Options (*read)(const TensorDict&, const std::string&)) {
+  try {
+    return read(state, path);
+  } catch (const InputError& e) {
+    if (file_kind(path) != FileKind::kTorchScript) throw;
+    std::string why = e.what();
+    if (why.rfind(path + ": ", 0) == 0) why = why.substr(path.size() + 2);
+    throw InputError(path +
+                     ": is a TorchScript module whose weights match neither the notebook's "
+                     "nor pytorch/examples' layout (" +
+                     why +
+                     "); load it in Python and save the weights of a matching class instead: "
+                     "torch.save(model.state_dict(), 'G.pt')");
+  }
 }
 
 }  // namespace
@@ -40,17 +62,69 @@ TensorDict exported_state(const ExportOptions& options) {
 std::string export_model(const ExportOptions& options) {
   if (options.checkpoint.empty()) throw InputError("--checkpoint FILE is required");
   if (options.out.empty()) throw InputError("--out FILE is required");
+  if (options.net != "generator" && options.net != "discriminator")
+    throw InputError("--net must be generator or discriminator, got '" + options.net + "'");
+  if (options.format != "state_dict" && options.format != "torchscript")
+    throw InputError("--format must be state_dict or torchscript, got '" + options.format + "'");
   check_output_file(options.out);
-  const auto state = exported_state(options);
-  write_file_atomically(options.out, state_dict_bytes(state));
+  const bool torchscript = options.format == "torchscript";
+  if (torchscript && options.net == "generator") {
+    auto generator = generator_for_export(options);
+    write_file_atomically(options.out, module_bytes(generator_module(generator)));
+  } else if (torchscript) {
+    auto discriminator = train::load_discriminator(options.checkpoint, torch::kCPU);
+    write_file_atomically(options.out, module_bytes(discriminator_module(discriminator)));
+  } else {
+    write_file_atomically(options.out, state_dict_bytes(exported_state(options)));
+  }
   const auto info = checkpoint_info(options.checkpoint);
-  const auto layout = info.arch == models::Arch::kNotebook ? "the notebook's layout"
-                                                           : "pytorch/examples' main.N layout";
+  const auto layout = torchscript                            ? "TorchScript"
+                      : info.arch == models::Arch::kNotebook ? "the notebook's layout"
+                                                             : "pytorch/examples' main.N layout";
   return (options.net == "generator" ? "Generator (" : "Discriminator (") + train::describe(info) +
          "; " + layout + ")" +
          (options.net == "generator" && info.has_g_ema
               ? ", the moving average of its weights (--g-ema)"
               : "");
+}
+
+TensorDict read_model_weights(const std::string& path) {
+  TensorDict state;
+  switch (file_kind(path)) {
+    case FileKind::kTorchScript:
+      state = torchscript_state(path);
+      break;
+    case FileKind::kLegacyTorchSave:
+      throw InputError(path +
+                       ": is a PyTorch file in the legacy torch.save format (before PyTorch "
+                       "1.6), which dcgan does not read; re-save it in Python with "
+                       "torch.save(torch.load(path), 'G.pt')");
+    default:  // a state_dict; read_state_dict names a checkpoint or any other file itself
+      state = read_state_dict(path);
+  }
+  require_finite(state, path, "the model's training had diverged; use weights saved before that");
+  return state;
+}
+
+std::string model_file_instead_of_data(const std::string& path) {
+  const std::string not_data = ": is a model file, not images: ";
+  switch (file_kind(path)) {
+    case FileKind::kDcganCheckpoint:
+      return path + not_data + "a dcgan checkpoint; sample it with `dcgan generate --checkpoint " +
+             path + "`";
+    case FileKind::kTorchSave:
+      return path + not_data + "a PyTorch file (torch.save); make a run of a state_dict with " +
+             "`dcgan import --generator " + path + " --out RUN`";
+    case FileKind::kTorchScript:
+      return path + not_data +
+             "a TorchScript module (torch.jit.save); run it with torch.jit.load, " +
+             "or make a run of its weights with `dcgan import --generator " + path + " --out RUN`";
+    case FileKind::kLegacyTorchSave:
+      return path + not_data +
+             "a PyTorch file in the legacy torch.save format (before PyTorch 1.6)";
+    default:
+      return "";
+  }
 }
 
 void import_models(ImportOptions options) {
@@ -60,16 +134,16 @@ void import_models(ImportOptions options) {
   if (fs::exists(fs::path(config.out_dir) / "checkpoints" / "last.pt")) {
     throw InputError(config.out_dir + ": already holds a run; choose another --out");
   }
-  const auto g_state = read_state_dict(options.generator);
-  const auto g_options = generator_options(g_state, options.generator);
+  const auto g_state = read_model_weights(options.generator);
+  const auto g_options = options_of(g_state, options.generator, &generator_options);
   config.conv_dim = g_options.conv_dim();
   config.z_size = g_options.z_size();
   config.image_size = g_options.image_size();
   config.arch = models::to_string(g_options.arch());
   TensorDict d_state;
   if (!options.discriminator.empty()) {
-    d_state = read_state_dict(options.discriminator);
-    const auto d_options = discriminator_options(d_state, options.discriminator);
+    d_state = read_model_weights(options.discriminator);
+    const auto d_options = options_of(d_state, options.discriminator, &discriminator_options);
     const auto differs = [&](const std::string& what, const std::string& d_value,
                              const std::string& g_value) {
       if (d_value == g_value) return;

@@ -9,6 +9,7 @@
 #include "dcgan/interop/torch_file.h"
 #include "dcgan/util/archive_values.h"
 #include "dcgan/util/errors.h"
+#include "dcgan/util/finite.h"
 
 namespace dcgan::train {
 namespace {
@@ -26,6 +27,40 @@ uint64_t fnv1a64(const void* data, size_t size) {
   return hash;
 }
 
+// What a model file that is not a checkpoint is, and what to do with it instead.
+[[noreturn]] void throw_not_a_checkpoint(const std::string& path) {
+  const std::string import = "`dcgan import --generator " + path + " --out RUN`";
+  switch (interop::file_kind(path)) {
+    case interop::FileKind::kTorchSave:
+      throw InputError(path +
+                       ": is a PyTorch file (torch.save), not a dcgan checkpoint; make a run "
+                       "of a notebook or pytorch/examples state_dict with " +
+                       import);
+    case interop::FileKind::kTorchScript:
+      throw InputError(path +
+                       ": is a TorchScript module (torch.jit.save), not a dcgan checkpoint; "
+                       "run it with torch.jit.load, or make a run of its weights with " +
+                       import);
+    case interop::FileKind::kLegacyTorchSave:
+      throw InputError(path +
+                       ": is a PyTorch file in the legacy torch.save format (before PyTorch "
+                       "1.6), not a dcgan checkpoint; re-save it in Python with "
+                       "torch.save(torch.load(path), 'G.pt'), then `dcgan import "
+                       "--generator G.pt --out RUN`");
+    default:
+      throw InputError(path + ": not a dcgan checkpoint (no format version)");
+  }
+}
+
+// Refuses weights a diverged run left behind: generating from them gives black images, and
+// resuming from them can never recover.
+void require_finite_model(const torch::nn::Module& model, const std::string& name,
+                          const std::string& path) {
+  require_finite(named_tensors(model, name + "."), path,
+                 "the run had diverged when this checkpoint was written: use an earlier one "
+                 "(checkpoints/epoch_NNN.pt)");
+}
+
 // Opens the envelope, checks version and checksum, and returns the payload archive with its
 // tensors mapped straight to `device` (optimizer state included), so a CPU checkpoint resumes on a
 // GPU.
@@ -39,20 +74,17 @@ torch::serialize::InputArchive open_archive(const std::string& path,
   try {
     envelope.load_from(path, torch::kCPU);
   } catch (const c10::Error& e) {
-    if (interop::file_kind(path) == interop::FileKind::kTorchSave) {
-      throw InputError(path +
-                       ": is a PyTorch file (torch.save), not a dcgan checkpoint; make a run "
-                       "of a notebook state_dict with `dcgan import --generator " +
-                       path + " --out RUN`");
+    if (interop::file_kind(path) == interop::FileKind::kOther) {
+      throw InputError(path + ": not a readable dcgan checkpoint (truncated or corrupt: " +
+                       first_line(e.what_without_backtrace()) + ")");
     }
-    throw InputError(path + ": not a readable dcgan checkpoint (truncated or corrupt: " +
-                     first_line(e.what_without_backtrace()) + ")");
+    throw_not_a_checkpoint(path);
   }
   int64_t version = 0;
   try {
     version = read_int(envelope, "format_version");
   } catch (const c10::Error&) {
-    throw InputError(path + ": not a dcgan checkpoint (no format version)");
+    throw_not_a_checkpoint(path);
   }
   if (version > kCheckpointFormatVersion || version < 1) {
     throw InputError(path + ": checkpoint format version " + std::to_string(version) +
@@ -241,6 +273,9 @@ TrainingProgress load_checkpoint(const std::string& path, Gan& gan) {
     throw InputError(path + ": checkpoint is incomplete or corrupt (" +
                      first_line(e.what_without_backtrace()) + ")");
   }
+  require_finite_model(*gan.generator, "generator", path);
+  require_finite_model(*gan.discriminator, "discriminator", path);
+  if (!gan.g_ema.is_empty()) require_finite_model(*gan.g_ema, "g_ema", path);
   if (progress.fixed_z.dim() != 2 || progress.fixed_z.size(1) != gan.options.z_size) {
     throw InputError(path + ": checkpoint's fixed_z does not match z_size " +
                      std::to_string(gan.options.z_size));
@@ -260,15 +295,18 @@ models::Generator load_generator(const std::string& path, torch::Device device) 
   auto archive = open_archive(path, device);
   const auto info = read_info(archive, path);
   models::Generator generator(gan_options(info).generator());
+  std::string name;
   try {
     // The moving average of the generator's weights when the run kept one: it samples better.
     torch::serialize::InputArchive g;
-    if (!archive.try_read("g_ema", g)) archive.read("generator", g);
+    name = archive.try_read("g_ema", g) ? "g_ema" : "generator";
+    if (name == "generator") archive.read("generator", g);
     generator->load(g);
   } catch (const c10::Error& e) {
     throw InputError(path + ": checkpoint's generator is incomplete or corrupt (" +
                      first_line(e.what_without_backtrace()) + ")");
   }
+  require_finite_model(*generator, name, path);
   generator->to(device);
   generator->eval();
   return generator;
@@ -286,6 +324,7 @@ models::Discriminator load_discriminator(const std::string& path, torch::Device 
     throw InputError(path + ": checkpoint's discriminator is incomplete or corrupt (" +
                      first_line(e.what_without_backtrace()) + ")");
   }
+  require_finite_model(*discriminator, "discriminator", path);
   discriminator->to(device);
   discriminator->eval();
   return discriminator;

@@ -9,6 +9,7 @@
 #include "dcgan/train/device.h"
 #include "dcgan/train/gan.h"
 #include "dcgan/util/errors.h"
+#include "dcgan/util/progress_mode.h"
 
 namespace dcgan::train {
 namespace {
@@ -129,8 +130,7 @@ void validate(const TrainConfig& c) {
   require(c.limit >= 0, "--limit must be 0 (all images) or more, got " + std::to_string(c.limit));
   require(c.threads >= 0 && c.threads <= 1024,
           "--threads must be in 0-1024, got " + std::to_string(c.threads));
-  require(c.progress == "auto" || c.progress == "bar" || c.progress == "log",
-          "--progress must be auto, bar or log, got '" + c.progress + "'");
+  check_progress_mode(c.progress);
   parse_device_name(c.device);  // throws on a malformed name
   require(c.step == "auto" || c.step == "eager" || c.step == "graph" || c.step == "static",
           "--step must be auto, eager, graph or static, got '" + c.step + "'");

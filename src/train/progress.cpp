@@ -28,6 +28,7 @@ std::string clock_string(double seconds) {
 ProgressDisplay::ProgressDisplay(const std::string& mode, int64_t epochs, int64_t batches_per_epoch)
     : live_(mode == "bar" ||
             (mode == "auto" && ::isatty(STDOUT_FILENO) && ::isatty(STDERR_FILENO))),
+      quiet_(mode == "none"),
       epochs_(epochs),
       batches_(batches_per_epoch) {}
 
@@ -56,6 +57,7 @@ void ProgressDisplay::update(int64_t batch_done, double d_loss, double g_loss,
 }
 
 void ProgressDisplay::log(const std::string& line) {
+  if (quiet_) return;
   clear_bar();
   spdlog::info(line);
   if (live_ && batch_ < batches_ && epoch_ > 0) draw_bar();

@@ -25,11 +25,16 @@ TensorDict read_state_dict(const std::string& path);
 // weights_only=True (the default from PyTorch 2.6).
 std::string state_dict_bytes(const TensorDict& tensors);
 
-// What a file is, judged from its zip records without unpickling it.
+// What a model file is, judged from its first bytes and zip records (and, for a TorchScript
+// archive, its attributes), so that every command can name what it was given and say what to do
+// with it.
 enum class FileKind {
-  kTorchSave,        // Python's torch.save (or state_dict_bytes above)
-  kDcganCheckpoint,  // a LibTorch archive, as dcgan writes its checkpoints
-  kOther,            // not a zip archive PyTorch wrote
+  kTorchSave,        // Python's torch.save in the zip format of PyTorch 1.6 and later
+  kLegacyTorchSave,  // torch.save's format before PyTorch 1.6
+                     // (_use_new_zipfile_serialization=False)
+  kTorchScript,      // a TorchScript module: torch.jit.save, or dcgan export --format torchscript
+  kDcganCheckpoint,  // a dcgan checkpoint (run/checkpoints/last.pt)
+  kOther,            // none of these (or no such file)
 };
 FileKind file_kind(const std::string& path);
 

@@ -12,6 +12,9 @@ struct ExportOptions {
   std::string checkpoint;         // a dcgan checkpoint (run/checkpoints/last.pt)
   std::string out;                // the PyTorch file to write
   std::string net = "generator";  // generator | discriminator
+  // state_dict: torch.save of the notebook's (or pytorch/examples') keys, for their classes;
+  // torchscript: a module that runs with no model code (torchscript.h).
+  std::string format = "state_dict";
 };
 
 // The generator `export` writes, in eval mode on the CPU. Which weights to export is decided here
@@ -22,13 +25,23 @@ models::Generator generator_for_export(const ExportOptions& options);
 // The notebook state_dict `export` writes for options.net.
 TensorDict exported_state(const ExportOptions& options);
 
-// Writes exported_state(options) to options.out in torch.save's format. Returns the model's
-// description for the log, e.g. "Generator (z_size 100, conv_dim 32)".
+// Writes the model to options.out in options.format. Returns the model's description for the log,
+// e.g. "Generator (notebook, 32x32, conv_dim 32, z_size 100; the notebook's layout)".
 std::string export_model(const ExportOptions& options);
 
+// The weights in a model file that `import` reads: a torch.save state_dict, or a TorchScript
+// module (dcgan's export, or a scripted notebook / pytorch/examples model), with every other kind
+// of file refused in one line that names it and says what to do. Non-finite weights are refused.
+TensorDict read_model_weights(const std::string& path);
+
+// For commands that read data: when `path` is a model file (a checkpoint, a state_dict, a
+// TorchScript module or a legacy torch.save file), one line naming its kind and the command that
+// reads it; empty otherwise.
+std::string model_file_instead_of_data(const std::string& path);
+
 struct ImportOptions {
-  std::string generator;      // the notebook Generator's state_dict (required)
-  std::string discriminator;  // the notebook Discriminator's, or empty for a fresh one
+  std::string generator;      // the Generator's state_dict or TorchScript module (required)
+  std::string discriminator;  // the Discriminator's, or empty for a fresh one
   // The run's options for a later `train --resume` (out_dir, data, seed, lr, ...); conv_dim and
   // z_size are replaced by those read from the files.
   train::TrainConfig config;

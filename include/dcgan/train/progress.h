@@ -8,7 +8,7 @@ namespace dcgan::train {
 
 // Step-level progress of a run. On a terminal: one live bar per epoch (images/s, losses, ETA),
 // redrawn in place; log lines are printed above it, never through it. Elsewhere (CI, nohup,
-// files): no bar, only the periodic log lines. `mode` is auto, bar or log.
+// files): no bar, only the periodic log lines. `mode` is auto, bar, log or none (neither).
 class ProgressDisplay {
  public:
   ProgressDisplay(const std::string& mode, int64_t epochs, int64_t batches_per_epoch);
@@ -26,6 +26,7 @@ class ProgressDisplay {
   void draw_bar();
 
   bool live_ = false;
+  bool quiet_ = false;
   int64_t epochs_, batches_;
   int64_t epoch_ = 0, batch_ = 0, first_batch_ = 0;
   double d_loss_ = 0, g_loss_ = 0, rate_ = 0;

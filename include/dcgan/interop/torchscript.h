@@ -1,0 +1,43 @@
+#pragma once
+
+#include <torch/script.h>
+
+#include <string>
+
+#include "dcgan/interop/torch_file.h"
+#include "dcgan/models/discriminator.h"
+#include "dcgan/models/generator.h"
+
+namespace dcgan::interop {
+
+// Bumped when the exported modules' attributes or methods change.
+constexpr int64_t kTorchScriptExportVersion = 1;
+
+// The generator as a self-contained TorchScript module (weights, BatchNorm buffers and the forward
+// pass in TorchScript), in eval mode on the CPU: torch.jit.load in Python and torch::jit::load in
+// C++ run it with no model code. Its methods:
+//   forward(z) -> images: z [N, z_size] (or [N, z_size, 1, 1]) -> [N, 3, S, S] in [-1, 1], as
+//                         `dcgan generate` computes them;
+//   sample(n)  -> images: n images from z drawn as the run drew it (the `latent` attribute).
+// Attributes for its users: arch, image_size, conv_dim, z_size, latent ("uniform(-1, 1)" or
+// "normal(0, 1)"), batch_norm and dcgan_export_version. The tensors are named after dcgan's layers
+// with '_' for '.': t_conv1_weight, bn1_running_mean, ...
+torch::jit::Module generator_module(models::Generator& generator);
+
+// The discriminator likewise (eval mode; spectrally normalised weights stored as used):
+//   forward(images) -> logits [N, 1] (images [N, 3, S, S] in [-1, 1]; the sigmoid is not applied);
+//   probability(images) -> sigmoid(forward): how real each image looks;
+//   features(images) -> [N, F]: the last feature map before the logit, flattened.
+torch::jit::Module discriminator_module(models::Discriminator& discriminator);
+
+// torch.jit.save's bytes of `module`.
+std::string module_bytes(const torch::jit::Module& module);
+
+// The weights of a TorchScript file, for `dcgan import`, in the layout of a PyTorch state_dict
+// (notebook or pytorch-examples keys): a module dcgan exported is rebuilt from its attributes;
+// any other module (torch.jit.script of the notebook's or pytorch/examples' classes) gives its
+// parameters and buffers under their own names, which import then matches against the known
+// layouts. Throws dcgan::InputError naming `path` when the file cannot be loaded.
+TensorDict torchscript_state(const std::string& path);
+
+}  // namespace dcgan::interop
