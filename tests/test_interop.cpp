@@ -768,7 +768,7 @@ TEST(ModelFiles, NonFiniteWeightsAreRefused) {
                               "export --checkpoint " + last + out + ".pt",
                               "export --format torchscript --checkpoint " + last + out + ".pt",
                               "evaluate --checkpoint " + last + " --data " + tiny +
-                                  " --train-data " + tiny,
+                                  " --train-data " + tiny + " --feature-net " + dir.file("x.pt"),
                               "train --resume " + dir.file("diverged") + " --epochs 1"}) {
     r = dcgan_cli(command);
     EXPECT_EQ(r.code, 2) << command << "\n" << r.output;
