@@ -78,11 +78,13 @@ std::string export_model(const ExportOptions& options) {
     write_file_atomically(options.out, state_dict_bytes(exported_state(options)));
   }
   const auto info = checkpoint_info(options.checkpoint);
-  const auto layout = torchscript                            ? "TorchScript"
-                      : info.arch == models::Arch::kNotebook ? "the notebook's layout"
-                                                             : "pytorch/examples' main.N layout";
+  // A state_dict's keys are those of the arch's PyTorch classes; a TorchScript module needs none.
+  const std::string layout = torchscript ? ""
+                             : info.arch == models::Arch::kNotebook
+                                 ? "; the notebook's layout"
+                                 : "; pytorch/examples' main.N layout";
   return (options.net == "generator" ? "Generator (" : "Discriminator (") + train::describe(info) +
-         "; " + layout + ")" +
+         layout + ")" +
          (options.net == "generator" && info.has_g_ema
               ? ", the moving average of its weights (--g-ema)"
               : "");
