@@ -1,7 +1,8 @@
 """Data-loading benchmark, side by side in one run (scripts/bench.sh runs it; BENCHMARKS.md).
 
-Makes its data on the spot under WORK (default build/bench-data), from the shared synthetic SVHN set
-(../shared/data/svhn_synth_train_32x32.mat, 10,000 images), then times, each in a fresh process:
+Makes its data on the spot under WORK (default build/bench-data), from a 10,000-image synthetic
+SVHN-format set (data/synthetic_train_32x32.mat, made by scripts/make_synthetic_svhn.py when missing),
+then times, each in a fresh process:
   - MAT v5 (zlib-compressed, written by scipy.io.savemat), 73,257 images: dcgan vs scipy.io.loadmat;
   - MAT v7.3 (h5py, gzip chunks, MATLAB_class as np.bytes_ i.e. NULLPAD): dcgan vs h5py;
   - a 20,000-image folder of 64x64 PNGs and JPEGs in 10 class subfolders: dcgan's first load (no
@@ -22,15 +23,18 @@ import time
 
 import numpy as np
 
-SHARED = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'shared', 'data',
-                      'svhn_synth_train_32x32.mat')
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
+SOURCE = os.path.join(ROOT, 'data', 'synthetic_train_32x32.mat')
 COUNT = 73257
 FOLDER_IMAGES = 20000
 
 
 def synthetic_set():
     import scipy.io
-    m = scipy.io.loadmat(SHARED)
+    if not os.path.exists(SOURCE):
+        subprocess.run([sys.executable, os.path.join(ROOT, 'scripts', 'make_synthetic_svhn.py'),
+                        SOURCE, '10000', '1'], check=True)
+    m = scipy.io.loadmat(SOURCE)
     return m['X'], m['y']
 
 

@@ -37,7 +37,7 @@ PYTHON_MAX_WORK=${PYTHON_MAX_WORK:-$((32 * 32 * 1024))}
 DEVICE=${DEVICE:-cpu}
 # Debian's python3 (with python3-torch and python3-scipy), not a pyenv/venv python3 on PATH.
 PY=${PY:-/usr/bin/python3}
-SYNTH_TOOL=../shared/tools/make_svhn_synth.py
+SYNTH_TOOL=scripts/make_synthetic_svhn.py
 LARGE=build/bench-data/svhn_synth_73257_32x32.mat
 BENCH=build/dcgan_bench
 results=$(mktemp)
@@ -105,7 +105,7 @@ fi
 
 if [[ -z ${SKIP_LOAD:-} ]]; then
   if [[ ! -f $LARGE ]]; then
-    # Full SVHN train size, rendered by the shared generator (about 2 minutes on 2 cores).
+    # Full SVHN train size, rendered by the project's generator (a few minutes on 2 cores).
     mkdir -p "$(dirname "$LARGE")"
     echo "Generating $LARGE (73,257 images) ..."
     start=$(date +%s)

@@ -10,7 +10,8 @@
 # got.
 #
 # Settings (environment):
-#   DCGAN=build/dcgan   DATA=/work/shared/data/svhn_synth_train_32x32.mat (32x32)
+#   DCGAN=build/dcgan   DATA=data/synthetic_train_32x32.mat (32x32; made by
+#                       scripts/make_synthetic_svhn.py on first use)
 #   IMAGE_SIZE=32 ARCH=notebook CONV_DIM=32   the model (64x64: IMAGE_SIZE=64 ARCH=pytorch-examples
 #                                             CONV_DIM=64 DATA=<a 64x64 set>)
 #   BATCH=128        1 process trains on batches of BATCH
@@ -23,7 +24,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DCGAN=${DCGAN:-build/dcgan}
-DATA=${DATA:-/work/shared/data/svhn_synth_train_32x32.mat}
+DATA=${DATA:-data/synthetic_train_32x32.mat}
+if [[ $DATA == data/synthetic_train_32x32.mat && ! -f $DATA ]]; then
+  /usr/bin/python3 scripts/make_synthetic_svhn.py "$DATA.partial" 10000 1 && mv "$DATA.partial" "$DATA"
+fi
 IMAGE_SIZE=${IMAGE_SIZE:-32}
 ARCH=${ARCH:-notebook}
 CONV_DIM=${CONV_DIM:-32}

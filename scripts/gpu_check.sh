@@ -19,7 +19,8 @@
 #
 # Usage: scripts/gpu_check.sh [--phase P] [--fresh] PREFIX OUT_DIR
 #        scripts/gpu_check.sh [--phase P] [--fresh] [--no-build] --cpu-dry-run OUT_DIR
-#   PREFIX: the Debian dependencies unpacked beforehand by shared/tools/offline-prefix.sh PREFIX
+#   PREFIX: the Debian dependencies, unpacked beforehand where apt works by
+#           scripts/offline_prefix.sh PREFIX (then copied to the GPU machine)
 #   --cpu-dry-run: the same phases, checks, tables and files on the CPU with the local (Debian)
 #     LibTorch and the build in BUILD_DIR (default build/, configured if missing): CPU devices, the
 #     static step where the GPU runs the graph, tiny models and step counts, seconds in all. CI runs
@@ -71,7 +72,7 @@ else
   state=$(realpath -m "${DCGAN_GPU_CHECK_STATE:-/tmp/dcgan_gpu_check}")
   PYTHON=${PYTHON:-python3}
   STEPS=${STEPS:-100} WARMUP=${WARMUP:-5}
-  [[ -d $prefix/usr ]] || { echo "gpu_check: $prefix: no usr/ folder (make it with shared/tools/offline-prefix.sh)" >&2; exit 2; }
+  [[ -d $prefix/usr ]] || { echo "gpu_check: $prefix: no usr/ folder (make it with scripts/offline_prefix.sh)" >&2; exit 2; }
 fi
 # Not through symlinks: a virtual environment's python is one, and its packages go with its path.
 [[ $PYTHON == */* ]] && PYTHON=$(realpath -ms "$PYTHON")

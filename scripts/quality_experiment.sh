@@ -9,8 +9,9 @@
 #                                     [--threads N] [--z-seeds "0 1 2"] [--eval-every N]
 #                                     [--train-flags "FLAGS"]
 #
-# Defaults: the shared 10,000-image synthetic set, conv_dim 32 (the notebook's model), 25 epochs,
-# seeds 1 and 2, every recipe below, every core. Each final generator is measured with 3,000
+# Defaults: a 10,000-image synthetic SVHN-format train set and a 2,000-image test set, made by
+# scripts/make_synthetic_svhn.py into data/ on first use; conv_dim 32 (the notebook's model), 25
+# epochs, seeds 1 and 2, every recipe below, every core. Each final generator is measured with 3,000
 # samples from each of the z seeds (evaluation_zN.json); the table's FD is their mean. --train-flags
 # adds flags to every run (e.g. "--limit 5000 --batch-size 64" for a shorter 64x64 run). On a busy
 # machine, run one experiment per seed side by side (--seeds 1 and --seeds 2, the same OUT) with
@@ -21,8 +22,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 DCGAN="${DCGAN:-$ROOT/build/dcgan}"  # DCGAN=path: a frozen copy, so rebuilding build/ mid-run is safe
-TRAIN=/work/shared/data/svhn_synth_train_32x32.mat
-TEST=/work/shared/data/svhn_synth_test_32x32.mat
+TRAIN=$ROOT/data/synthetic_train_32x32.mat
+TEST=$ROOT/data/synthetic_test_32x32.mat
 EPOCHS=25
 SEEDS="1 2"
 CONV_DIM=32
@@ -73,7 +74,7 @@ declare -A FLAGS=(
 )
 ORDER="notebook normal_init smooth_labels g_ema normal_init+g_ema g_ema+batch64 normal_init+g_ema+batch64"
 
-[[ $# -ge 1 && "$1" != -* ]] || { sed -n '2,19p' "$0"; exit 2; }
+[[ $# -ge 1 && "$1" != -* ]] || { sed -n '2,20p' "$0"; exit 2; }
 OUT="$1"; shift
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -94,6 +95,15 @@ RECIPES="${RECIPES:-$ORDER}"
 for recipe in $RECIPES; do
   [[ -v "FLAGS[$recipe]" ]] || { echo "quality_experiment.sh: unknown recipe '$recipe' (known: ${!FLAGS[*]})" >&2; exit 2; }
 done
+
+# The default data is made once, by the project's own generator (about a minute).
+make_synthetic() {  # FILE COUNT SEED
+  [[ -f $1 ]] && return
+  mkdir -p "$(dirname "$1")"
+  /usr/bin/python3 "$ROOT/scripts/make_synthetic_svhn.py" "$1.partial" "$2" "$3" && mv "$1.partial" "$1"
+}
+[[ $TRAIN != "$ROOT/data/synthetic_train_32x32.mat" ]] || make_synthetic "$TRAIN" 10000 1
+[[ $TEST != "$ROOT/data/synthetic_test_32x32.mat" ]] || make_synthetic "$TEST" 2000 2
 
 mkdir -p "$OUT"
 FEATURE_NET="$OUT/feature_net.pt"
