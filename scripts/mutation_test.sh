@@ -51,7 +51,7 @@ mutation() {
 }
 
 # --- loader -------------------------------------------------------------------------------------
-mutation loader_label_10_is_digit_0 src/data/mat73.cpp \
+mutation loader_label_10_is_digit_0 src/data/mat_variables.cpp \
   '(v == 10 ? 0 : v)' '(v == 10 ? 10 : v)' \
   "SVHN's label 10 is no longer read as digit 0."
 mutation loader_column_major src/data/svhn.cpp \
@@ -66,7 +66,7 @@ mutation loader_pixel_range src/data/svhn.cpp \
 mutation loader_row_of_labels src/data/svhn.cpp \
   '(y_info->dims[0] == 1 || y_info->dims[1] == 1)' '(y_info->dims[1] == 1)' \
   'A 1xN y (labels stored as a row) is refused.'
-mutation loader_big_endian_precheck src/data/svhn.cpp \
+mutation loader_big_endian_precheck src/data/mat5_size_checks.cpp \
   "const bool swap = endian[0] == 'M' && endian[1] == 'I';" 'const bool swap = false;' \
   'The size pre-check reads big-endian files as little-endian and refuses them.'
 
@@ -185,7 +185,7 @@ mutation g_step_missing src/train/gan.cpp \
   'G never takes an optimizer step.'
 
 # --- trainer ------------------------------------------------------------------------------------
-mutation samples_in_train_mode src/train/generate.cpp \
+mutation samples_in_train_mode src/sampling/sampling.cpp \
   'generator->eval();' '(void)0;' \
   'Per-epoch samples use batch statistics and update the BatchNorm buffers that get checkpointed.'
 mutation resume_reshuffles_mid_epoch src/train/trainer.cpp \

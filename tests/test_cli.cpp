@@ -23,7 +23,7 @@
 #include "dcgan/image/png.h"
 #include "dcgan/models/generator.h"
 #include "dcgan/train/checkpoint.h"
-#include "dcgan/train/generate.h"
+#include "dcgan/sampling/sampling.h"
 #include "test_helpers.h"
 #include "tiny_train_args.h"
 
@@ -432,7 +432,7 @@ TEST(CheckpointVersion, CraftedCurrentVersionLoads) {
   ASSERT_EQ(r.code, 0) << describe(r);
   // The images are those of the generator that was written.
   const auto expected = dcgan::image::make_grid(
-      dcgan::train::render(generator, dcgan::train::seeded_z(4, 8, 1)), /*nrow=*/8);
+      dcgan::sampling::render(generator, dcgan::sampling::seeded_z(4, 8, 1)), /*nrow=*/8);
   EXPECT_TRUE(torch::equal(dcgan::image::read_image(tmp.file("grid.png")), expected));
 }
 
@@ -734,7 +734,7 @@ TEST(Commands, InterpolateDrawsTheLatentWalk) {
   ASSERT_EQ(r.code, 0) << describe(r);
   auto generator = dcgan::train::load_generator(Shared::get().checkpoint(), torch::kCPU);
   const auto expected = dcgan::image::make_grid(
-      dcgan::train::render(generator, dcgan::train::latent_walk(2, 5, 8, 9)), /*nrow=*/5);
+      dcgan::sampling::render(generator, dcgan::sampling::latent_walk(2, 5, 8, 9)), /*nrow=*/5);
   const auto walk = dcgan::image::read_image(tmp.file("walk.png"));
   EXPECT_EQ(walk.sizes(), (std::vector<int64_t>{3, 2 * 34 + 2, 5 * 34 + 2}));
   EXPECT_TRUE(torch::equal(walk, expected));
@@ -750,7 +750,7 @@ TEST(Commands, GenerateMoreThanOneChunk) {
   ASSERT_EQ(r.code, 0) << describe(r);
   auto generator = dcgan::train::load_generator(Shared::get().checkpoint(), torch::kCPU);
   const auto expected = dcgan::image::make_grid(
-      dcgan::train::render(generator, dcgan::train::seeded_z(1030, 8, 2)), /*nrow=*/40);
+      dcgan::sampling::render(generator, dcgan::sampling::seeded_z(1030, 8, 2)), /*nrow=*/40);
   const auto grid = dcgan::image::read_image(tmp.file("many.png"));
   EXPECT_EQ(grid.sizes(), (std::vector<int64_t>{3, 26 * 34 + 2, 40 * 34 + 2}));
   EXPECT_TRUE(torch::equal(grid, expected));

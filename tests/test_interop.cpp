@@ -18,7 +18,7 @@
 
 #include "dcgan/data/scale.h"
 #include "dcgan/interop/state_dict_layout.h"
-#include "dcgan/interop/torch_file.h"
+#include "dcgan/serialization/torch_file.h"
 #include "dcgan/interop/torchscript.h"
 #include "dcgan/interop/transfer.h"
 #include "dcgan/train/checkpoint.h"
@@ -31,7 +31,7 @@
 
 namespace fs = std::filesystem;
 using dcgan::InputError;
-using dcgan::interop::TensorDict;
+using dcgan::serialization::TensorDict;
 using dcgan::test::TempDir;
 
 namespace {
@@ -57,7 +57,7 @@ std::string examples_reference(const std::string& name) {
 
 std::map<std::string, torch::Tensor> expected(const std::string& path) {
   std::map<std::string, torch::Tensor> out;
-  for (const auto& [name, tensor] : dcgan::interop::read_state_dict(path)) out[name] = tensor;
+  for (const auto& [name, tensor] : dcgan::serialization::read_state_dict(path)) out[name] = tensor;
   return out;
 }
 
@@ -81,14 +81,14 @@ void expect_close(const std::string& name, const torch::Tensor& actual,
 }
 
 dcgan::models::Generator notebook_generator() {
-  const auto state = dcgan::interop::read_state_dict(reference("G.pt"));
+  const auto state = dcgan::serialization::read_state_dict(reference("G.pt"));
   dcgan::models::Generator generator(dcgan::interop::generator_options(state, "G.pt"));
   dcgan::interop::load_pytorch_state_dict(generator, state, "G.pt");
   return generator;
 }
 
 dcgan::models::Discriminator notebook_discriminator() {
-  const auto state = dcgan::interop::read_state_dict(reference("D.pt"));
+  const auto state = dcgan::serialization::read_state_dict(reference("D.pt"));
   dcgan::models::Discriminator discriminator(dcgan::interop::discriminator_options(state, "D.pt"));
   dcgan::interop::load_pytorch_state_dict(discriminator, state, "D.pt");
   return discriminator;
@@ -230,9 +230,9 @@ TEST(NotebookParity, OneTrainingStep) {
   options.z_size = generator->options().z_size();
   dcgan::train::Gan gan(options, torch::kCPU);
   dcgan::interop::load_pytorch_state_dict(
-      gan.generator, dcgan::interop::read_state_dict(reference("G.pt")), "G.pt");
+      gan.generator, dcgan::serialization::read_state_dict(reference("G.pt")), "G.pt");
   dcgan::interop::load_pytorch_state_dict(
-      gan.discriminator, dcgan::interop::read_state_dict(reference("D.pt")), "D.pt");
+      gan.discriminator, dcgan::serialization::read_state_dict(reference("D.pt")), "D.pt");
 
   const auto losses = dcgan::train::train_step(gan, e.at("images"), e.at("z_for_d"),
                                                e.at("z_for_g"), /*smooth_labels=*/false);
@@ -272,7 +272,7 @@ TEST(NotebookParity, ExportedModelsComputeTheSameInTheNotebook) {
                               {"g_eval.out", gan.generator(z)},
                               {"d_eval.out", gan.discriminator(dcgan::data::scale(images))}};
   dcgan::write_file_atomically(dir.file("cpp_outputs.pt"),
-                               dcgan::interop::state_dict_bytes(outputs));
+                               dcgan::serialization::state_dict_bytes(outputs));
   const auto result = run(std::string(DCGAN_TEST_PYTHON) + " " + DCGAN_NOTEBOOK_SCRIPT + " check " +
                           dir.path().string());
   EXPECT_EQ(result.code, 0) << result.output;
@@ -282,8 +282,8 @@ TEST(NotebookParity, ExportedModelsComputeTheSameInTheNotebook) {
 // through nn.DataParallel) and netD.pt read into dcgan's --arch pytorch-examples networks compute
 // what their classes compute, in both modes and over one iteration of main.py's loop.
 dcgan::train::Gan examples_gan() {
-  const auto g_state = dcgan::interop::read_state_dict(examples_reference("netG.pt"));
-  const auto d_state = dcgan::interop::read_state_dict(examples_reference("netD.pt"));
+  const auto g_state = dcgan::serialization::read_state_dict(examples_reference("netG.pt"));
+  const auto d_state = dcgan::serialization::read_state_dict(examples_reference("netD.pt"));
   const auto g_options = dcgan::interop::generator_options(g_state, "netG.pt");
   const auto d_options = dcgan::interop::discriminator_options(d_state, "netD.pt");
   EXPECT_EQ(g_options.arch(), dcgan::models::Arch::kPytorchExamples);
@@ -359,7 +359,7 @@ TEST(PytorchExamplesParity, ExportedModelsComputeTheSameInTheirClasses) {
   const auto checkpoint = dir.file("last.pt");
   dcgan::write_file_atomically(checkpoint, dcgan::train::serialize_checkpoint(gan, progress));
   export_both_formats(checkpoint, dir);
-  const auto exported = dcgan::interop::read_state_dict(dir.file("exported_G.pt"));
+  const auto exported = dcgan::serialization::read_state_dict(dir.file("exported_G.pt"));
   EXPECT_EQ(exported.front().first, "main.0.weight");
   EXPECT_EQ(exported.back().first, "main.12.weight");
 
@@ -373,7 +373,7 @@ TEST(PytorchExamplesParity, ExportedModelsComputeTheSameInTheirClasses) {
       {"g_eval.out", gan.generator(z)},
       {"d_eval.prob", gan.discriminator->probability(dcgan::data::scale(images))}};
   dcgan::write_file_atomically(dir.file("cpp_outputs.pt"),
-                               dcgan::interop::state_dict_bytes(outputs));
+                               dcgan::serialization::state_dict_bytes(outputs));
   const auto result = run(std::string(DCGAN_TEST_PYTHON) + " " + DCGAN_PYTORCH_EXAMPLES_SCRIPT +
                           " check " + dir.path().string());
   EXPECT_EQ(result.code, 0) << result.output;
@@ -402,8 +402,8 @@ TEST(PytorchExamplesParity, ImportGenerateAndExportBack) {
   r = dcgan_cli("export --checkpoint " + last + " --out " + dir.file("G.pt"));
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("main.N"), std::string::npos) << r.output;
-  const auto original = dcgan::interop::read_state_dict(examples_reference("netG.pt"));
-  const auto back = dcgan::interop::read_state_dict(dir.file("G.pt"));
+  const auto original = dcgan::serialization::read_state_dict(examples_reference("netG.pt"));
+  const auto back = dcgan::serialization::read_state_dict(dir.file("G.pt"));
   ASSERT_EQ(back.size(), original.size());
   for (size_t i = 0; i < original.size(); ++i) {
     EXPECT_EQ("module." + back[i].first, original[i].first);
@@ -413,7 +413,7 @@ TEST(PytorchExamplesParity, ImportGenerateAndExportBack) {
 
 // A state_dict of another image size or channel count is refused with the reason.
 TEST(PytorchExamplesParity, RefusesWhatDcganCannotBuild) {
-  auto state = dcgan::interop::read_state_dict(examples_reference("netD.pt"));
+  auto state = dcgan::serialization::read_state_dict(examples_reference("netD.pt"));
   auto gray = state;
   gray.front().second = torch::zeros({4, 1, 4, 4});  // an MNIST discriminator: nc = 1
   expect_input_error([&] { dcgan::interop::discriminator_options(gray, "netD.pt"); },
@@ -432,10 +432,10 @@ TEST(PytorchExamplesParity, RefusesWhatDcganCannotBuild) {
 
 TEST(TorchFile, WritesWhatItReadsBitForBit) {
   TempDir dir;
-  const auto original = dcgan::interop::read_state_dict(reference("G.pt"));
+  const auto original = dcgan::serialization::read_state_dict(reference("G.pt"));
   ASSERT_EQ(original.front().first, "fc.weight");
-  dcgan::write_file_atomically(dir.file("copy.pt"), dcgan::interop::state_dict_bytes(original));
-  const auto copy = dcgan::interop::read_state_dict(dir.file("copy.pt"));
+  dcgan::write_file_atomically(dir.file("copy.pt"), dcgan::serialization::state_dict_bytes(original));
+  const auto copy = dcgan::serialization::read_state_dict(dir.file("copy.pt"));
   ASSERT_EQ(copy.size(), original.size());
   for (size_t i = 0; i < copy.size(); ++i) {
     EXPECT_EQ(copy[i].first, original[i].first);
@@ -445,7 +445,7 @@ TEST(TorchFile, WritesWhatItReadsBitForBit) {
 }
 
 TEST(TorchFile, RefusesWhatIsNotAStateDict) {
-  using dcgan::interop::read_state_dict;
+  using dcgan::serialization::read_state_dict;
   expect_input_error([] { read_state_dict(reference("whole_model.pt")); },
                      "not a state_dict: the file pickles a Python object (__main__.Generator)");
   expect_input_error([] { read_state_dict(reference("list.pt")); },
@@ -477,7 +477,7 @@ TEST(TorchFile, SurvivesCraftedPickles) {
   TempDir dir;
   auto refused = [&](const std::string& pickle, const std::string& part) {
     write_pickle(dir.file("crafted.pt"), pickle);
-    expect_input_error([&] { dcgan::interop::read_state_dict(dir.file("crafted.pt")); }, part);
+    expect_input_error([&] { dcgan::serialization::read_state_dict(dir.file("crafted.pt")); }, part);
   };
   using namespace std::string_literals;  // "..."s keeps the NUL bytes
   const auto proto = "\x80\x02"s;
@@ -495,7 +495,7 @@ TEST(TorchFile, SurvivesCraftedPickles) {
 }
 
 TEST(NotebookStateDict, NamesTheKeyAndBothShapes) {
-  auto state = dcgan::interop::read_state_dict(reference("G.pt"));
+  auto state = dcgan::serialization::read_state_dict(reference("G.pt"));
   auto generator = notebook_generator();
   auto with = [&](const std::string& key, torch::Tensor tensor) {
     auto changed = state;
@@ -520,7 +520,7 @@ TEST(NotebookStateDict, NamesTheKeyAndBothShapes) {
                      "G.pt: unexpected key 't_conv3.0.bias' of shape [3]");
   expect_input_error(
       [&] {
-        dcgan::interop::generator_options(dcgan::interop::read_state_dict(reference("D.pt")),
+        dcgan::interop::generator_options(dcgan::serialization::read_state_dict(reference("D.pt")),
                                           "D.pt");
       },
       "D.pt: holds a Discriminator state_dict, expected a Generator's");
@@ -545,8 +545,8 @@ TEST(InteropCommands, ImportThenGenerateResumeAndExportBack) {
   r = dcgan_cli("export --checkpoint " + last + " --net discriminator --out " + dir.file("D.pt"));
   ASSERT_EQ(r.code, 0) << r.output;
   for (const std::string net : {"G.pt", "D.pt"}) {
-    const auto original = dcgan::interop::read_state_dict(reference(net));
-    const auto exported = dcgan::interop::read_state_dict(dir.file(net));
+    const auto original = dcgan::serialization::read_state_dict(reference(net));
+    const auto exported = dcgan::serialization::read_state_dict(dir.file(net));
     ASSERT_EQ(exported.size(), original.size()) << net;
     for (size_t i = 0; i < original.size(); ++i) {
       EXPECT_EQ(exported[i].first, original[i].first) << net;
@@ -655,7 +655,7 @@ TEST(TorchScriptExport, ImportReadsItBack) {
   const auto r = dcgan_cli("import --generator " + dir.file("exported_G.ts") + " --discriminator " +
                            dir.file("exported_D.ts") + " --out " + run_dir + " --seed 1");
   ASSERT_EQ(r.code, 0) << r.output;
-  const auto original = dcgan::interop::read_state_dict(dir.file("exported_G.pt"));
+  const auto original = dcgan::serialization::read_state_dict(dir.file("exported_G.pt"));
   auto generator = dcgan::train::load_generator(run_dir + "/checkpoints/last.pt", torch::kCPU);
   const auto imported = dcgan::interop::pytorch_state_dict(generator);
   ASSERT_EQ(imported.size(), original.size());
@@ -671,18 +671,18 @@ TEST(ModelFiles, EveryCommandNamesTheKindOfFile) {
   const auto scripted = reference("G_scripted.pt");  // torch.jit.script(G).save(...)
   const auto legacy = reference("G_legacy.pt");      // torch.save(..., zipfile off)
   const auto state_dict = reference("G.pt");
-  using dcgan::interop::FileKind;
-  EXPECT_EQ(dcgan::interop::file_kind(scripted), FileKind::kTorchScript);
-  EXPECT_EQ(dcgan::interop::file_kind(legacy), FileKind::kLegacyTorchSave);
-  EXPECT_EQ(dcgan::interop::file_kind(state_dict), FileKind::kTorchSave);
+  using dcgan::serialization::FileKind;
+  EXPECT_EQ(dcgan::serialization::file_kind(scripted), FileKind::kTorchScript);
+  EXPECT_EQ(dcgan::serialization::file_kind(legacy), FileKind::kLegacyTorchSave);
+  EXPECT_EQ(dcgan::serialization::file_kind(state_dict), FileKind::kTorchSave);
 
   // The notebook's G as TorchScript: import reads its weights, those of G.pt.
   auto r = dcgan_cli("import --generator " + scripted + " --out " + dir.file("run") + " --seed 2");
   ASSERT_EQ(r.code, 0) << r.output;
   const auto last = dir.file("run") + "/checkpoints/last.pt";
-  EXPECT_EQ(dcgan::interop::file_kind(last), FileKind::kDcganCheckpoint);
+  EXPECT_EQ(dcgan::serialization::file_kind(last), FileKind::kDcganCheckpoint);
   auto generator = dcgan::train::load_generator(last, torch::kCPU);
-  const auto original = dcgan::interop::read_state_dict(state_dict);
+  const auto original = dcgan::serialization::read_state_dict(state_dict);
   for (const auto& [key, tensor] : dcgan::interop::pytorch_state_dict(generator)) {
     for (const auto& [original_key, original_tensor] : original) {
       if (key == original_key) {
@@ -729,7 +729,7 @@ TEST(ModelFiles, EveryCommandNamesTheKindOfFile) {
 // tensor and how many of its values are not finite, exit 2, nothing written.
 TEST(ModelFiles, NonFiniteWeightsAreRefused) {
   TempDir dir;
-  auto state = dcgan::interop::read_state_dict(reference("G.pt"));
+  auto state = dcgan::serialization::read_state_dict(reference("G.pt"));
   for (auto& [key, tensor] : state) {
     if (key == "t_conv2.0.weight") {
       tensor = tensor.clone();
@@ -737,7 +737,7 @@ TEST(ModelFiles, NonFiniteWeightsAreRefused) {
       tensor.view(-1)[4] = INFINITY;
     }
   }
-  dcgan::write_file_atomically(dir.file("nan_G.pt"), dcgan::interop::state_dict_bytes(state));
+  dcgan::write_file_atomically(dir.file("nan_G.pt"), dcgan::serialization::state_dict_bytes(state));
   auto r = dcgan_cli("import --generator " + dir.file("nan_G.pt") + " --out " + dir.file("run"));
   EXPECT_EQ(r.code, 2) << r.output;
   EXPECT_NE(r.output.find("nan_G.pt: tensor 't_conv2.0.weight' holds 2 non-finite values"),

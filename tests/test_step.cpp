@@ -11,7 +11,7 @@
 
 #include "dcgan/train/capturable_adam.h"
 #include "dcgan/train/checkpoint.h"
-#include "dcgan/train/generate.h"
+#include "dcgan/sampling/sampling.h"
 #include "dcgan/train/signals.h"
 #include "dcgan/train/step.h"
 #include "dcgan/train/trainer.h"
@@ -270,8 +270,8 @@ TEST(GraphStep, Bf16ChannelsLastTrainsWithFiniteLossesAndChangingSamples_CUDA) {
   torch::manual_seed(0);
   const auto images = random_images(1024, cuda);
   Gan gan(notebook_options(), cuda);
-  const auto z = seeded_z(16, gan.options.z_size, 7);
-  const auto before = render(gan.generator, z);
+  const auto z = dcgan::sampling::seeded_z(16, gan.options.z_size, 7);
+  const auto before = dcgan::sampling::render(gan.generator, z);
   StepOptions options = batch_of(128);
   options.precision = Precision::kBf16;
   options.channels_last = true;
@@ -282,7 +282,7 @@ TEST(GraphStep, Bf16ChannelsLastTrainsWithFiniteLossesAndChangingSamples_CUDA) {
     EXPECT_TRUE(std::isfinite(losses.d_loss.item<double>())) << "step " << i;
     EXPECT_TRUE(std::isfinite(losses.g_loss.item<double>())) << "step " << i;
   }
-  const auto after = render(gan.generator, z);
+  const auto after = dcgan::sampling::render(gan.generator, z);
   EXPECT_FALSE(torch::equal(before, after));
 }
 

@@ -13,7 +13,7 @@
 #include "dcgan/train/checkpoint.h"
 #include "dcgan/train/cpu_convolution_check.h"
 #include "dcgan/train/config.h"
-#include "dcgan/train/generate.h"
+#include "dcgan/sampling/sampling.h"
 #include "dcgan/train/signals.h"
 #include "dcgan/train/trainer.h"
 #include "dcgan/util/compat.h"
@@ -150,7 +150,7 @@ TEST_F(TrainTest, CheckpointRoundTripRestoresEveryTensor) {
   ASSERT_TRUE(progress.sample_history.defined());
   ASSERT_EQ(progress.sample_history.sizes(), (std::vector<int64_t>{1, 16, 3, 32, 32}));
   EXPECT_TRUE(torch::equal(progress.sample_history[0],
-                           dcgan::train::render(restored.generator, progress.fixed_z)));
+                           dcgan::sampling::render(restored.generator, progress.fixed_z)));
   EXPECT_TRUE(torch::equal(dcgan::image::make_grid(progress.sample_history[0], config.nrow),
                            dcgan::image::read_image(config.out_dir + "/samples/epoch_001.png")));
   dcgan::test::expect_same_adam_state(*trainer.gan().g_optimizer, *restored.g_optimizer);
@@ -325,7 +325,7 @@ TEST_F(TrainTest, SixtyFourByRunOfEachArchResumesExactly) {
               dcgan::test::read_bytes(second.out_dir + "/samples/epoch_002.png"));
     auto generator = dcgan::train::load_generator(second.out_dir + "/checkpoints/last.pt",
                                                   torch::kCPU);
-    EXPECT_EQ(dcgan::train::render(generator, dcgan::train::seeded_z(generator, 3, 1)).sizes(),
+    EXPECT_EQ(dcgan::sampling::render(generator, dcgan::sampling::seeded_z(generator, 3, 1)).sizes(),
               (std::vector<int64_t>{3, 3, 64, 64}));
   }
   // pytorch-examples draws z ~ N(0, 1) as main.py does (values beyond U(-1, 1)'s range), and
@@ -457,9 +457,9 @@ TEST_F(TrainTest, GenerateIsReproducibleBySeed) {
   auto generator =
       dcgan::train::load_generator(config.out_dir + "/checkpoints/last.pt", torch::kCPU);
   EXPECT_EQ(generator->options().conv_dim(), 4);
-  const auto a = dcgan::train::render(generator, dcgan::train::seeded_z(6, 8, 42));
-  const auto b = dcgan::train::render(generator, dcgan::train::seeded_z(6, 8, 42));
-  const auto c = dcgan::train::render(generator, dcgan::train::seeded_z(6, 8, 43));
+  const auto a = dcgan::sampling::render(generator, dcgan::sampling::seeded_z(6, 8, 42));
+  const auto b = dcgan::sampling::render(generator, dcgan::sampling::seeded_z(6, 8, 42));
+  const auto c = dcgan::sampling::render(generator, dcgan::sampling::seeded_z(6, 8, 43));
   EXPECT_EQ(a.sizes(), (std::vector<int64_t>{6, 3, 32, 32}));
   EXPECT_EQ(a.scalar_type(), torch::kUInt8);
   EXPECT_TRUE(torch::equal(a, b));
@@ -467,14 +467,14 @@ TEST_F(TrainTest, GenerateIsReproducibleBySeed) {
   // The loaded generator is the trained one: same weights and buffers, same images.
   expect_same_state(*trainer.gan().generator, *generator);
   EXPECT_TRUE(torch::equal(
-      a, dcgan::train::render(trainer.gan().generator, dcgan::train::seeded_z(6, 8, 42))));
+      a, dcgan::sampling::render(trainer.gan().generator, dcgan::sampling::seeded_z(6, 8, 42))));
   EXPECT_FALSE(generator->is_training()) << "load_generator returns it in eval mode";
 }
 
 TEST(LatentWalk, RowsRunStraightBetweenTheirEnds) {
-  const auto z = dcgan::train::latent_walk(3, 5, 7, 9);
+  const auto z = dcgan::sampling::latent_walk(3, 5, 7, 9);
   ASSERT_EQ(z.sizes(), (std::vector<int64_t>{15, 7}));
-  const auto ends = dcgan::train::seeded_z(6, 7, 9).view({3, 2, 7});
+  const auto ends = dcgan::sampling::seeded_z(6, 7, 9).view({3, 2, 7});
   for (int64_t r = 0; r < 3; ++r) {
     EXPECT_TRUE(torch::allclose(z[r * 5], ends[r][0]));
     EXPECT_TRUE(torch::allclose(z[r * 5 + 4], ends[r][1]));

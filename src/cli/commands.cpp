@@ -27,7 +27,7 @@
 #include "dcgan/interop/transfer.h"
 #include "dcgan/models/summary.h"
 #include "dcgan/train/checkpoint.h"
-#include "dcgan/train/generate.h"
+#include "dcgan/sampling/sampling.h"
 #include "dcgan/train/trainer.h"
 #include "dcgan/util/errors.h"
 #include "dcgan/util/files.h"
@@ -398,19 +398,19 @@ int generate_command(int argc, char** argv) {
   if (args.count("individual")) ensure_writable_dir(args["individual"].as<std::string>());
   auto generator = load_sampling_generator(args);
   const auto seed = seed_option(args);
-  const auto z = train::seeded_z(generator, count, seed);
+  const auto z = sampling::seeded_z(generator, count, seed);
   // Render in chunks: a million images at once would not fit in memory as floats.
   std::vector<torch::Tensor> chunks;
   for (int64_t start = 0; start < count; start += 1024) {
     chunks.push_back(
-        train::render(generator, z.narrow(0, start, std::min<int64_t>(1024, count - start))));
+        sampling::render(generator, z.narrow(0, start, std::min<int64_t>(1024, count - start))));
   }
   const auto images = torch::cat(chunks);
   image::write_png(out, image::make_grid(images, nrow));
   spdlog::info("wrote {} ({} images)", out, count);
   if (args.count("individual")) {
     const auto folder = args["individual"].as<std::string>();
-    train::write_individual_pngs(folder, images);
+    sampling::write_individual_pngs(folder, images);
     spdlog::info("wrote {} PNGs of {}x{} into {}", count, images.size(2), images.size(3), folder);
   }
   return 0;
@@ -434,9 +434,9 @@ int interpolate_command(int argc, char** argv) {
   const auto steps = positive_option(args, "steps", 256);
   const auto out = args["out"].as<std::string>();
   auto generator = load_sampling_generator(args);
-  const auto z = train::latent_walk(rows, steps, generator->options().z_size(), seed_option(args),
+  const auto z = sampling::latent_walk(rows, steps, generator->options().z_size(), seed_option(args),
                                     models::latent_distribution(generator->options().arch()));
-  image::write_png(out, image::make_grid(train::render(generator, z), steps));
+  image::write_png(out, image::make_grid(sampling::render(generator, z), steps));
   spdlog::info("wrote {} ({} rows x {} steps)", out, rows, steps);
   return 0;
 }

@@ -1,6 +1,6 @@
 #include "dcgan/eval/sample_quality.h"
 
-#include "dcgan/train/generate.h"
+#include "dcgan/sampling/sampling.h"
 
 namespace dcgan::eval {
 
@@ -29,12 +29,12 @@ void count_predictions(const torch::Tensor& probabilities, SampleQuality& qualit
 SampleQuality sample_quality(models::Generator& generator, FeatureNet& net,
                              const FeatureStats& real, int64_t count, uint64_t seed) {
   TORCH_CHECK(count >= 2, "sample_quality: need at least 2 images, got ", count);
-  const auto z = train::seeded_z(generator, count, seed);
+  const auto z = sampling::seeded_z(generator, count, seed);
   // In chunks: a large count would not fit in memory as floats at once.
   std::vector<torch::Tensor> images;
   for (int64_t start = 0; start < count; start += 1000)
     images.push_back(
-        train::render(generator, z.narrow(0, start, std::min<int64_t>(1000, count - start))));
+        sampling::render(generator, z.narrow(0, start, std::min<int64_t>(1000, count - start))));
   return image_quality(net, torch::cat(images), real);
 }
 

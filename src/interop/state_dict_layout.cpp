@@ -56,10 +56,10 @@ LayerNames discriminator_layers(models::Discriminator& d) {
 }
 
 // Parameters, then buffers, of each layer: the order of PyTorch's state_dict().
-TensorDict renamed_state(torch::nn::Module& model, const LayerNames& layers) {
+serialization::TensorDict renamed_state(torch::nn::Module& model, const LayerNames& layers) {
   std::map<std::string, std::shared_ptr<torch::nn::Module>> children;
   for (const auto& child : model.named_children()) children[child.key()] = child.value();
-  TensorDict state;
+  serialization::TensorDict state;
   for (const auto& [theirs, ours] : layers) {
     // A model built with --no-batch-norm has no BatchNorm layers to export.
     if (!children.count(ours)) continue;
@@ -78,7 +78,7 @@ std::string shape(const torch::Tensor& t) {
   return out.str();
 }
 
-const torch::Tensor* find(const TensorDict& state, const std::string& key) {
+const torch::Tensor* find(const serialization::TensorDict& state, const std::string& key) {
   for (const auto& [name, tensor] : state) {
     if (name == key) return &tensor;
   }
@@ -86,22 +86,22 @@ const torch::Tensor* find(const TensorDict& state, const std::string& key) {
 }
 
 // nn.DataParallel saves every key under `module.`; the models inside are the same.
-TensorDict without_data_parallel_prefix(const TensorDict& state) {
+serialization::TensorDict without_data_parallel_prefix(const serialization::TensorDict& state) {
   const std::string prefix = "module.";
   for (const auto& [key, tensor] : state) {
     if (key.rfind(prefix, 0) != 0) return state;
   }
-  TensorDict stripped;
+  serialization::TensorDict stripped;
   for (const auto& [key, tensor] : state) stripped.emplace_back(key.substr(prefix.size()), tensor);
   return stripped;
 }
 
-bool is_examples_layout(const TensorDict& state) {
+bool is_examples_layout(const serialization::TensorDict& state) {
   return find(state, "main.0.weight") != nullptr;
 }
 
 // pytorch-examples' 4-D weights (its convolutions), in index order.
-std::vector<const torch::Tensor*> examples_convs(const TensorDict& state) {
+std::vector<const torch::Tensor*> examples_convs(const serialization::TensorDict& state) {
   std::vector<const torch::Tensor*> convs;
   for (int64_t i = 0; i < 1000; ++i) {
     const auto* w = find(state, main_index(i) + ".weight");
@@ -113,7 +113,7 @@ std::vector<const torch::Tensor*> examples_convs(const TensorDict& state) {
 // Which model a state_dict holds, for telling a user who passed the other one.
 enum class Holds { kGenerator, kDiscriminator, kUnknown };
 
-Holds what_it_holds(const TensorDict& state) {
+Holds what_it_holds(const serialization::TensorDict& state) {
   if (find(state, "t_conv1.0.weight")) return Holds::kGenerator;
   if (find(state, "conv1.0.weight")) return Holds::kDiscriminator;
   if (is_examples_layout(state)) {
@@ -124,7 +124,7 @@ Holds what_it_holds(const TensorDict& state) {
   return Holds::kUnknown;
 }
 
-void require_model(const TensorDict& state, Holds wanted, const std::string& source) {
+void require_model(const serialization::TensorDict& state, Holds wanted, const std::string& source) {
   const auto holds = what_it_holds(state);
   if (holds == wanted) return;
   const std::string model = wanted == Holds::kGenerator ? "Generator" : "Discriminator";
@@ -156,7 +156,7 @@ void require_rgb(int64_t channels, const std::string& key, const std::string& so
   }
 }
 
-void load(torch::nn::Module& model, const LayerNames& layers, const TensorDict& given,
+void load(torch::nn::Module& model, const LayerNames& layers, const serialization::TensorDict& given,
           const std::string& source) {
   const auto state = without_data_parallel_prefix(given);
   const auto expected = renamed_state(model, layers);
@@ -183,15 +183,15 @@ void load(torch::nn::Module& model, const LayerNames& layers, const TensorDict& 
 
 }  // namespace
 
-TensorDict pytorch_state_dict(models::Generator& generator) {
+serialization::TensorDict pytorch_state_dict(models::Generator& generator) {
   return renamed_state(*generator, generator_layers(generator));
 }
 
-TensorDict pytorch_state_dict(models::Discriminator& discriminator) {
+serialization::TensorDict pytorch_state_dict(models::Discriminator& discriminator) {
   return renamed_state(*discriminator, discriminator_layers(discriminator));
 }
 
-models::GeneratorOptions generator_options(const TensorDict& given, const std::string& source) {
+models::GeneratorOptions generator_options(const serialization::TensorDict& given, const std::string& source) {
   const auto state = without_data_parallel_prefix(given);
   require_model(state, Holds::kGenerator, source);
   if (is_examples_layout(state)) {
@@ -219,7 +219,7 @@ models::GeneratorOptions generator_options(const TensorDict& given, const std::s
       .arch(Arch::kNotebook);
 }
 
-models::DiscriminatorOptions discriminator_options(const TensorDict& given,
+models::DiscriminatorOptions discriminator_options(const serialization::TensorDict& given,
                                                    const std::string& source) {
   const auto state = without_data_parallel_prefix(given);
   require_model(state, Holds::kDiscriminator, source);
@@ -243,12 +243,12 @@ models::DiscriminatorOptions discriminator_options(const TensorDict& given,
       .arch(examples ? Arch::kPytorchExamples : Arch::kNotebook);
 }
 
-void load_pytorch_state_dict(models::Generator& generator, const TensorDict& state,
+void load_pytorch_state_dict(models::Generator& generator, const serialization::TensorDict& state,
                              const std::string& source) {
   load(*generator, generator_layers(generator), state, source);
 }
 
-void load_pytorch_state_dict(models::Discriminator& discriminator, const TensorDict& state,
+void load_pytorch_state_dict(models::Discriminator& discriminator, const serialization::TensorDict& state,
                              const std::string& source) {
   load(*discriminator, discriminator_layers(discriminator), state, source);
 }

@@ -206,7 +206,7 @@ void load_tensors(const torch::jit::Module& module, torch::nn::Module& model,
 }
 
 // A module `dcgan export --format torchscript` wrote, back in the state_dict layout of its arch.
-TensorDict exported_module_state(const torch::jit::Module& module, const std::string& path) {
+serialization::TensorDict exported_module_state(const torch::jit::Module& module, const std::string& path) {
   if (module.attr("dcgan_export_version").toInt() > kTorchScriptExportVersion)
     throw InputError(path + ": exported by a newer dcgan; import it with that dcgan");
   const auto arch = models::parse_arch(module.attr("arch").toStringRef());
@@ -232,7 +232,7 @@ TensorDict exported_module_state(const torch::jit::Module& module, const std::st
 
 }  // namespace
 
-TensorDict torchscript_state(const std::string& path) {
+serialization::TensorDict torchscript_state(const std::string& path) {
   torch::jit::Module module;
   try {
     module = torch::jit::load(path, torch::kCPU);
@@ -251,7 +251,7 @@ TensorDict torchscript_state(const std::string& path) {
     }
   }
   // Recursive names ("t_conv1.0.weight"), as the scripted module's state_dict() gives them.
-  TensorDict state;
+  serialization::TensorDict state;
   for (const auto& p : module.named_parameters()) state.emplace_back(p.name, p.value);
   for (const auto& b : module.named_buffers()) state.emplace_back(b.name, b.value);
   return state;

@@ -24,12 +24,12 @@ train::CheckpointInfo checkpoint_info(const std::string& path) {
 // generator_options / discriminator_options of `state`; a TorchScript module of another layout is
 // refused as such, since the layout's own message would send its user looking for a state_dict.
 template <typename Options>
-Options options_of(const TensorDict& state, const std::string& path,
-                   Options (*read)(const TensorDict&, const std::string&)) {
+Options options_of(const serialization::TensorDict& state, const std::string& path,
+                   Options (*read)(const serialization::TensorDict&, const std::string&)) {
   try {
     return read(state, path);
   } catch (const InputError& e) {
-    if (file_kind(path) != FileKind::kTorchScript) throw;
+    if (serialization::file_kind(path) != serialization::FileKind::kTorchScript) throw;
     std::string why = e.what();
     if (why.rfind(path + ": ", 0) == 0) why = why.substr(path.size() + 2);
     throw InputError(path +
@@ -47,7 +47,7 @@ models::Generator generator_for_export(const ExportOptions& options) {
   return train::load_generator(options.checkpoint, torch::kCPU);
 }
 
-TensorDict exported_state(const ExportOptions& options) {
+serialization::TensorDict exported_state(const ExportOptions& options) {
   if (options.net == "generator") {
     auto generator = generator_for_export(options);
     return pytorch_state_dict(generator);
@@ -75,7 +75,7 @@ std::string export_model(const ExportOptions& options) {
     auto discriminator = train::load_discriminator(options.checkpoint, torch::kCPU);
     write_file_atomically(options.out, module_bytes(discriminator_module(discriminator)));
   } else {
-    write_file_atomically(options.out, state_dict_bytes(exported_state(options)));
+    write_file_atomically(options.out, serialization::state_dict_bytes(exported_state(options)));
   }
   const auto info = checkpoint_info(options.checkpoint);
   // A state_dict's keys are those of the arch's PyTorch classes; a TorchScript module needs none.
@@ -90,19 +90,19 @@ std::string export_model(const ExportOptions& options) {
               : "");
 }
 
-TensorDict read_model_weights(const std::string& path) {
-  TensorDict state;
-  switch (file_kind(path)) {
-    case FileKind::kTorchScript:
+serialization::TensorDict read_model_weights(const std::string& path) {
+  serialization::TensorDict state;
+  switch (serialization::file_kind(path)) {
+    case serialization::FileKind::kTorchScript:
       state = torchscript_state(path);
       break;
-    case FileKind::kLegacyTorchSave:
+    case serialization::FileKind::kLegacyTorchSave:
       throw InputError(path +
                        ": is a PyTorch file in the legacy torch.save format (before PyTorch "
                        "1.6), which dcgan does not read; re-save it in Python with "
                        "torch.save(torch.load(path), 'G.pt')");
-    default:  // a state_dict; read_state_dict names a checkpoint or any other file itself
-      state = read_state_dict(path);
+    default:  // a state_dict; serialization::read_state_dict names a checkpoint or any other file itself
+      state = serialization::read_state_dict(path);
   }
   require_finite(state, path, "the model's training had diverged; use weights saved before that");
   return state;
@@ -110,18 +110,18 @@ TensorDict read_model_weights(const std::string& path) {
 
 std::string model_file_instead_of_data(const std::string& path) {
   const std::string not_data = ": is a model file, not images: ";
-  switch (file_kind(path)) {
-    case FileKind::kDcganCheckpoint:
+  switch (serialization::file_kind(path)) {
+    case serialization::FileKind::kDcganCheckpoint:
       return path + not_data + "a dcgan checkpoint; sample it with `dcgan generate --checkpoint " +
              path + "`";
-    case FileKind::kTorchSave:
+    case serialization::FileKind::kTorchSave:
       return path + not_data + "a PyTorch file (torch.save); make a run of a state_dict with " +
              "`dcgan import --generator " + path + " --out RUN`";
-    case FileKind::kTorchScript:
+    case serialization::FileKind::kTorchScript:
       return path + not_data +
              "a TorchScript module (torch.jit.save); run it with torch.jit.load, " +
              "or make a run of its weights with `dcgan import --generator " + path + " --out RUN`";
-    case FileKind::kLegacyTorchSave:
+    case serialization::FileKind::kLegacyTorchSave:
       return path + not_data +
              "a PyTorch file in the legacy torch.save format (before PyTorch 1.6)";
     default:
@@ -142,7 +142,7 @@ void import_models(ImportOptions options) {
   config.z_size = g_options.z_size();
   config.image_size = g_options.image_size();
   config.arch = models::to_string(g_options.arch());
-  TensorDict d_state;
+  serialization::TensorDict d_state;
   if (!options.discriminator.empty()) {
     d_state = read_model_weights(options.discriminator);
     const auto d_options = options_of(d_state, options.discriminator, &discriminator_options);

@@ -6,7 +6,7 @@
 #include <mutex>
 #include <sstream>
 
-#include "dcgan/interop/torch_file.h"
+#include "dcgan/serialization/torch_file.h"
 #include "dcgan/util/archive_values.h"
 #include "dcgan/util/errors.h"
 #include "dcgan/util/finite.h"
@@ -30,18 +30,18 @@ uint64_t fnv1a64(const void* data, size_t size) {
 // What a model file that is not a checkpoint is, and what to do with it instead.
 [[noreturn]] void throw_not_a_checkpoint(const std::string& path) {
   const std::string import = "`dcgan import --generator " + path + " --out RUN`";
-  switch (interop::file_kind(path)) {
-    case interop::FileKind::kTorchSave:
+  switch (serialization::file_kind(path)) {
+    case serialization::FileKind::kTorchSave:
       throw InputError(path +
                        ": is a PyTorch file (torch.save), not a dcgan checkpoint; make a run "
                        "of a notebook or pytorch/examples state_dict with " +
                        import);
-    case interop::FileKind::kTorchScript:
+    case serialization::FileKind::kTorchScript:
       throw InputError(path +
                        ": is a TorchScript module (torch.jit.save), not a dcgan checkpoint; "
                        "run it with torch.jit.load, or make a run of its weights with " +
                        import);
-    case interop::FileKind::kLegacyTorchSave:
+    case serialization::FileKind::kLegacyTorchSave:
       throw InputError(path +
                        ": is a PyTorch file in the legacy torch.save format (before PyTorch "
                        "1.6), not a dcgan checkpoint; re-save it in Python with "
@@ -74,7 +74,7 @@ torch::serialize::InputArchive open_archive(const std::string& path,
   try {
     envelope.load_from(path, torch::kCPU);
   } catch (const c10::Error& e) {
-    if (interop::file_kind(path) == interop::FileKind::kOther) {
+    if (serialization::file_kind(path) == serialization::FileKind::kOther) {
       throw InputError(path + ": not a readable dcgan checkpoint (truncated or corrupt: " +
                        first_line(e.what_without_backtrace()) + ")");
     }

@@ -13,7 +13,7 @@
 #include "dcgan/models/init.h"
 #include "dcgan/models/summary.h"
 #include "dcgan/report/pages.h"
-#include "dcgan/train/generate.h"
+#include "dcgan/sampling/sampling.h"
 #include "dcgan/train/progress.h"
 #include "dcgan/train/signals.h"
 #include "dcgan/util/errors.h"
@@ -397,7 +397,7 @@ TrainOutcome Trainer::run() {
 void Trainer::end_epoch(int64_t epoch) {
   recalibrate_g_ema(*gan_);
   // Samples in eval mode, as the notebook does: BatchNorm uses its running statistics.
-  const auto samples = render(sampling_generator(*gan_), progress_.fixed_z);
+  const auto samples = sampling::render(sampling_generator(*gan_), progress_.fixed_z);
   const auto png = folder_->write_samples(epoch, samples, config_.nrow);
   // The history goes into every checkpoint: kept at 64x64 at most (16 samples x 50 epochs at
   // 256x256 would add 150 MB to each), which is plenty for the progress sheet.

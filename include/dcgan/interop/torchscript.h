@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "dcgan/interop/torch_file.h"
+#include "dcgan/serialization/torch_file.h"
 #include "dcgan/models/discriminator.h"
 #include "dcgan/models/generator.h"
 
@@ -38,6 +38,6 @@ std::string module_bytes(const torch::jit::Module& module);
 // any other module (torch.jit.script of the notebook's or pytorch/examples' classes) gives its
 // parameters and buffers under their own names, which import then matches against the known
 // layouts. Throws dcgan::InputError naming `path` when the file cannot be loaded.
-TensorDict torchscript_state(const std::string& path);
+serialization::TensorDict torchscript_state(const std::string& path);
 
 }  // namespace dcgan::interop

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "dcgan/interop/torch_file.h"
+#include "dcgan/serialization/torch_file.h"
 #include "dcgan/models/generator.h"
 #include "dcgan/train/config.h"
 
@@ -23,7 +23,7 @@ struct ExportOptions {
 models::Generator generator_for_export(const ExportOptions& options);
 
 // The notebook state_dict `export` writes for options.net.
-TensorDict exported_state(const ExportOptions& options);
+serialization::TensorDict exported_state(const ExportOptions& options);
 
 // Writes the model to options.out in options.format. Returns the model's description for the log,
 // e.g. "Generator (notebook, 32x32, conv_dim 32, z_size 100; the notebook's layout)".
@@ -32,7 +32,7 @@ std::string export_model(const ExportOptions& options);
 // The weights in a model file that `import` reads: a torch.save state_dict, or a TorchScript
 // module (dcgan's export, or a scripted notebook / pytorch/examples model), with every other kind
 // of file refused in one line that names it and says what to do. Non-finite weights are refused.
-TensorDict read_model_weights(const std::string& path);
+serialization::TensorDict read_model_weights(const std::string& path);
 
 // For commands that read data: when `path` is a model file (a checkpoint, a state_dict, a
 // TorchScript module or a legacy torch.save file), one line naming its kind and the command that

@@ -1,4 +1,4 @@
-#include "dcgan/train/generate.h"
+#include "dcgan/sampling/sampling.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -9,7 +9,7 @@
 #include "dcgan/image/png.h"
 #include "dcgan/util/files.h"
 
-namespace dcgan::train {
+namespace dcgan::sampling {
 
 torch::Tensor seeded_z(int64_t count, int64_t z_size, uint64_t seed,
                        models::LatentDistribution distribution) {
@@ -53,4 +53,4 @@ void write_individual_pngs(const std::string& dir, const torch::Tensor& images) 
   }
 }
 
-}  // namespace dcgan::train
+}  // namespace dcgan::sampling

@@ -1,4 +1,4 @@
-#include "dcgan/interop/torch_file.h"
+#include "dcgan/serialization/torch_file.h"
 
 #include <caffe2/serialize/inline_container.h>
 #include <torch/script.h>
@@ -13,7 +13,7 @@
 
 #include "dcgan/util/errors.h"
 
-namespace dcgan::interop {
+namespace dcgan::serialization {
 namespace {
 
 // The first line of a LibTorch error, without its C++ backtrace.
@@ -622,4 +622,4 @@ FileKind file_kind(const std::string& path) {
   return FileKind::kTorchScript;
 }
 
-}  // namespace dcgan::interop
+}  // namespace dcgan::serialization

@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-namespace dcgan::interop {
+namespace dcgan::serialization {
 
 // Names and tensors in order, as in a PyTorch state_dict.
 using TensorDict = std::vector<std::pair<std::string, torch::Tensor>>;
@@ -38,4 +38,4 @@ enum class FileKind {
 };
 FileKind file_kind(const std::string& path);
 
-}  // namespace dcgan::interop
+}  // namespace dcgan::serialization

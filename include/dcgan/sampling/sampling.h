@@ -6,7 +6,7 @@
 
 #include "dcgan/models/generator.h"
 
-namespace dcgan::train {
+namespace dcgan::sampling {
 
 // `count` latent vectors z ~ U(-1, 1) (or N(0, 1)) from their own generator seeded with `seed`: the
 // same seed gives the same vectors, whatever else the process has drawn.
@@ -29,4 +29,4 @@ torch::Tensor render(models::Generator& generator, const torch::Tensor& z);
 // Writes images as DIR/sample_00000.png ... (one PNG each), the input FID tools expect.
 void write_individual_pngs(const std::string& dir, const torch::Tensor& images);
 
-}  // namespace dcgan::train
+}  // namespace dcgan::sampling
