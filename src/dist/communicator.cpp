@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <set>
 #include <thread>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
@@ -360,6 +361,43 @@ torch::Tensor Communicator::share(const torch::Tensor& order) const {
 void Communicator::barrier(std::chrono::milliseconds timeout, const char* what) {
   if (world_size_ == 1) return;
   wait_all(timeout, what);
+}
+
+void Communicator::check_agreement(const nlohmann::json& description) {
+  if (world_size_ == 1) return;
+  std::vector<nlohmann::json> descriptions;
+  for (const auto& text : exchange(description.dump(), "check that the ranks agree on the run")) {
+    try {
+      descriptions.push_back(nlohmann::json::parse(text));
+    } catch (const nlohmann::json::exception&) {
+      descriptions.push_back(nlohmann::json{{"run description", "unreadable"}});
+    }
+  }
+  if (const auto difference = first_disagreement(descriptions)) throw InputError(*difference);
+}
+
+std::optional<std::string> first_disagreement(const std::vector<nlohmann::json>& descriptions) {
+  const auto text = [](const nlohmann::json* value) {
+    if (value == nullptr) return std::string("nothing");
+    return value->is_string() ? value->get<std::string>() : value->dump();
+  };
+  const auto find = [](const nlohmann::json& description, const std::string& key) {
+    const auto it = description.find(key);
+    return it == description.end() ? nullptr : &*it;
+  };
+  for (size_t r = 1; r < descriptions.size(); ++r) {
+    std::set<std::string> keys;
+    for (const auto* description : {&descriptions[0], &descriptions[r]})
+      for (const auto& item : description->items()) keys.insert(item.key());
+    for (const auto& key : keys) {
+      const auto *root = find(descriptions[0], key), *other = find(descriptions[r], key);
+      if (root != nullptr && other != nullptr && *root == *other) continue;
+      return "ranks disagree on " + key + ": rank 0 has " + text(root) + ", rank " +
+             std::to_string(r) + " has " + text(other) +
+             " (every rank must run with the same options and data)";
+    }
+  }
+  return std::nullopt;
 }
 
 std::shared_ptr<Communicator> single_process() {
