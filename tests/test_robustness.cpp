@@ -9,8 +9,10 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -21,6 +23,7 @@
 #include <vector>
 
 #include "../src/dist/process_group_communicator.h"
+#include "dcgan/data/folder_cache.h"
 #include "dcgan/dist/communicator.h"
 #include "dcgan/dist/launcher.h"
 #include "dcgan/image/png.h"
@@ -486,4 +489,90 @@ TEST(DistAgreement, EveryExceptionOfACollectiveBecomesOneRankLostLine) {
         {"rank 1 of 2 lost during the planted collective (gloo: "});
     EXPECT_EQ(message.find("terminate"), std::string::npos) << message;
   }
+}
+
+// --- Regressions of the folder cache and torch.save readers (docs/RELIABILITY.md) ---------------
+
+namespace {
+
+// A valid cache of 2 kept images of 8x8 for a fixed listing, as bytes.
+std::string valid_cache(const TempDir& tmp, const dcgan::data::FolderListing& listing) {
+  dcgan::data::ImageSet set;
+  set.images = torch::randint(0, 256, {2, 3, 8, 8}, torch::kUInt8);
+  set.labels = torch::tensor({0, 1}, torch::kInt64);
+  dcgan::data::DecodeOutcome outcome;
+  outcome.kept = {1, 0, 1};
+  outcome.skipped = 1;
+  dcgan::data::write_folder_cache(tmp.file("valid.u8cache"), listing, 8, set, outcome);
+  return read_bytes(tmp.file("valid.u8cache"));
+}
+
+void put_u64(std::string& bytes, size_t at, uint64_t value) {
+  std::memcpy(&bytes[at], &value, 8);
+}
+
+// The header's CRC-32s (layout of src/data/folder_cache.cpp) made right again.
+void fix_crcs(std::string& b) {
+  uint64_t key = 0, outcome = 0, pixels_at = 0;
+  std::memcpy(&key, &b[32], 8);
+  std::memcpy(&outcome, &b[40], 8);
+  std::memcpy(&pixels_at, &b[48], 8);
+  auto put_crc = [&](size_t at, size_t from, size_t size) {
+    const auto c = static_cast<uint32_t>(
+        crc32(0, reinterpret_cast<const Bytef*>(b.data() + from), static_cast<uInt>(size)));
+    std::memcpy(&b[at], &c, 4);
+  };
+  put_crc(56, 128, key);
+  put_crc(60, 128 + key, outcome);
+  put_crc(64, pixels_at, b.size() - pixels_at);
+  put_crc(68, 0, 68);
+}
+
+}  // namespace
+
+// Cache files whose checksums are right but whose content is not: a header that says 4x4 images
+// where 8x8 are asked for (it was returned as 4x4), and a manifest whose class count is 2^61 (it
+// sized a vector and threw out of the reader). Both are refused with a reason, to be rebuilt.
+TEST(FuzzRegressions, FolderCacheOfAnotherSideOrAnImpossibleCountIsRebuilt) {
+  TempDir tmp;
+  torch::manual_seed(46);
+  dcgan::data::FolderListing listing;
+  listing.root = "/regression/pets";
+  listing.classes = {"cat", "dog"};
+  listing.files = {{"cat/a.png", 1, 1, 0}, {"cat/b.png", 2, 2, 0}, {"dog/c.png", 3, 3, 1}};
+  const std::string valid = valid_cache(tmp, listing);
+  uint64_t pixels_at = 0;
+  std::memcpy(&pixels_at, &valid[48], 8);
+
+  auto read = [&](const std::string& bytes, std::string& why) {
+    dcgan::test::write_bytes(tmp.file("mutated.u8cache"), bytes);
+    dcgan::data::DecodeOutcome outcome;
+    return dcgan::data::read_folder_cache(tmp.file("mutated.u8cache"), listing, 8, outcome, why);
+  };
+  std::string why;
+  ASSERT_TRUE(read(valid, why)) << why;
+
+  auto small = valid.substr(0, pixels_at + 2 * 3 * 4 * 4);
+  put_u64(small, 16, 4);
+  fix_crcs(small);
+  EXPECT_FALSE(read(small, why)) << "a 4x4 cache was returned for 8x8";
+  EXPECT_FALSE(why.empty());
+
+  auto huge = valid;
+  const size_t classes_at = 128 + 8 + 8 + 8 + listing.root.size();
+  put_u64(huge, classes_at, uint64_t{1} << 61);
+  fix_crcs(huge);
+  EXPECT_NO_THROW(EXPECT_FALSE(read(huge, why)));
+  EXPECT_EQ(why, "its manifest is unreadable");
+}
+
+// A corrupt torch.save zip (found by fuzz_torch_file: LibTorch leaks inside its zip reader on it,
+// see scripts/lsan.supp) is one line and exit 2 from `dcgan import`.
+TEST(FuzzRegressions, CorruptTorchSaveZipIsOneLine) {
+  TempDir tmp;
+  const auto file = dcgan::test::data_path("fuzz/torch_zip_reader_leak.pt");
+  const auto r = run_dcgan({"import", "--generator", file, "--out", tmp.file("run")}, tmp.path());
+  EXPECT_EQ(r.code, 2) << describe(r);
+  EXPECT_TRUE(one_line(r.err)) << describe(r);
+  EXPECT_NE(r.err.find("torch_zip_reader_leak.pt"), std::string::npos) << describe(r);
 }

@@ -193,6 +193,15 @@ std::string describe_lost_ranks(c10d::Store& store, const RankEnvironment& env,
   return (lost.size() == 1 ? "rank " : "ranks ") + names + of + " lost";
 }
 
+std::string store_failure(c10d::Store& store, const RankEnvironment& env,
+                          std::chrono::milliseconds wait) {
+  // The store itself failed: where rank 0 hosts it, asking it again would only wait out another
+  // timeout (a partition, or rank 0 gone), so rank 0 is the one lost.
+  if (!env.agent_store && env.rank != 0)
+    return "rank 0 of " + std::to_string(env.world_size) + " lost";
+  return describe_lost_ranks(store, env, wait);
+}
+
 Heartbeat::Heartbeat(c10::intrusive_ptr<c10d::Store> store, int rank,
                      std::chrono::milliseconds period)
     : store_(std::move(store)), key_("dcgan/heartbeat/" + std::to_string(rank)), period_(period) {
@@ -257,7 +266,7 @@ void store_barrier(c10d::Store& store, const RankEnvironment& env, int64_t gener
     throw;
   } catch (const std::exception& error) {
     throw RankLost(
-        describe_lost_ranks(store, env, std::min(lost_after, std::chrono::milliseconds(3000))) +
+        store_failure(store, env, std::min(lost_after, std::chrono::milliseconds(3000))) +
         " during the " + what + " (store: " + first_line(error) + ")");
   }
 }

@@ -24,6 +24,11 @@ std::string first_line(const std::exception& error);
 std::string describe_lost_ranks(c10d::Store& store, const RankEnvironment& env,
                                 std::chrono::milliseconds wait);
 
+// The same after the store itself failed: on a rank that is a client of rank 0's store, rank 0
+// at once (asking the store again would wait out another timeout). Never throws.
+std::string store_failure(c10d::Store& store, const RankEnvironment& env,
+                          std::chrono::milliseconds wait);
+
 // Every rank's sign of life on the store: a thread that bumps the counter dcgan/heartbeat/<rank>
 // every `period`, whatever the rank's main thread is doing (writing a checkpoint, loading data).
 class Heartbeat {
@@ -127,7 +132,7 @@ class ProcessGroupCommunicator : public Communicator {
         all.emplace_back(bytes.begin(), bytes.end());
       }
     } catch (const std::exception& error) {
-      throw RankLost(describe_lost_ranks(*store_, env_, std::min(timeout_, kCheckInWait)) +
+      throw RankLost(store_failure(*store_, env_, std::min(timeout_, kCheckInWait)) +
                      " during the " + what + " (store: " + first_line(error) + ")");
     }
     return all;
