@@ -16,7 +16,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DCGAN=${1:?usage: netns_dist_test.sh DCGAN_BINARY WORK_DIR}
 WORK=${2:?usage: netns_dist_test.sh DCGAN_BINARY WORK_DIR}
 DATA=$ROOT/data/svhn_sample_32x32.mat
-TIMEOUT=6  # --dist-timeout, seconds
+TIMEOUT=5  # --dist-timeout, seconds
 
 skip() { echo "netns_dist_test: skipped: $*"; exit 77; }
 [ "$(id -u)" = 0 ] || skip "needs root to make network namespaces"
