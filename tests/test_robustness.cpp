@@ -395,8 +395,20 @@ TEST(Hints, EveryHintThatNamesAnOptionIsACommandThatWorks) {
   const auto resumed = run_dcgan({"train", "--resume", run.string(), "--epochs", "2"}, tmp.path());
   EXPECT_EQ(resumed.code, 0) << describe(resumed);
 
-  // A CUDA-only option on the CPU: "use --step eager".
+  // CUDA-only options on the CPU: "use --step eager", "use --precision fp32", "use --device cpu".
   if (!torch::cuda::is_available()) {
+    const std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>> cuda_only = {
+        {{"--precision", "bf16"}, {"--precision", "fp32"}},
+        {{"--device", "cuda"}, {"--device", "cpu"}}};
+    for (const auto& [refused_flags, hinted_flags] : cuda_only) {
+      const auto no = run_dcgan(tiny_train(data, tmp.path() / "d", refused_flags), tmp.path());
+      EXPECT_EQ(no.code, 2) << describe(no);
+      EXPECT_NE(no.err.find("use " + hinted_flags[0] + " " + hinted_flags[1]), std::string::npos)
+          << describe(no);
+      const auto yes = run_dcgan(tiny_train(data, tmp.path() / "d", hinted_flags), tmp.path());
+      EXPECT_EQ(yes.code, 0) << describe(yes);
+      std::filesystem::remove_all(tmp.path() / "d");
+    }
     const auto graph =
         run_dcgan(tiny_train(data, tmp.path() / "c", {"--step", "graph"}), tmp.path());
     EXPECT_EQ(graph.code, 2) << describe(graph);

@@ -151,7 +151,7 @@ Trainer::Trainer(TrainConfig config)
   }
   step_kind_ = resolve_step_kind(config_.step, device_);
   if (config_.precision == "bf16" && !device_.is_cuda())
-    throw InputError("--precision bf16 needs a CUDA device; use fp32 on the CPU");
+    throw InputError("--precision bf16 needs a CUDA device; use --precision fp32 on the CPU");
   if (!config_.resume.empty()) {
     const std::string last = (fs::path(config_.resume) / "checkpoints" / "last.pt").string();
     if (!fs::exists(last))
