@@ -272,6 +272,20 @@ mutation high_lr_recipe_rate src/train/config.cpp \
 mutation version_flag src/cli/commands.cpp \
   'if (name == "--version" || name == "version") {' 'if (name == "version") {' \
   '`dcgan --version` becomes an unknown command.'
+mutation rank_agreement_not_compared src/dist/communicator.cpp \
+  'if (const auto difference = first_disagreement(descriptions)) throw' \
+  'if (const auto difference = std::optional<std::string>()) throw' \
+  'Ranks that disagree on an option or their data are no longer refused at join time.'
+mutation rank_agreement_skips_values src/dist/communicator.cpp \
+  'if (root != nullptr && other != nullptr && *root == *other) continue;' \
+  'if (root != nullptr && other != nullptr) continue;' \
+  'Ranks that disagree on the value of an option (not its presence) are let through.'
+mutation start_up_stop_ignored src/cli/commands.cpp \
+  '  train::stop_at_once_during_start_up();' '' \
+  'A SIGINT or SIGTERM during the start-up of train (loading data, the ranks meeting) is lost.'
+mutation special_file_read src/data/image_folder.cpp \
+  'if (!S_ISREG(info.st_mode)) {' 'if (false) {' \
+  'A FIFO or a symlink to /dev/zero in an image folder is read (a hang or no end).'
 
 main() {
 count_in_file() {  # occurrences of the exact text $2 in file $1

@@ -26,8 +26,9 @@
 #include "dcgan/image/png.h"
 #include "dcgan/interop/transfer.h"
 #include "dcgan/models/summary.h"
-#include "dcgan/train/checkpoint.h"
 #include "dcgan/sampling/sampling.h"
+#include "dcgan/train/checkpoint.h"
+#include "dcgan/train/signals.h"
 #include "dcgan/train/trainer.h"
 #include "dcgan/util/errors.h"
 #include "dcgan/util/files.h"
@@ -157,6 +158,7 @@ int launch_workers(int64_t nproc, int64_t dist_timeout, int argc, char** argv) {
 }
 
 int train_command(int argc, char** argv) {
+  train::stop_at_once_during_start_up();
   const train::TrainConfig d;  // defaults shown by --help
   cxxopts::Options options(
       "dcgan train", "Train the DCGAN (the notebook's training loop) and write a run folder.");

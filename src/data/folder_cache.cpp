@@ -15,6 +15,8 @@
 #include <map>
 #include <set>
 
+#include "dcgan/util/files.h"
+
 namespace fs = std::filesystem;
 
 namespace dcgan::data {
@@ -123,7 +125,12 @@ std::string difference(const char* data, size_t size, const FolderListing& now, 
   if (old_side != static_cast<uint64_t>(side))
     return "it holds " + std::to_string(old_side) + "px images, " + std::to_string(side) +
            "px wanted";
-  std::vector<std::string> old_classes(r.u64());
+  // Each name takes at least its 8-byte length: a count the bytes cannot hold is corrupt (and must
+  // not size an allocation).
+  const uint64_t class_count = r.u64();
+  if (!r.ok || class_count > static_cast<uint64_t>(r.end - r.at) / 8)
+    return "its manifest is unreadable";
+  std::vector<std::string> old_classes(class_count);
   for (auto& c : old_classes) c = r.string();
   if (r.ok && old_classes != now.classes) return "the class subfolders changed";
   std::map<std::string, std::pair<uint64_t, uint64_t>> old_files;
@@ -221,8 +228,8 @@ std::optional<ImageSet> read_folder_cache(const std::string& path, const FolderL
   const uint64_t pixels = h.images * 3 * h.side * h.side;
   if (h.key_bytes > file_size || h.outcome_bytes > file_size ||
       kHeaderBytes + h.key_bytes + h.outcome_bytes > h.pixels_offset ||
-      h.pixels_offset > file_size || file_size - h.pixels_offset != pixels || h.side == 0 ||
-      h.side > 65536) {
+      h.pixels_offset > file_size || file_size - h.pixels_offset != pixels ||
+      h.side != static_cast<uint64_t>(side) || h.images > listing.files.size()) {
     why = "its sizes do not add up (truncated or corrupt)";
     return std::nullopt;
   }
@@ -293,6 +300,7 @@ void write_folder_cache(const std::string& path, const FolderListing& listing, i
   h.header_crc = crc(&h, offsetof(Header, header_crc));
 
   const std::string temporary = path + ".tmp." + std::to_string(::getpid());
+  const PartialFile partial(temporary);
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0)
     throw std::runtime_error(path + ": cannot write the cache (" + std::strerror(errno) + ")");

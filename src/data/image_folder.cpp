@@ -3,12 +3,14 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <stb_image.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -31,6 +33,8 @@ namespace {
 constexpr int64_t kMaxSide = 4096;
 // Decoded images larger than this many pixels are refused (a 100-megapixel image is 300 MB).
 constexpr int64_t kMaxPixels = int64_t{100} << 20;
+// Bytes read of one image file at most (well below stb_image's 2 GiB limit).
+constexpr int64_t kMaxFileBytes = int64_t{256} << 20;
 
 // Data messages go to stderr: `inspect --json` owns stdout.
 spdlog::logger& log() {
@@ -166,14 +170,55 @@ FolderListing list_folder(const std::string& dir, int64_t& ignored) {
 
 // --- Decoding ----------------------------------------------------------------------------------
 
-bool read_file(const std::string& path, std::vector<unsigned char>& bytes) {
-  std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), std::fclose);
-  if (!file) return false;
+// Reads a regular file (a symlink to one is fine) of at most kMaxFileBytes into `bytes`; else ""
+// and `why`. Anything else is refused before a byte is read: a FIFO would block, and a device such
+// as /dev/zero would never end. O_NONBLOCK keeps the open of a FIFO from waiting for a writer.
+bool read_file(const std::string& path, std::vector<unsigned char>& bytes, std::string& why) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    why = std::string("cannot be read (") + std::strerror(errno) + ")";
+    return false;
+  }
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) {
+    why = std::string("cannot be read (") + std::strerror(errno) + ")";
+    return false;
+  }
+  if (!S_ISREG(info.st_mode)) {
+    why = S_ISFIFO(info.st_mode)   ? "not a regular file (a FIFO)"
+          : S_ISCHR(info.st_mode)  ? "not a regular file (a character device)"
+          : S_ISBLK(info.st_mode)  ? "not a regular file (a block device)"
+          : S_ISSOCK(info.st_mode) ? "not a regular file (a socket)"
+                                   : "not a regular file";
+    return false;
+  }
+  if (info.st_size > kMaxFileBytes) {
+    why = "file of " + std::to_string(info.st_size) + " bytes is over the " +
+          std::to_string(kMaxFileBytes >> 20) + " MiB an image may have";
+    return false;
+  }
+  // Read to the end, but never past the cap: a file may grow while it is read (or, as some /proc
+  // files, report a size of 0).
   bytes.clear();
   unsigned char chunk[1 << 16];
-  for (size_t n; (n = std::fread(chunk, 1, sizeof(chunk), file.get())) > 0;)
+  while (true) {
+    const ssize_t n = ::read(fd, chunk, sizeof(chunk));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      why = std::string("cannot be read (") + std::strerror(errno) + ")";
+      return false;
+    }
+    if (n == 0) return true;
+    if (bytes.size() + static_cast<size_t>(n) > static_cast<size_t>(kMaxFileBytes)) {
+      why = "more than the " + std::to_string(kMaxFileBytes >> 20) + " MiB an image may have";
+      return false;
+    }
     bytes.insert(bytes.end(), chunk, chunk + n);
-  return !std::ferror(file.get());
+  }
 }
 
 // stb_image decodes a cut-off JPEG without complaint (the missing part comes out grey); PIL
@@ -284,9 +329,9 @@ void crop_and_resize(const uint8_t* hwc, int64_t height, int64_t width, int64_t 
 // Decodes one file into `out` (3 x side x side). Returns "" on success, else why not.
 std::string decode_into(const std::string& path, int64_t side, uint8_t* out, bool& upscaled,
                         std::vector<unsigned char>& bytes) {
-  if (!read_file(path, bytes)) return std::string("cannot be read (") + std::strerror(errno) + ")";
+  std::string why;
+  if (!read_file(path, bytes, why)) return why;
   if (bytes.empty()) return "empty file";
-  if (bytes.size() > static_cast<size_t>(INT32_MAX)) return "file too large";
   if (bytes.size() >= 2 && bytes[0] == 0xFF && bytes[1] == 0xD8 && !jpeg_complete(bytes))
     return "truncated JPEG (no end-of-image marker)";
   const auto size = static_cast<int>(bytes.size());

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <set>
 #include <thread>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
@@ -192,6 +193,15 @@ std::string describe_lost_ranks(c10d::Store& store, const RankEnvironment& env,
   return (lost.size() == 1 ? "rank " : "ranks ") + names + of + " lost";
 }
 
+std::string store_failure(c10d::Store& store, const RankEnvironment& env,
+                          std::chrono::milliseconds wait) {
+  // The store itself failed: where rank 0 hosts it, asking it again would only wait out another
+  // timeout (a partition, or rank 0 gone), so rank 0 is the one lost.
+  if (!env.agent_store && env.rank != 0)
+    return "rank 0 of " + std::to_string(env.world_size) + " lost";
+  return describe_lost_ranks(store, env, wait);
+}
+
 Heartbeat::Heartbeat(c10::intrusive_ptr<c10d::Store> store, int rank,
                      std::chrono::milliseconds period)
     : store_(std::move(store)), key_("dcgan/heartbeat/" + std::to_string(rank)), period_(period) {
@@ -256,7 +266,7 @@ void store_barrier(c10d::Store& store, const RankEnvironment& env, int64_t gener
     throw;
   } catch (const std::exception& error) {
     throw RankLost(
-        describe_lost_ranks(store, env, std::min(lost_after, std::chrono::milliseconds(3000))) +
+        store_failure(store, env, std::min(lost_after, std::chrono::milliseconds(3000))) +
         " during the " + what + " (store: " + first_line(error) + ")");
   }
 }
@@ -360,6 +370,43 @@ torch::Tensor Communicator::share(const torch::Tensor& order) const {
 void Communicator::barrier(std::chrono::milliseconds timeout, const char* what) {
   if (world_size_ == 1) return;
   wait_all(timeout, what);
+}
+
+void Communicator::check_agreement(const nlohmann::json& description) {
+  if (world_size_ == 1) return;
+  std::vector<nlohmann::json> descriptions;
+  for (const auto& text : exchange(description.dump(), "check that the ranks agree on the run")) {
+    try {
+      descriptions.push_back(nlohmann::json::parse(text));
+    } catch (const nlohmann::json::exception&) {
+      descriptions.push_back(nlohmann::json{{"run description", "unreadable"}});
+    }
+  }
+  if (const auto difference = first_disagreement(descriptions)) throw InputError(*difference);
+}
+
+std::optional<std::string> first_disagreement(const std::vector<nlohmann::json>& descriptions) {
+  const auto text = [](const nlohmann::json* value) {
+    if (value == nullptr) return std::string("nothing");
+    return value->is_string() ? value->get<std::string>() : value->dump();
+  };
+  const auto find = [](const nlohmann::json& description, const std::string& key) {
+    const auto it = description.find(key);
+    return it == description.end() ? nullptr : &*it;
+  };
+  for (size_t r = 1; r < descriptions.size(); ++r) {
+    std::set<std::string> keys;
+    for (const auto* description : {&descriptions[0], &descriptions[r]})
+      for (const auto& item : description->items()) keys.insert(item.key());
+    for (const auto& key : keys) {
+      const auto *root = find(descriptions[0], key), *other = find(descriptions[r], key);
+      if (root != nullptr && other != nullptr && *root == *other) continue;
+      return "ranks disagree on " + key + ": rank 0 has " + text(root) + ", rank " +
+             std::to_string(r) + " has " + text(other) +
+             " (every rank must run with the same options and data)";
+    }
+  }
+  return std::nullopt;
 }
 
 std::shared_ptr<Communicator> single_process() {

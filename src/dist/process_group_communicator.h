@@ -24,6 +24,11 @@ std::string first_line(const std::exception& error);
 std::string describe_lost_ranks(c10d::Store& store, const RankEnvironment& env,
                                 std::chrono::milliseconds wait);
 
+// The same after the store itself failed: on a rank that is a client of rank 0's store, rank 0
+// at once (asking the store again would wait out another timeout). Never throws.
+std::string store_failure(c10d::Store& store, const RankEnvironment& env,
+                          std::chrono::milliseconds wait);
+
 // Every rank's sign of life on the store: a thread that bumps the counter dcgan/heartbeat/<rank>
 // every `period`, whatever the rank's main thread is doing (writing a checkpoint, loading data).
 class Heartbeat {
@@ -50,6 +55,26 @@ class Heartbeat {
 void store_barrier(c10d::Store& store, const RankEnvironment& env, int64_t generation,
                    std::chrono::milliseconds timeout, std::chrono::milliseconds lost_after,
                    const char* what);
+
+// Runs one collective: `start()` returns its work, which is waited for. Whatever starting or
+// waiting throws (Gloo's and NCCL's own exception types, c10::Error, anything else) becomes
+// RankLost naming the lost ranks and `what`, so no exception of a backend ever escapes a
+// collective.
+template <typename Start>
+void run_collective(c10d::Store& store, const RankEnvironment& env, const std::string& backend,
+                    std::chrono::milliseconds check_in, const char* what, Start&& start) {
+  std::string error;
+  try {
+    start()->wait();
+    return;
+  } catch (const std::exception& e) {
+    error = first_line(e);
+  } catch (...) {
+    error = "an exception of an unknown type";
+  }
+  throw RankLost(describe_lost_ranks(store, env, check_in) + " during the " + what + " (" +
+                 backend + ": " + error + ")");
+}
 
 template <typename Group>
 class ProcessGroupCommunicator : public Communicator {
@@ -94,16 +119,30 @@ class ProcessGroupCommunicator : public Communicator {
 
   torch::Device collective_device() const override { return device_; }
 
+  // One store exchange: each rank sets its key, then reads every rank's (waiting up to the
+  // store's timeout, the join timeout).
+  std::vector<std::string> exchange(const std::string& mine, const char* what) override {
+    const std::string prefix = "dcgan/exchange/" + std::to_string(exchanges_++) + "/";
+    std::vector<std::string> all;
+    try {
+      store_->set(prefix + std::to_string(env_.rank),
+                  std::vector<uint8_t>(mine.begin(), mine.end()));
+      for (int r = 0; r < env_.world_size; ++r) {
+        const auto bytes = store_->get(prefix + std::to_string(r));
+        all.emplace_back(bytes.begin(), bytes.end());
+      }
+    } catch (const std::exception& error) {
+      throw RankLost(store_failure(*store_, env_, std::min(timeout_, kCheckInWait)) +
+                     " during the " + what + " (store: " + first_line(error) + ")");
+    }
+    return all;
+  }
+
  private:
   template <typename Start>
   void run(const char* what, Start&& start) {
-    try {
-      start()->wait();
-    } catch (const std::exception& error) {
-      const auto lost = describe_lost_ranks(*store_, env_, std::min(timeout_, kCheckInWait));
-      throw RankLost(lost + " during the " + what + " (" + backend_ + ": " + first_line(error) +
-                     ")");
-    }
+    run_collective(*store_, env_, backend_, std::min(timeout_, kCheckInWait), what,
+                   std::forward<Start>(start));
   }
 
   static constexpr std::chrono::milliseconds kCheckInWait{3000};
@@ -114,6 +153,7 @@ class ProcessGroupCommunicator : public Communicator {
   torch::Device device_;
   std::chrono::milliseconds timeout_;
   int64_t barriers_ = 0;
+  int64_t exchanges_ = 0;
   Heartbeat heartbeat_;
 };
 

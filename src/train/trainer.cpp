@@ -2,15 +2,18 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 
 #include "dcgan/data/dataset.h"
 #include "dcgan/eval/sample_quality.h"
 #include "dcgan/models/init.h"
+#include "dcgan/models/spec.h"
 #include "dcgan/models/summary.h"
 #include "dcgan/report/pages.h"
 #include "dcgan/sampling/sampling.h"
@@ -97,6 +100,38 @@ StepOptions step_options(const TrainConfig& config) {
   return options;
 }
 
+// What every rank of a data-parallel run must agree on (Communicator::check_agreement): each option
+// that changes what is computed, under its flag's name, and the data (each file's size, the
+// images loaded). Left out: what only rank 0 does (writing, measuring) and what may differ per
+// rank (device, threads, display).
+nlohmann::json run_description(const TrainConfig& config, const data::ImageSet& data) {
+  static const std::set<std::string> per_rank = {
+      "out",      "device",     "threads",  "progress", "plot",
+      "seed",     "nrow",       "eval_every", "eval_data", "feature_net",
+      "eval_count", "checkpoint_every", "keep_checkpoints"};
+  nlohmann::json description = nlohmann::json::object();
+  const auto options = to_json(config);
+  for (const auto& [key, value] : options.items()) {
+    if (per_rank.count(key)) continue;
+    std::string flag = "--" + key;
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    if (key == "batch_norm") {
+      description["--no-batch-norm"] = !value.get<bool>();
+    } else {
+      description[flag] = value;
+    }
+  }
+  description["--resume"] = config.resume;
+  for (const auto& path : config.data) {
+    std::error_code ec;
+    if (fs::is_regular_file(path, ec))
+      description["data file " + path + " (bytes)"] = fs::file_size(path, ec);
+  }
+  description["images loaded"] = data.size();
+  description["image side"] = data.side();
+  return description;
+}
+
 }  // namespace
 
 Trainer::Trainer(TrainConfig config)
@@ -116,7 +151,7 @@ Trainer::Trainer(TrainConfig config)
   }
   step_kind_ = resolve_step_kind(config_.step, device_);
   if (config_.precision == "bf16" && !device_.is_cuda())
-    throw InputError("--precision bf16 needs a CUDA device; use fp32 on the CPU");
+    throw InputError("--precision bf16 needs a CUDA device; use --precision fp32 on the CPU");
   if (!config_.resume.empty()) {
     const std::string last = (fs::path(config_.resume) / "checkpoints" / "last.pt").string();
     if (!fs::exists(last))
@@ -140,10 +175,15 @@ Trainer::Trainer(TrainConfig config)
   data_ = data::load_images(config_.data, config_.limit, folder_options());
   if (data_.side() != config_.image_size) {
     const auto side = [](int64_t s) { return std::to_string(s) + "x" + std::to_string(s); };
+    // The hint must be a command that works: --image-size takes only the model's sizes.
+    const std::string hint =
+        models::is_supported_image_size(data_.side())
+            ? "pass --image-size " + std::to_string(data_.side()) + " or data of that size"
+            : "the model makes only 32x32, 64x64, 128x128 or 256x256 images: resize the data to "
+              "one of these (an image folder is resized to --image-size as it loads)";
     throw InputError(config_.data.front() + ": images are " + side(data_.side()) +
                      ", but the model makes " + side(config_.image_size) + " (--image-size " +
-                     std::to_string(config_.image_size) + "); pass --image-size " +
-                     std::to_string(data_.side()) + " or data of that size");
+                     std::to_string(config_.image_size) + "); " + hint);
   }
   if (config_.batch_size > data_.size()) {
     throw InputError("--batch-size " + std::to_string(config_.batch_size) +
@@ -151,6 +191,7 @@ Trainer::Trainer(TrainConfig config)
   }
 
   comm_->barrier(kRankWait, "wait for every rank to load the data");
+  comm_->check_agreement(run_description(config_, data_));
   if (!config_.seed_given) config_.seed = random_seed();
   config_.seed = comm_->rank0_value(config_.seed, "agreement on the seed");
   config_.seed_given = true;
@@ -184,6 +225,7 @@ Trainer::Trainer(TrainConfig config)
 
   if (!comm_->is_root()) config_.eval_every = 0;  // rank 0 measures and writes
   if (config_.eval_every > 0) set_up_quality();
+  record_stops_from_now();  // the run folder exists from here: a stop saves a checkpoint
   folder_ = std::make_unique<RunFolder>(
       config_.out_dir,
       estimated_checkpoint_bytes(*gan_) * static_cast<uint64_t>(config_.keep_checkpoints + 2),

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -16,6 +17,10 @@ namespace fs = std::filesystem;
 
 namespace dcgan {
 namespace {
+
+// The PartialFile in progress, readable from a signal handler.
+char partial_path[4096];
+std::atomic<bool> partial_set{false};
 
 std::string errno_text() {
   return std::strerror(errno);
@@ -41,9 +46,25 @@ void fsync_dir(const fs::path& dir) {
 
 }  // namespace
 
+PartialFile::PartialFile(const std::string& path) {
+  if (path.size() >= sizeof(partial_path)) return;
+  partial_set = false;
+  std::memcpy(partial_path, path.c_str(), path.size() + 1);
+  partial_set = true;
+}
+
+PartialFile::~PartialFile() {
+  partial_set = false;
+}
+
+void remove_partial_file() {
+  if (partial_set) ::unlink(partial_path);
+}
+
 void write_file_atomically(const std::string& path, const std::string& bytes) {
   const fs::path target(path);
   const std::string temp = path + ".tmp." + std::to_string(::getpid());
+  const PartialFile partial(temp);
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) throw std::runtime_error(temp + ": cannot create (" + errno_text() + ")");
   try {

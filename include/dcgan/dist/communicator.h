@@ -3,6 +3,7 @@
 #include <torch/types.h>
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -80,6 +81,12 @@ class Communicator {
   // and checkpoints at the end of an epoch while the others wait here).
   void barrier(std::chrono::milliseconds timeout, const char* what);
 
+  // The run as each rank describes it (a JSON object: the options that change what is computed,
+  // and the data), compared in one store exchange before the first collective, as DDP checks
+  // parameter shapes: ranks that disagree would otherwise fail inside Gloo or NCCL, or train
+  // apart. On a difference every rank throws the same InputError (first_disagreement's line).
+  void check_agreement(const nlohmann::json& description);
+
  protected:
   Communicator(int rank, int world_size) : rank_(rank), world_size_(world_size) {}
 
@@ -91,12 +98,21 @@ class Communicator {
   virtual void wait_all(std::chrono::milliseconds timeout, const char* what) {
     (void)timeout, (void)what;
   }
+  // Every rank's `mine`, in rank order; only called at world size > 1.
+  virtual std::vector<std::string> exchange(const std::string& mine, const char* what) {
+    (void)what;
+    return {mine};
+  }
   // The device collectives run on (CPU for Gloo, this rank's GPU for NCCL).
   virtual torch::Device collective_device() const { return torch::kCPU; }
 
  private:
   int rank_, world_size_;
 };
+
+// The first difference between rank 0's description and another rank's (ranks in order, keys in
+// sorted order), as one line naming the key and both values; nullopt when all are equal.
+std::optional<std::string> first_disagreement(const std::vector<nlohmann::json>& descriptions);
 
 // A communicator of one rank: every call does nothing.
 std::shared_ptr<Communicator> single_process();

@@ -42,6 +42,19 @@ class FolderLock {
   int fd_ = -1;
 };
 
+// Names the temporary file of a write in progress for as long as it lives, so that a signal that
+// ends the process during the write can remove it (remove_partial_file). One at a time.
+class PartialFile {
+ public:
+  explicit PartialFile(const std::string& path);
+  ~PartialFile();
+  PartialFile(const PartialFile&) = delete;
+  PartialFile& operator=(const PartialFile&) = delete;
+};
+
+// Unlinks the file a PartialFile names, if any. Async-signal-safe.
+void remove_partial_file();
+
 // Removes leftovers of writes interrupted by a kill ("NAME.tmp.PID" files) in `dir`.
 void remove_stale_temp_files(const std::string& dir);
 
