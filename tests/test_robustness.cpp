@@ -127,6 +127,13 @@ class Process {
 
   // Whether dcgan catches `sig` (its handler is installed), or ignores it, from /proc/PID/status.
   bool catches(int sig) const { return in_signal_set("SigCgt:", sig); }
+  // Whether the process is dcgan yet: bash's child for `cmd &` starts as a copy of bash (which
+  // ignores SIGINT only once it has set up the job) and becomes dcgan at exec.
+  bool runs_dcgan() const {
+    std::error_code ec;
+    return fs::read_symlink("/proc/" + std::to_string(target_) + "/exe", ec) ==
+           fs::canonical(DCGAN_BINARY, ec);
+  }
   bool ignores(int sig) const { return in_signal_set("SigIgn:", sig); }
 
   Result wait(std::chrono::milliseconds timeout = std::chrono::seconds(120)) {
@@ -263,8 +270,10 @@ TEST(StartUpStop, StopsAtSeveralMomentsLeaveNothingHalfWritten) {
               tmp.path(), {{"OMP_NUM_THREADS", "1"}}, {}, /*via_shell=*/true);
     // From the moment the script's ignored SIGINT is undone (the process's first instant).
     const auto deadline = Clock::now() + std::chrono::seconds(20);
-    while ((p.ignores(SIGINT) || p.ignores(SIGTERM)) && Clock::now() < deadline)
+    while ((!p.runs_dcgan() || p.ignores(SIGINT) || p.ignores(SIGTERM)) &&
+           Clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    EXPECT_TRUE(p.runs_dcgan()) << "dcgan did not start";
     EXPECT_FALSE(p.ignores(SIGINT)) << "SIGINT still ignored";
     std::this_thread::sleep_for(std::chrono::milliseconds(delays_ms[i]));
     const auto sent = Clock::now();
