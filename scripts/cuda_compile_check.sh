@@ -20,7 +20,7 @@ fi
 packages=(libtorch-cuda-dev)
 # (nvidia-cuda-dev is a 930 MB download, holding the cuBLAS/cuSPARSE/cuSOLVER headers too.)
 [[ -n $cuda_include ]] || packages+=(nvidia-cuda-dev)
-# NCCL's header for src/dist/nccl.cpp (ProcessGroupNCCL), from contrib where the CUDA headers lack it.
+# NCCL's header for src/distributed/nccl.cpp (ProcessGroupNCCL), from contrib where the CUDA headers lack it.
 [[ -n $cuda_include && -f $cuda_include/nccl.h ]] || packages+=(libnccl-dev)
 marker=$cache/.complete-$(echo "${packages[*]}" | tr ' ' '+')
 
@@ -64,7 +64,7 @@ torch_include=$cache/usr/include
   { echo "cuda_compile_check: no cuda_runtime_api.h in $cuda_include" >&2; exit 1; }
 
 # CUDA-only: includes ATen/cuda or c10/cuda, or has code only the CUDA build compiles (the graph
-# step, NCCL; src/dist/communicator.cpp also needs Gloo's headers, libgloo-dev).
+# step, NCCL; src/distributed/communicator.cpp also needs Gloo's headers, libgloo-dev).
 mapfile -t files < <(grep -rlE '^\s*#\s*include\s*[<"](ATen|c10)/cuda/|^\s*#\s*if.*DCGAN_WITH_(CUDA_GRAPHS|NCCL)' \
   src include tests bench \
   --include='*.cpp' --include='*.cc' --include='*.cu' --include='*.h' --include='*.hpp' | sort)

@@ -247,20 +247,20 @@ mutation progress_sheet_rows src/train/run_folder.cpp \
   'progress.png no longer has one row per epoch.'
 
 # --- command line -------------------------------------------------------------------------------
-mutation generate_one_chunk_only src/cli/commands.cpp \
+mutation generate_one_chunk_only src/cli/sampling_commands.cpp \
   'for (int64_t start = 0; start < count; start += 1024) {' \
   'for (int64_t start = 0; start < std::min<int64_t>(count, 1024); start += 1024) {' \
   '`generate --count` above 1024 writes only the first 1024 images.'
-mutation divergence_exit_code src/cli/commands.cpp \
+mutation divergence_exit_code src/cli/train_command.cpp \
   '      return 3;' '      return 0;' \
   'A diverged run exits 0 instead of 3.'
-mutation limit_ignored src/cli/commands.cpp \
+mutation limit_ignored src/cli/train_command.cpp \
   'config.limit = args["limit"].as<int64_t>();' 'config.limit = 0;' \
   '--limit is ignored.'
-mutation smooth_labels_flag_ignored src/cli/commands.cpp \
+mutation smooth_labels_flag_ignored src/cli/train_command.cpp \
   'config.smooth_labels = args["smooth-labels"].as<bool>();' 'config.smooth_labels = false;' \
   '--smooth-labels on the command line is ignored.'
-mutation recipe_not_applied src/cli/commands.cpp \
+mutation recipe_not_applied src/cli/train_command.cpp \
   'train::apply_recipe(config, given);' '(void)given;' \
   '`--recipe improved` changes nothing.'
 mutation recipe_flag_given_ignored src/train/config.cpp \
@@ -272,20 +272,21 @@ mutation high_lr_recipe_rate src/train/config.cpp \
 mutation version_flag src/cli/commands.cpp \
   'if (name == "--version" || name == "version") {' 'if (name == "version") {' \
   '`dcgan --version` becomes an unknown command.'
-mutation rank_agreement_not_compared src/dist/communicator.cpp \
+mutation rank_agreement_not_compared src/distributed/communicator.cpp \
   'if (const auto difference = first_disagreement(descriptions)) throw' \
   'if (const auto difference = std::optional<std::string>()) throw' \
   'Ranks that disagree on an option or their data are no longer refused at join time.'
-mutation rank_agreement_skips_values src/dist/communicator.cpp \
+mutation rank_agreement_skips_values src/distributed/communicator.cpp \
   'if (root != nullptr && other != nullptr && *root == *other) continue;' \
   'if (root != nullptr && other != nullptr) continue;' \
   'Ranks that disagree on the value of an option (not its presence) are let through.'
-mutation start_up_stop_ignored src/cli/commands.cpp \
+mutation start_up_stop_ignored src/cli/train_command.cpp \
   '  train::stop_at_once_during_start_up();' '' \
   'A SIGINT or SIGTERM during the start-up of train (loading data, the ranks meeting) is lost.'
 mutation special_file_read src/data/image_folder.cpp \
   'if (!S_ISREG(info.st_mode)) {' 'if (false) {' \
   'A FIFO or a symlink to /dev/zero in an image folder is read (a hang or no end).'
+
 
 main() {
 count_in_file() {  # occurrences of the exact text $2 in file $1

@@ -24,8 +24,8 @@
 
 #include "dcgan/data/dataset.h"
 #include "dcgan/data/scale.h"
-#include "dcgan/dist/communicator.h"
-#include "dcgan/dist/launcher.h"
+#include "dcgan/distributed/communicator.h"
+#include "dcgan/distributed/launcher.h"
 #include "dcgan/models/init.h"
 #include "dcgan/train/checkpoint.h"
 #include "dcgan/train/config.h"
@@ -168,7 +168,7 @@ std::vector<torch::Tensor> load_state(const std::string& path) {
 void run_worker_ranks(const dcgan::train::TrainConfig& config, int world, const TempDir& dir) {
   const auto config_path = dir.file("worker_config.json");
   dcgan::test::write_bytes(config_path, dcgan::train::to_json(config).dump());
-  const int port = dcgan::dist::free_port();
+  const int port = dcgan::distributed::free_port();
   std::vector<std::unique_ptr<Child>> ranks;
   for (int r = 0; r < world; ++r) {
     auto env = rank_env(r, world, port);
@@ -211,7 +211,7 @@ TEST(DistWorker, TrainsAndSavesItsState) {
 }
 
 TEST(DistCommunicator, WorldSizeOneDoesNothing) {
-  const auto comm = dcgan::dist::single_process();
+  const auto comm = dcgan::distributed::single_process();
   auto t = torch::tensor({1.0f, 2.0f});
   const auto before = t.clone();
   comm->average({t}, "test");
@@ -224,7 +224,7 @@ TEST(DistCommunicator, WorldSizeOneDoesNothing) {
 
 // Two ranks as two threads of this process, each with its own store client and Gloo group.
 TEST(DistCommunicator, TwoRanksAverageBroadcastAndSplitLikeDistributedSampler) {
-  const int port = dcgan::dist::free_port();
+  const int port = dcgan::distributed::free_port();
   std::vector<torch::Tensor> averaged(2), broadcast(2), shares(2);
   std::vector<std::vector<double>> means(2);
   std::vector<bool> any(2);
@@ -232,13 +232,13 @@ TEST(DistCommunicator, TwoRanksAverageBroadcastAndSplitLikeDistributedSampler) {
   const auto order = torch::arange(7, torch::kInt64);
   auto rank_main = [&](int rank) {
     try {
-      dcgan::dist::RankEnvironment env;
+      dcgan::distributed::RankEnvironment env;
       env.rank = rank;
       env.world_size = 2;
       env.master_port = port;
-      dcgan::dist::JoinOptions options;
+      dcgan::distributed::JoinOptions options;
       options.timeout = std::chrono::seconds(20);
-      const auto comm = dcgan::dist::join(env, options);
+      const auto comm = dcgan::distributed::join(env, options);
       // Two gradients (one 2x2, one of 3) averaged in one buffer.
       auto a = torch::full({2, 2}, rank == 0 ? 1.0f : 3.0f), b = torch::full({3}, 10.0f * rank);
       comm->average({a, b}, "test");
@@ -275,18 +275,18 @@ TEST(DistCommunicator, TwoRanksAverageBroadcastAndSplitLikeDistributedSampler) {
 // which bounds only a rank that stops answering: rank 0 busy for over twice the timeout is waited
 // for. The timeout is 3 s, not 1, so that joining itself has room on a loaded CI machine.
 TEST(DistCommunicator, BarrierWaitsLongerThanTheTimeoutForABusyRank) {
-  const int port = dcgan::dist::free_port();
+  const int port = dcgan::distributed::free_port();
   std::vector<std::string> errors(2);
   std::vector<double> after(2);
   auto rank_main = [&](int rank) {
     try {
-      dcgan::dist::RankEnvironment env;
+      dcgan::distributed::RankEnvironment env;
       env.rank = rank;
       env.world_size = 2;
       env.master_port = port;
-      dcgan::dist::JoinOptions options;
+      dcgan::distributed::JoinOptions options;
       options.timeout = std::chrono::seconds(3);
-      const auto comm = dcgan::dist::join(env, options);
+      const auto comm = dcgan::distributed::join(env, options);
       if (rank == 0) std::this_thread::sleep_for(std::chrono::seconds(7));
       comm->barrier(std::chrono::seconds(30), "test");
       auto t = torch::ones({2});
@@ -318,14 +318,14 @@ TEST(DistEnvironment, MalformedOrIncompleteVariablesAreRefused) {
     for (const char* name : {"WORLD_SIZE", "RANK", "MASTER_ADDR", "MASTER_PORT"}) ::unsetenv(name);
     for (const auto& [k, v] : c.env) ::setenv(k.c_str(), v.c_str(), 1);
     try {
-      dcgan::dist::read_rank_environment();
+      dcgan::distributed::read_rank_environment();
       ADD_FAILURE() << "accepted " << c.needle;
     } catch (const dcgan::InputError& e) {
       EXPECT_NE(std::string(e.what()).find(c.needle), std::string::npos) << e.what();
     }
   }
   for (const char* name : {"WORLD_SIZE", "RANK", "MASTER_ADDR", "MASTER_PORT"}) ::unsetenv(name);
-  EXPECT_FALSE(dcgan::dist::read_rank_environment().has_value());
+  EXPECT_FALSE(dcgan::distributed::read_rank_environment().has_value());
 }
 
 // DDP's promise: after 5 steps (with the static step, so its hook is covered too), both ranks
@@ -423,7 +423,7 @@ TEST(DistTrain, OnlyRankZeroWritesAndPrints) {
   const auto data = tmp.file("data.mat");
   torch::manual_seed(23);
   dcgan::test::write_svhn(data, 16);
-  const int port = dcgan::dist::free_port();
+  const int port = dcgan::distributed::free_port();
   Child rank0(train_args(tmp.path() / "run0", data), rank_env(0, 2, port), tmp.path());
   Child rank1(train_args(tmp.path() / "run1", data), rank_env(1, 2, port), tmp.path());
   const auto r0 = rank0.wait(), r1 = rank1.wait();
@@ -504,7 +504,7 @@ TEST(DistFailure, KilledRankIsNamedByTheOtherWithinTheTimeout) {
     const auto data = tmp.file("data.mat");
     torch::manual_seed(25);
     dcgan::test::write_svhn(data, 16);
-    const int port = dcgan::dist::free_port();
+    const int port = dcgan::distributed::free_port();
     const auto run = tmp.path() / "run";
     const std::vector<std::string> long_run = {"--epochs", "1000", "--dist-timeout", "10"};
     Child rank0(train_args(run, data, long_run), rank_env(0, 2, port), tmp.path());
@@ -556,7 +556,7 @@ TEST(DistFailure, JoinErrorsAreOneClearLine) {
   }
   {
     const auto r = Child(train_args(tmp.path() / "b", data, quick),
-                         rank_env(1, 2, dcgan::dist::free_port()), tmp.path())
+                         rank_env(1, 2, dcgan::distributed::free_port()), tmp.path())
                        .wait(std::chrono::seconds(30));
     EXPECT_EQ(r.code, 2) << describe(r);
     EXPECT_NE(r.err.find("could not reach the rendezvous store at 127.0.0.1:"), std::string::npos)
@@ -564,7 +564,7 @@ TEST(DistFailure, JoinErrorsAreOneClearLine) {
     EXPECT_LT(r.seconds, 15.0);
   }
   {
-    const int port = dcgan::dist::free_port();
+    const int port = dcgan::distributed::free_port();
     auto env1 = rank_env(1, 3, port);
     Child rank0(train_args(tmp.path() / "c", data, quick), rank_env(0, 2, port), tmp.path());
     Child rank1(train_args(tmp.path() / "d", data, quick), env1, tmp.path());
@@ -608,7 +608,7 @@ TEST(DistLaunch, TorchrunNoPythonRunsTwoRanks) {
                                       "--master_addr",
                                       "127.0.0.1",
                                       "--master_port",
-                                      std::to_string(dcgan::dist::free_port()),
+                                      std::to_string(dcgan::distributed::free_port()),
                                       "--no_python",
                                       DCGAN_BINARY};
   command.insert(command.end(), args.begin(), args.end());

@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <chrono>
 #include <cstring>
@@ -22,14 +21,15 @@
 #include <torch/csrc/distributed/c10d/HashStore.hpp>
 #include <vector>
 
-#include "../src/dist/process_group_communicator.h"
+#include "../src/distributed/process_group_communicator.h"
 #include "dcgan/data/folder_cache.h"
-#include "dcgan/dist/communicator.h"
-#include "dcgan/dist/launcher.h"
+#include "dcgan/distributed/communicator.h"
+#include "dcgan/distributed/launcher.h"
 #include "dcgan/image/png.h"
 #include "dcgan/models/spec.h"
 #include "dcgan/train/checkpoint.h"
 #include "dcgan/train/gan.h"
+#include "folder_cache_bytes.h"
 #include "test_helpers.h"
 #include "tiny_train_args.h"
 
@@ -235,7 +235,7 @@ TEST(StartUpStop, SigintWhileTheRanksMeetEndsAScriptsRunAtOnce) {
   dcgan::test::write_svhn(data, 8);
   const auto run = tmp.path() / "run";
   Process p(tiny_train(data, run, {"--dist-timeout", "30", "--epochs", "1000"}), tmp.path(),
-            rank_env(0, 2, dcgan::dist::free_port()), {}, /*via_shell=*/true);
+            rank_env(0, 2, dcgan::distributed::free_port()), {}, /*via_shell=*/true);
   const auto deadline = Clock::now() + std::chrono::seconds(20);
   while (!p.catches(SIGINT) && Clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -432,7 +432,7 @@ TEST(Hints, EveryHintThatNamesAnOptionIsACommandThatWorks) {
 // --------------------------------------------------------------------------
 
 TEST(DistAgreement, FirstDisagreementNamesTheKeyAndBothValues) {
-  using dcgan::dist::first_disagreement;
+  using dcgan::distributed::first_disagreement;
   const nlohmann::json a = {{"--conv-dim", 8}, {"--data", "x.mat"}};
   EXPECT_EQ(first_disagreement({a, a, a}), std::nullopt);
   auto b = a;
@@ -465,7 +465,7 @@ TEST(DistAgreement, RanksThatDisagreeExit2WithOneLineAndWriteNothing) {
       {{}, "node1", "ranks disagree on data file data.mat (bytes): rank 0 has "}};
   for (const auto& c : cases) {
     const auto run = tmp.path() / "run";
-    const int port = dcgan::dist::free_port();
+    const int port = dcgan::distributed::free_port();
     const std::vector<std::string> quick = {"--dist-timeout", "10"};
     auto rank1_args = tiny_train("data.mat", run, quick);
     rank1_args.insert(rank1_args.end(), c.rank1_extra.begin(), c.rank1_extra.end());
@@ -489,7 +489,7 @@ TEST(DistAgreement, EveryExceptionOfACollectiveBecomesOneRankLostLine) {
     const char* what() const noexcept override { return "[enforce fail at pair.cc] planted"; }
   };
   auto store = c10::make_intrusive<c10d::HashStore>();
-  dcgan::dist::RankEnvironment env;
+  dcgan::distributed::RankEnvironment env;
   env.rank = 0;
   env.world_size = 2;
   struct NoWork {
@@ -499,9 +499,9 @@ TEST(DistAgreement, EveryExceptionOfACollectiveBecomesOneRankLostLine) {
       [] { throw PlantedEnforceNotMet(); }, [] { TORCH_CHECK(false, "planted c10 error"); },
       [] { throw 7; }};
   for (const auto& fail : failures) {
-    const auto message = dcgan::test::expect_error<dcgan::dist::RankLost>(
+    const auto message = dcgan::test::expect_error<dcgan::distributed::RankLost>(
         [&] {
-          dcgan::dist::detail::run_collective(*store, env, "gloo", std::chrono::milliseconds(50),
+          dcgan::distributed::detail::run_collective(*store, env, "gloo", std::chrono::milliseconds(50),
                                               "planted collective", [&] {
                                                 fail();
                                                 return std::make_shared<NoWork>();
@@ -514,56 +514,20 @@ TEST(DistAgreement, EveryExceptionOfACollectiveBecomesOneRankLostLine) {
 
 // --- Regressions of the folder cache and torch.save readers (docs/RELIABILITY.md) ---------------
 
-namespace {
-
-// A valid cache of 2 kept images of 8x8 for a fixed listing, as bytes.
-std::string valid_cache(const TempDir& tmp, const dcgan::data::FolderListing& listing) {
-  dcgan::data::ImageSet set;
-  set.images = torch::randint(0, 256, {2, 3, 8, 8}, torch::kUInt8);
-  set.labels = torch::tensor({0, 1}, torch::kInt64);
-  dcgan::data::DecodeOutcome outcome;
-  outcome.kept = {1, 0, 1};
-  outcome.skipped = 1;
-  dcgan::data::write_folder_cache(tmp.file("valid.u8cache"), listing, 8, set, outcome);
-  return read_bytes(tmp.file("valid.u8cache"));
-}
-
-void put_u64(std::string& bytes, size_t at, uint64_t value) {
-  std::memcpy(&bytes[at], &value, 8);
-}
-
-// The header's CRC-32s (layout of src/data/folder_cache.cpp) made right again.
-void fix_crcs(std::string& b) {
-  uint64_t key = 0, outcome = 0, pixels_at = 0;
-  std::memcpy(&key, &b[32], 8);
-  std::memcpy(&outcome, &b[40], 8);
-  std::memcpy(&pixels_at, &b[48], 8);
-  auto put_crc = [&](size_t at, size_t from, size_t size) {
-    const auto c = static_cast<uint32_t>(
-        crc32(0, reinterpret_cast<const Bytef*>(b.data() + from), static_cast<uInt>(size)));
-    std::memcpy(&b[at], &c, 4);
-  };
-  put_crc(56, 128, key);
-  put_crc(60, 128 + key, outcome);
-  put_crc(64, pixels_at, b.size() - pixels_at);
-  put_crc(68, 0, 68);
-}
-
-}  // namespace
-
 // Cache files whose checksums are right but whose content is not: a header that says 4x4 images
 // where 8x8 are asked for (it was returned as 4x4), and a manifest whose class count is 2^61 (it
 // sized a vector and threw out of the reader). Both are refused with a reason, to be rebuilt.
 TEST(FuzzRegressions, FolderCacheOfAnotherSideOrAnImpossibleCountIsRebuilt) {
+  using dcgan::test::fix_crcs;
+  using dcgan::test::put_u64;
   TempDir tmp;
   torch::manual_seed(46);
   dcgan::data::FolderListing listing;
   listing.root = "/regression/pets";
   listing.classes = {"cat", "dog"};
   listing.files = {{"cat/a.png", 1, 1, 0}, {"cat/b.png", 2, 2, 0}, {"dog/c.png", 3, 3, 1}};
-  const std::string valid = valid_cache(tmp, listing);
-  uint64_t pixels_at = 0;
-  std::memcpy(&pixels_at, &valid[48], 8);
+  const std::string valid = dcgan::test::valid_cache(tmp, listing);
+  const uint64_t pixels_at = dcgan::test::get_u64(valid, dcgan::test::kCachePixelsOffsetAt);
 
   auto read = [&](const std::string& bytes, std::string& why) {
     dcgan::test::write_bytes(tmp.file("mutated.u8cache"), bytes);
@@ -574,13 +538,13 @@ TEST(FuzzRegressions, FolderCacheOfAnotherSideOrAnImpossibleCountIsRebuilt) {
   ASSERT_TRUE(read(valid, why)) << why;
 
   auto small = valid.substr(0, pixels_at + 2 * 3 * 4 * 4);
-  put_u64(small, 16, 4);
+  put_u64(small, dcgan::test::kCacheSideAt, 4);
   fix_crcs(small);
   EXPECT_FALSE(read(small, why)) << "a 4x4 cache was returned for 8x8";
   EXPECT_FALSE(why.empty());
 
   auto huge = valid;
-  const size_t classes_at = 128 + 8 + 8 + 8 + listing.root.size();
+  const size_t classes_at = dcgan::test::kCacheManifestAt + 8 + 8 + 8 + listing.root.size();
   put_u64(huge, classes_at, uint64_t{1} << 61);
   fix_crcs(huge);
   EXPECT_NO_THROW(EXPECT_FALSE(read(huge, why)));

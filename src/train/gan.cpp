@@ -7,7 +7,7 @@
 
 #include "dcgan/data/scale.h"
 #include "dcgan/train/config.h"
-#include "dcgan/dist/communicator.h"
+#include "dcgan/distributed/communicator.h"
 #include "dcgan/util/compat.h"
 #include "dcgan/util/errors.h"
 

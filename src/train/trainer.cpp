@@ -35,11 +35,11 @@ using Clock = std::chrono::steady_clock;
 
 // How long the other ranks wait for rank 0 to write an epoch's samples and checkpoint, or for the
 // slowest rank to load the data. A lost rank is noticed well before (its heartbeat stops: see
-// dist::Communicator::barrier); this bounds a rank that is alive but stuck.
+// distributed::Communicator::barrier); this bounds a rank that is alive but stuck.
 constexpr std::chrono::minutes kRankWait{30};
 
 // With several ranks, --device auto and cuda mean this rank's GPU: LOCAL_RANK.
-std::string device_for_rank(const std::string& device, const dist::RankEnvironment& env) {
+std::string device_for_rank(const std::string& device, const distributed::RankEnvironment& env) {
   if (env.world_size == 1) return device;
   const std::string local = "cuda:" + std::to_string(env.local_rank);
   if (device == "cuda") return local;
@@ -137,14 +137,14 @@ nlohmann::json run_description(const TrainConfig& config, const data::ImageSet& 
 Trainer::Trainer(TrainConfig config)
     : config_(std::move(config)), device_(torch::kCPU), step_kind_(StepKind::kEager) {
   validate(config_);
-  const auto rank_env = dist::read_rank_environment();
+  const auto rank_env = distributed::read_rank_environment();
   if (rank_env) config_.device = device_for_rank(config_.device, *rank_env);
   device_ = set_up_device(config_.device, config_.threads);
-  dist::JoinOptions join_options;
+  distributed::JoinOptions join_options;
   join_options.backend = config_.backend;
   join_options.timeout = std::chrono::seconds(config_.dist_timeout);
   join_options.device = device_;
-  comm_ = rank_env ? dist::join(*rank_env, join_options) : dist::single_process();
+  comm_ = rank_env ? distributed::join(*rank_env, join_options) : distributed::single_process();
   if (!comm_->is_root()) {
     spdlog::set_level(spdlog::level::off);  // only rank 0 prints
     config_.progress = "log";

@@ -58,7 +58,7 @@ struct TrainConfig {
   bool folder_cache = true;
   std::string cache_dir;  // empty: data::default_cache_dir()
   bool strict_data = false;
-  // Data-parallel runs (see dist/communicator.h): --batch-size is per rank.
+  // Data-parallel runs (see distributed/communicator.h): --batch-size is per rank.
   std::string backend = "auto";    // auto | gloo | nccl
   int64_t dist_timeout = 30;       // seconds a collective or the rendezvous waits for a rank
   std::string command_line;        // as typed, for config.json and report.html; not an option

@@ -10,8 +10,8 @@
 #include "dcgan/models/generator.h"
 #include "dcgan/train/augment.h"
 
-namespace dcgan::dist {
-class Communicator;  // dcgan/dist/communicator.h
+namespace dcgan::distributed {
+class Communicator;  // dcgan/distributed/communicator.h
 }
 
 namespace dcgan::train {
@@ -62,8 +62,8 @@ struct Gan {
   // The moving average of the generator's weights (empty unless options.g_ema_decay > 0): never
   // trained itself, it is what samples, `generate`, `interpolate` and `evaluate` use when present.
   models::Generator g_ema{nullptr};
-  // The ranks of a data-parallel run (see dist/communicator.h); null: this process alone.
-  std::shared_ptr<dist::Communicator> communicator;
+  // The ranks of a data-parallel run (see distributed/communicator.h); null: this process alone.
+  std::shared_ptr<distributed::Communicator> communicator;
 };
 
 // The one hook every training step calls between a network's backward pass and its optimizer

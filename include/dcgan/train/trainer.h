@@ -7,7 +7,7 @@
 
 #include "dcgan/data/image_folder.h"
 #include "dcgan/data/svhn.h"
-#include "dcgan/dist/communicator.h"
+#include "dcgan/distributed/communicator.h"
 #include "dcgan/eval/feature_net.h"
 #include "dcgan/eval/frechet.h"
 #include "dcgan/train/checkpoint.h"
@@ -58,7 +58,7 @@ class Trainer {
 
   TrainConfig config_;
   // The ranks of a data-parallel run (world size 1 without torchrun's environment).
-  std::shared_ptr<dist::Communicator> comm_;
+  std::shared_ptr<distributed::Communicator> comm_;
   torch::Device device_;
   StepKind step_kind_;
   data::ImageSet data_;

@@ -1,4 +1,4 @@
-#include "dcgan/dist/communicator.h"
+#include "dcgan/distributed/communicator.h"
 
 #include <c10/util/Exception.h>
 
@@ -14,10 +14,10 @@
 #include "dcgan/util/errors.h"
 #include "process_group_communicator.h"
 
-namespace dcgan::dist {
+namespace dcgan::distributed {
 
 #ifdef DCGAN_WITH_NCCL
-// src/dist/nccl.cpp (CUDA builds only).
+// src/distributed/nccl.cpp (CUDA builds only).
 std::shared_ptr<Communicator> join_nccl(c10::intrusive_ptr<c10d::Store> store,
                                         const RankEnvironment& env, const JoinOptions& options);
 #endif
@@ -464,4 +464,4 @@ std::shared_ptr<Communicator> join(const RankEnvironment& env, const JoinOptions
       store, group, env, "gloo", torch::kCPU, options.timeout);
 }
 
-}  // namespace dcgan::dist
+}  // namespace dcgan::distributed

@@ -12,9 +12,9 @@
 #include <torch/csrc/distributed/c10d/Types.hpp>
 #include <vector>
 
-#include "dcgan/dist/communicator.h"
+#include "dcgan/distributed/communicator.h"
 
-namespace dcgan::dist::detail {
+namespace dcgan::distributed::detail {
 
 // The first line of an exception's message (c10::Error's without its backtrace).
 std::string first_line(const std::exception& error);
@@ -157,4 +157,4 @@ class ProcessGroupCommunicator : public Communicator {
   Heartbeat heartbeat_;
 };
 
-}  // namespace dcgan::dist::detail
+}  // namespace dcgan::distributed::detail

@@ -8,7 +8,7 @@
 #include "dcgan/util/errors.h"
 #include "process_group_communicator.h"
 
-namespace dcgan::dist {
+namespace dcgan::distributed {
 
 std::shared_ptr<Communicator> join_nccl(c10::intrusive_ptr<c10d::Store> store,
                                         const RankEnvironment& env, const JoinOptions& options) {
@@ -28,4 +28,4 @@ std::shared_ptr<Communicator> join_nccl(c10::intrusive_ptr<c10d::Store> store,
       store, group, env, "nccl", options.device, options.timeout);
 }
 
-}  // namespace dcgan::dist
+}  // namespace dcgan::distributed

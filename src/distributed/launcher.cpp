@@ -1,4 +1,4 @@
-#include "dcgan/dist/launcher.h"
+#include "dcgan/distributed/launcher.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -16,7 +16,7 @@
 
 extern char** environ;
 
-namespace dcgan::dist {
+namespace dcgan::distributed {
 namespace {
 
 std::atomic<int> pending_signal{0};
@@ -197,4 +197,4 @@ int launch_local(const LaunchOptions& options) {
   return 0;
 }
 
-}  // namespace dcgan::dist
+}  // namespace dcgan::distributed

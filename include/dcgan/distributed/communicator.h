@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace dcgan::dist {
+namespace dcgan::distributed {
 
 // Where this process stands in a data-parallel run, from torchrun's environment contract (also
 // what `dcgan train --nproc-per-node` and a Slurm script set): RANK, WORLD_SIZE, LOCAL_RANK,
@@ -136,4 +136,4 @@ std::shared_ptr<Communicator> join(const RankEnvironment& env, const JoinOptions
 // Whether this dcgan was built with NCCL (LibTorch with CUDA and c10d's NCCL).
 bool nccl_available();
 
-}  // namespace dcgan::dist
+}  // namespace dcgan::distributed

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-namespace dcgan::dist {
+namespace dcgan::distributed {
 
 struct LaunchOptions {
   int nproc = 1;                  // local workers (ranks 0..nproc-1)
@@ -27,4 +27,4 @@ int launch_local(const LaunchOptions& options);
 // A TCP port on `address` that nothing listens on now (bound to port 0, then released).
 int free_port(const std::string& address = "127.0.0.1");
 
-}  // namespace dcgan::dist
+}  // namespace dcgan::distributed
