@@ -287,6 +287,79 @@ mutation special_file_read src/data/image_folder.cpp \
   'if (!S_ISREG(info.st_mode)) {' 'if (false) {' \
   'A FIFO or a symlink to /dev/zero in an image folder is read (a hang or no end).'
 
+# --- guards: each check that protects a result or a file, weakened (docs/TESTING.md, "Guards") ---
+mutation conv_check_tolerance_x1000 src/train/cpu_convolution_check.cpp \
+  'if (error > kCpuConvolutionTolerance * scale) check.passed = false;' \
+  'if (error > kCpuConvolutionTolerance * 1000 * scale) check.passed = false;' \
+  'The start-up convolution check lets wrong float32 convolutions (up to 100% off) pass.'
+mutation conv_check_nan_passes src/train/cpu_convolution_check.cpp \
+  'if (std::isnan(error)) error = std::numeric_limits<double>::infinity();' '' \
+  'A convolution that gives NaN passes the start-up check.'
+mutation conv_check_failure_ignored src/train/cpu_convolution_check.cpp \
+  'if (check.passed) return std::nullopt;' 'return std::nullopt;' \
+  'A failed convolution check leaves oneDNN on and warns nobody.'
+mutation checkpoint_sizes_unchecked src/train/checkpoint.cpp \
+  'if (info.conv_dim < 1 || info.z_size < 1 || !models::is_supported_image_size(info.image_size))' \
+  'if (false)' \
+  'A checkpoint with impossible model sizes is not refused as such.'
+mutation checkpoint_unknown_arch_accepted src/train/checkpoint.cpp \
+  'if (name != "notebook" && name != "pytorch-examples")' 'if (false)' \
+  'A checkpoint of an unknown architecture is not named as such.'
+mutation checkpoint_image_size_not_compared src/train/checkpoint.cpp \
+  'info.image_size != gan.options.image_size || info.arch != gan.options.arch ||' \
+  'info.arch != gan.options.arch ||' \
+  'Resuming a checkpoint of another image size is not refused as another architecture.'
+mutation checkpoint_fixed_z_unchecked src/train/checkpoint.cpp \
+  'if (progress.fixed_z.dim() != 2 || progress.fixed_z.size(1) != gan.options.z_size) {' \
+  'if (false) {' \
+  'A checkpoint whose fixed z does not fit the generator is resumed.'
+mutation folder_cache_mtime_not_keyed src/data/folder_cache.cpp \
+  'put_u64(out, static_cast<uint64_t>(f.mtime_ns));' 'put_u64(out, 0);' \
+  'An image rewritten at the same size is served from the stale cache.'
+mutation folder_cache_size_not_keyed src/data/folder_cache.cpp \
+  'put_u64(out, static_cast<uint64_t>(f.size));' 'put_u64(out, 0);' \
+  'An image of another size (same time) is served from the stale cache.'
+mutation folder_cache_decoder_version_not_keyed src/data/folder_cache.cpp \
+  '  put_u64(out, kDecoderVersion);
+  put_u64(out, static_cast<uint64_t>(side));' '  put_u64(out, static_cast<uint64_t>(side));' \
+  'A cache made by another version of the decoder is trusted.'
+mutation folder_cache_side_unchecked src/data/folder_cache.cpp \
+  'if (h.side != static_cast<uint64_t>(side)) {' 'if (false) {' \
+  'A cache of another image size is returned (a 4x4 cache for 8x8).'
+mutation folder_cache_pixels_unchecked src/data/folder_cache.cpp \
+  'if (crc(base + h.pixels_offset, pixels) != h.pixels_crc) {' 'if (false) {' \
+  'A cache whose pixels were damaged is trusted.'
+mutation mat5_past_end_unchecked src/data/mat5_size_checks.cpp \
+  'if (end > file_bytes) {' 'if (false) {' \
+  'A MAT v5 element that runs past the end of its file reaches matio.'
+mutation mat5_dims_or_name_unchecked src/data/mat5_size_checks.cpp \
+  'if (name_at + 8 > end || name_at + tag_bytes(name_at) > end) {' 'if (false) {' \
+  'A MAT v5 dims or name tag larger than its variable reaches matio (gigabytes allocated).'
+mutation mat5_cells_unchecked src/data/mat5_size_checks.cpp \
+  'if (elements * 8 > limit)' 'if (false)' \
+  'A MAT v5 cell array claiming more cells than it can hold reaches matio (32 GB of pointers).'
+mutation mat5_compressed_claim_unchecked src/data/mat5_size_checks.cpp \
+  'if (inner_end > compressed * 1100 + 1024) {' 'if (false) {' \
+  'A compressed MAT v5 variable claiming more than zlib can expand reaches matio.'
+mutation strict_ignored src/data/image_folder.cpp \
+  '    if (options.strict) {' '    if (false) {' \
+  '--strict no longer refuses a folder holding an unreadable image.'
+mutation strict_ignored_on_cache_hit src/data/image_folder.cpp \
+  'if (options.strict && cached_outcome.skipped) {' 'if (false) {' \
+  '--strict lets through a folder whose unreadable images the cache remembers.'
+mutation g_ema_recalibration_moving_average src/train/gan.cpp \
+  'norm->options.momentum(c10::nullopt);  // a plain average over the batches below' '' \
+  "G-EMA's recalibrated statistics are a moving average of the batches, not their statistics."
+mutation plot_axis_not_from_zero src/report/page_parts.cpp \
+  'options.y_from_zero = true;' 'options.y_from_zero = false;' \
+  "The report's loss and FD axes start at their smallest value, not at 0."
+mutation plot_y_from_zero_ignored src/report/svg_plot.cpp \
+  'if (options.y_from_zero && has_data) y_lo = std::min(y_lo, 0.0);' '' \
+  'SVG plots ignore y_from_zero.'
+mutation plot_y_axis_upside_down src/report/svg_plot.cpp \
+  'const LinearScale sy{y_ticks.lo(), y_ticks.hi(), height - bottom, top};' \
+  'const LinearScale sy{y_ticks.lo(), y_ticks.hi(), top, height - bottom};' \
+  'Plots draw larger values lower.'
 
 main() {
 count_in_file() {  # occurrences of the exact text $2 in file $1

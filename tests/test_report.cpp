@@ -451,6 +451,77 @@ TEST(RunReport, AFailedUpdateNeverThrows) {
   EXPECT_TRUE(fs::exists(run / "report.html"));
 }
 
+// The <svg> of `page` whose aria-label is `title`, or "".
+std::string plot_titled(const std::string& page, const std::string& title) {
+  const auto at = page.find("aria-label=\"" + title + "\"");
+  if (at == std::string::npos) return "";
+  const auto start = page.rfind("<svg", at), end = page.find("</svg>", at);
+  return page.substr(start, end + 6 - start);
+}
+
+// The labels of a plot's y ticks (right-aligned at x = 58) in order, with the y of each.
+std::vector<std::pair<std::string, double>> y_ticks(const std::string& svg) {
+  static const std::regex label(R"re(<text x="58.0" y="([-0-9.]+)" text-anchor="end">([^<]*)</text>)re");
+  std::vector<std::pair<std::string, double>> ticks;
+  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), label); it != std::sregex_iterator();
+       ++it)
+    ticks.emplace_back((*it)[2], std::stod((*it)[1]));
+  return ticks;
+}
+
+// The geometry of a page's plots, pinned: every y axis starts at 0 (loss and FD alike), ticks are
+// round steps, and a point lands where the axes say. A page plot is 530 x 280 with the plot area
+// from x 64 to 514 and, under one legend row, from y 54 (top) to 236 (bottom).
+TEST(PlotGeometry, RunPageAxesStartAtZeroAndPointsLandOnTheirPixels) {
+  TempDir tmp;
+  // Steps 1..9 of D loss 2..10 and G loss 3..11; FD 150 at epoch 2.
+  const auto run = make_run(tmp.path() / "run", 3, {});
+  const auto page = run_page(read_run(run.string()), RunStatus::kDone, std::time(nullptr));
+
+  const auto losses = plot_titled(page, "Losses");
+  ASSERT_FALSE(losses.empty()) << page;
+  const std::vector<std::pair<std::string, double>> loss_ticks = {
+      {"0", 240}, {"5", 240 - 182 / 3.0}, {"10", 240 - 2 * 182 / 3.0}, {"15", 58}};
+  const auto seen = y_ticks(losses);
+  ASSERT_EQ(seen.size(), loss_ticks.size()) << losses;
+  for (size_t i = 0; i < seen.size(); ++i) {
+    EXPECT_EQ(seen[i].first, loss_ticks[i].first);
+    EXPECT_NEAR(seen[i].second, loss_ticks[i].second, 0.051);  // labels sit 4 px below their line
+  }
+  // x ticks 0, 2, ..., 10 over 64..514; y ticks 0..15 over 236..54.
+  for (const auto* label : {">0</text>", ">2</text>", ">10</text>"})
+    EXPECT_NE(losses.find(label), std::string::npos) << label;
+  const auto points = circles(losses);
+  ASSERT_EQ(points.size(), 18u);
+  EXPECT_NEAR(points.front().x, 64 + 450 * 1 / 10.0, 0.051);  // D at step 1: loss 2
+  EXPECT_NEAR(points.front().y, 236 - 182 * 2 / 15.0, 0.051);
+  EXPECT_NEAR(points.back().x, 64 + 450 * 9 / 10.0, 0.051);  // G at step 9: loss 11
+  EXPECT_NEAR(points.back().y, 236 - 182 * 11 / 15.0, 0.051);
+
+  // FD: 0 at the bottom, although the only value is 150, which sits at the top tick.
+  const auto fd = plot_titled(page, "Sample quality (lower is better)");
+  ASSERT_FALSE(fd.empty());
+  const auto fd_ticks = y_ticks(fd);
+  ASSERT_EQ(fd_ticks.size(), 4u) << fd;
+  EXPECT_EQ(fd_ticks.front().first, "0");
+  EXPECT_NEAR(fd_ticks.front().second, 240, 0.051);
+  EXPECT_EQ(fd_ticks.back().first, "150");
+  ASSERT_EQ(circles(fd).size(), 1u);
+  EXPECT_NEAR(circles(fd).front().y, 54, 0.051);
+}
+
+// The compare page's loss axes start at 0 too.
+TEST(PlotGeometry, ComparePageLossAxesStartAtZero) {
+  TempDir tmp;
+  const auto a = make_run(tmp.path() / "a", 3, {});
+  const auto page = compare_page({read_run(a.string())}, tmp.file("compare.html"), std::time(nullptr));
+  for (const auto* title : {"D loss", "G loss", "Sample quality (lower is better)"}) {
+    const auto ticks = y_ticks(plot_titled(page, title));
+    ASSERT_FALSE(ticks.empty()) << title;
+    EXPECT_EQ(ticks.front().first, "0") << title;
+  }
+}
+
 TEST(ComparePage, OverlaysRunsAndNamesTheSettingsThatDiffer) {
   TempDir tmp;
   const auto a = make_run(tmp.path() / "runs" / "a", 4, {1, 4});

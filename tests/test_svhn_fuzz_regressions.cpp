@@ -2,6 +2,7 @@
 // scripts/fuzz.sh). Each bad input must give one InputError naming the file, never a crash, a
 // multi-gigabyte allocation or a hang. Found inputs are kept in tests/data/fuzz/.
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <chrono>
 #include <cstdint>
@@ -42,6 +43,29 @@ std::string uncompressed_svhn_bytes(const TempDir& dir) {
   auto bytes = dcgan::test::read_bytes(path);
   EXPECT_NO_THROW(load_svhn_mat(path));  // the unpatched file is valid
   return bytes;
+}
+
+// A MAT v5 file (128-byte header, little-endian) holding one miCOMPRESSED element of `payload`.
+std::string compressed_element_file(const std::string& payload) {
+  std::string bytes(128, ' ');
+  const std::string text = "MATLAB 5.0 MAT-file, planted by the tests";
+  bytes.replace(0, text.size(), text);
+  std::memset(&bytes[116], 0, 8);  // no subsystem data
+  bytes[124] = 0x00, bytes[125] = 0x01, bytes[126] = 'I', bytes[127] = 'M';
+  std::string tag(8, '\0');
+  put_u32le(tag, 0, 15);  // miCOMPRESSED
+  put_u32le(tag, 4, static_cast<uint32_t>(payload.size()));
+  return bytes + tag + payload;
+}
+
+std::string deflated(const std::string& data) {
+  uLongf size = compressBound(static_cast<uLong>(data.size()));
+  std::string out(size, '\0');
+  EXPECT_EQ(compress(reinterpret_cast<Bytef*>(out.data()), &size,
+                     reinterpret_cast<const Bytef*>(data.data()), static_cast<uLong>(data.size())),
+            Z_OK);
+  out.resize(size);
+  return out;
 }
 
 }  // namespace
@@ -173,3 +197,22 @@ TEST(SvhnFuzzRegressions, CompressedHeaderSizesAreCheckedBeforeMatio) {
 }
 
 }  // namespace
+
+// The pre-checks of a compressed variable: a stream that does not inflate, and an inflated
+// miMATRIX claiming 4 GB from a few dozen compressed bytes (zlib expands at most ~1032x).
+TEST(SvhnFuzzRegressions, CompressedVariablesThatCannotBeWhatTheyClaimAreRefused) {
+  TempDir dir;
+  dcgan::test::write_bytes(dir.file("garbled.mat"),
+                           compressed_element_file("this is not a zlib stream at all"));
+  expect_refused_quickly(dir.file("garbled.mat"),
+                         "MAT v5 variable at byte 128 (compressed) does not decompress (corrupt)");
+  std::string inner(72, '\0');
+  put_u32le(inner, 0, 14);  // miMATRIX
+  put_u32le(inner, 4, 0xFFFFFF00u);
+  const auto payload = deflated(inner);
+  dcgan::test::write_bytes(dir.file("claims.mat"), compressed_element_file(payload));
+  expect_refused_quickly(dir.file("claims.mat"),
+                         "MAT v5 variable at byte 128 (compressed) claims " +
+                             std::to_string(8 + int64_t{0xFFFFFF00u}) + " bytes, more than " +
+                             std::to_string(payload.size()) + " compressed bytes can hold (corrupt)");
+}

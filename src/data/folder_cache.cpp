@@ -225,11 +225,15 @@ std::optional<ImageSet> read_folder_cache(const std::string& path, const FolderL
     why = "its header is corrupt";
     return std::nullopt;
   }
+  if (h.side != static_cast<uint64_t>(side)) {
+    why = "it holds " + std::to_string(h.side) + "px images, " + std::to_string(side) + "px wanted";
+    return std::nullopt;
+  }
   const uint64_t pixels = h.images * 3 * h.side * h.side;
   if (h.key_bytes > file_size || h.outcome_bytes > file_size ||
       kHeaderBytes + h.key_bytes + h.outcome_bytes > h.pixels_offset ||
       h.pixels_offset > file_size || file_size - h.pixels_offset != pixels ||
-      h.side != static_cast<uint64_t>(side) || h.images > listing.files.size()) {
+      h.images > listing.files.size()) {
     why = "its sizes do not add up (truncated or corrupt)";
     return std::nullopt;
   }

@@ -165,17 +165,17 @@ std::string compare_page(const std::vector<RunData>& runs, const std::string& ou
   // Fewer points per run when there are many runs: a plot holds about 4,000 at most.
   const size_t most = std::max<size_t>(50, 4 * kMaxPlotPoints / std::max<size_t>(1, runs.size()));
   const size_t per_run = std::min(kMaxPlotPoints, most);
-  write_svg_plot(page, d, plot_options("D loss", "epoch", "loss", false, per_run));
-  write_svg_plot(page, g, plot_options("G loss", "epoch", "loss", false, per_run));
+  write_svg_plot(page, d, plot_options("D loss", "epoch", "loss", per_run));
+  write_svg_plot(page, g, plot_options("G loss", "epoch", "loss", per_run));
   const bool measured = std::any_of(runs.begin(), runs.end(),
                                     [](const RunData& run) { return !run.quality.empty(); });
   if (measured) {
     write_svg_plot(page, fd,
-                   plot_options("Sample quality (lower is better)", "epoch", "FD", false, per_run));
+                   plot_options("Sample quality (lower is better)", "epoch", "FD", per_run));
     write_svg_plot(page, share,
-                   plot_options("Confident share (higher is better)", "epoch", "%", true, per_run));
+                   plot_options("Confident share (higher is better)", "epoch", "%", per_run));
   }
-  write_svg_plot(page, speed, plot_options("Training speed", "epoch", "images/s", true, per_run));
+  write_svg_plot(page, speed, plot_options("Training speed", "epoch", "images/s", per_run));
   page.close();
   if (!measured) {
     page.element(

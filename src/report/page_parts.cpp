@@ -167,7 +167,7 @@ void row(HtmlWriter& page, const std::string& key, const std::string& value) {
 }
 
 PlotOptions plot_options(const std::string& title, const std::string& x, const std::string& y,
-                         bool from_zero, size_t max_points) {
+                         size_t max_points) {
   PlotOptions options;
   options.title = title;
   options.x_label = x;
@@ -175,7 +175,7 @@ PlotOptions plot_options(const std::string& title, const std::string& x, const s
   options.width = 530;
   options.height = 280;
   options.max_points = max_points;
-  options.y_from_zero = from_zero;
+  options.y_from_zero = true;
   return options;
 }
 

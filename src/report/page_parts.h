@@ -41,7 +41,10 @@ std::string finish_page(HtmlWriter& page);
 void row(HtmlWriter& page, const std::string& key, const std::string& value);  // skips empty
 // A run's training speed: summary.json's, or while it runs the mean of its epochs'.
 double mean_images_per_second(const RunData& run);
+// A page's plot: 530 x 280, its y axis linear from 0 (every curve the pages draw, losses, FD,
+// shares and speeds, is 0 or above, so a halving looks like one; a negative value, e.g. a hinge
+// loss, extends the axis below 0).
 PlotOptions plot_options(const std::string& title, const std::string& x, const std::string& y,
-                         bool from_zero = false, size_t max_points = kMaxPlotPoints);
+                         size_t max_points = kMaxPlotPoints);
 
 }  // namespace dcgan::report::parts

@@ -222,12 +222,12 @@ std::string run_page(const RunData& run, RunStatus status, std::time_t now) {
     }
     write_svg_plot(page, {fd}, plot_options("Sample quality (lower is better)", "epoch", "FD"));
     write_svg_plot(page, {share},
-                   plot_options("Confident share (higher is better)", "epoch", "%", true));
+                   plot_options("Confident share (higher is better)", "epoch", "%"));
   }
   Series speed{"images/s", {}, palette_color(4), false};
   for (const auto& r : run.epochs)
     speed.points.push_back({static_cast<double>(r.epoch), r.images_per_second});
-  write_svg_plot(page, {speed}, plot_options("Training speed", "epoch", "images/s", true));
+  write_svg_plot(page, {speed}, plot_options("Training speed", "epoch", "images/s"));
   page.close();
 
   samples_section(page, run);

@@ -15,11 +15,24 @@ struct CpuConvolutionCheck {
   double worst_error = 0;  // largest |float32 - float64| over every output and gradient
   std::string worst_case;  // the convolution and the tensor where it was seen
 };
-CpuConvolutionCheck check_cpu_convolutions();
+// float32 rounding stays near 1e-6 of a tensor's scale (1 + its largest magnitude); an error above
+// this share of it is a wrong convolution.
+constexpr double kCpuConvolutionTolerance = 1e-3;
 
-// Runs the check once per process (with the threads set by then). When it fails, oneDNN is turned
-// off for the rest of the process, so LibTorch's own (slower, correct) kernels run, and the
-// warning to show is returned. nullopt: oneDNN is absent, off already, or correct.
+// A fault planted in the float32 results, so the tests can see the check fire: `relative_error`
+// times the tensor's scale added to the first output element of the first probe, or a NaN there.
+struct PlantedConvolutionFault {
+  double relative_error = 0;
+  bool nan = false;
+};
+CpuConvolutionCheck check_cpu_convolutions(const PlantedConvolutionFault& fault = {});
+
+// When `check` failed, turns oneDNN off for the rest of the process, so LibTorch's own (slower,
+// correct) kernels run, and returns the warning to show; nullopt when it passed.
+std::optional<std::string> act_on_cpu_convolution_check(const CpuConvolutionCheck& check);
+
+// Runs the check once per process (with the threads set by then) and acts on it. nullopt: oneDNN
+// is absent, off already, or correct.
 std::optional<std::string> guard_cpu_convolutions();
 
 }  // namespace dcgan::train
