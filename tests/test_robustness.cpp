@@ -29,6 +29,8 @@
 #include "dcgan/models/spec.h"
 #include "dcgan/train/checkpoint.h"
 #include "dcgan/train/gan.h"
+#include "dcgan/train/trainer.h"
+#include "dcgan/util/version.h"
 #include "folder_cache_bytes.h"
 #include "test_helpers.h"
 #include "tiny_train_args.h"
@@ -444,6 +446,24 @@ TEST(DistAgreement, FirstDisagreementNamesTheKeyAndBothValues) {
   c.erase("--data");
   EXPECT_NE(first_disagreement({a, c})->find("--data: rank 0 has x.mat, rank 1 has nothing"),
             std::string::npos);
+}
+
+// Ranks of another dcgan or LibTorch build are refused at join time too: their tensors may be laid
+// out or exchanged differently, which Gloo finds only on its own thread (an abort).
+TEST(DistAgreement, TheRunDescriptionHoldsTheVersionsOfDcganAndLibTorch) {
+  dcgan::train::TrainConfig config;
+  dcgan::data::ImageSet data;
+  data.images = torch::zeros({4, 3, 32, 32}, torch::kUInt8);
+  data.labels = torch::zeros({4}, torch::kInt64);
+  const auto description = dcgan::train::run_description(config, data);
+  EXPECT_EQ(description.at("dcgan version"), dcgan::version());
+  EXPECT_EQ(description.at("LibTorch version"), dcgan::torch_version());
+  EXPECT_EQ(description.at("images loaded"), 4);
+  auto other = description;
+  other["LibTorch version"] = "9.9.9";
+  EXPECT_EQ(dcgan::distributed::first_disagreement({description, other}),
+            "ranks disagree on LibTorch version: rank 0 has " + dcgan::torch_version() +
+                ", rank 1 has 9.9.9 (every rank must run with the same options and data)");
 }
 
 // Two ranks with different --conv-dim, then with different data under one name: both exit 2 with

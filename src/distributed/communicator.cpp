@@ -66,11 +66,13 @@ bool is_loopback(const std::string& address) {
 }
 
 // The store every rank uses: rank 0 hosts it (or torchrun's agent does; then all are clients).
+// `client_only`: a further connection to it, also from rank 0.
 c10::intrusive_ptr<c10d::Store> connect_store(const RankEnvironment& env,
-                                              std::chrono::milliseconds timeout) {
+                                              std::chrono::milliseconds timeout,
+                                              bool client_only = false) {
   c10d::TCPStoreOptions options;
   options.port = static_cast<std::uint16_t>(env.master_port);
-  options.isServer = env.rank == 0 && !env.agent_store;
+  options.isServer = env.rank == 0 && !env.agent_store && !client_only;
   options.waitWorkers = false;  // the world is checked below, with errors that name the rank
   options.timeout = timeout;
   options.multiTenant = true;
@@ -200,6 +202,11 @@ std::string store_failure(c10d::Store& store, const RankEnvironment& env,
   if (!env.agent_store && env.rank != 0)
     return "rank 0 of " + std::to_string(env.world_size) + " lost";
   return describe_lost_ranks(store, env, wait);
+}
+
+c10::intrusive_ptr<c10d::Store> connect_heartbeat_store(const RankEnvironment& env,
+                                                        std::chrono::milliseconds timeout) {
+  return connect_store(env, timeout, /*client_only=*/true);
 }
 
 Heartbeat::Heartbeat(c10::intrusive_ptr<c10d::Store> store, int rank,

@@ -1,5 +1,5 @@
 #pragma once
-// Internal to src/dist: a Communicator over one of c10d's process groups (ProcessGroupGloo,
+// Internal to src/distributed: a Communicator over one of c10d's process groups (ProcessGroupGloo,
 // ProcessGroupNCCL). A template over the group's class, so that it needs no common base: that is
 // ProcessGroup in LibTorch 1.13 and Backend in 2.x.
 
@@ -28,6 +28,12 @@ std::string describe_lost_ranks(c10d::Store& store, const RankEnvironment& env,
 // at once (asking the store again would wait out another timeout). Never throws.
 std::string store_failure(c10d::Store& store, const RankEnvironment& env,
                           std::chrono::milliseconds wait);
+
+// A connection of its own to the run's store, for the heartbeat. A store client serves one call at
+// a time: sharing the main thread's connection, a heartbeat blocked by a partition held the main
+// thread's next call back for a whole timeout, so a rank took twice --dist-timeout to give up.
+c10::intrusive_ptr<c10d::Store> connect_heartbeat_store(const RankEnvironment& env,
+                                                        std::chrono::milliseconds timeout);
 
 // Every rank's sign of life on the store: a thread that bumps the counter dcgan/heartbeat/<rank>
 // every `period`, whatever the rank's main thread is doing (writing a checkpoint, loading data).
@@ -89,7 +95,9 @@ class ProcessGroupCommunicator : public Communicator {
         backend_(std::move(backend)),
         device_(device),
         timeout_(timeout),
-        heartbeat_(store_, env.rank, std::max(std::chrono::milliseconds(100), timeout / 10)) {}
+        // A heartbeat call that takes half the timeout is a lost rank to the others anyway.
+        heartbeat_(connect_heartbeat_store(env, timeout / 2), env.rank,
+                   std::max(std::chrono::milliseconds(100), timeout / 10)) {}
 
   std::string backend() const override { return backend_; }
 

@@ -100,10 +100,8 @@ StepOptions step_options(const TrainConfig& config) {
   return options;
 }
 
-// What every rank of a data-parallel run must agree on (Communicator::check_agreement): each option
-// that changes what is computed, under its flag's name, and the data (each file's size, the
-// images loaded). Left out: what only rank 0 does (writing, measuring) and what may differ per
-// rank (device, threads, display).
+}  // namespace
+
 nlohmann::json run_description(const TrainConfig& config, const data::ImageSet& data) {
   static const std::set<std::string> per_rank = {
       "out",      "device",     "threads",  "progress", "plot",
@@ -129,10 +127,11 @@ nlohmann::json run_description(const TrainConfig& config, const data::ImageSet& 
   }
   description["images loaded"] = data.size();
   description["image side"] = data.side();
+  // Another build lays out or exchanges tensors differently; Gloo then fails on its own thread.
+  description["dcgan version"] = version();
+  description["LibTorch version"] = torch_version();
   return description;
 }
-
-}  // namespace
 
 Trainer::Trainer(TrainConfig config)
     : config_(std::move(config)), device_(torch::kCPU), step_kind_(StepKind::kEager) {

@@ -31,6 +31,12 @@ struct TrainOutcome {
   std::string checkpoint;  // the newest good checkpoint
 };
 
+// What every rank of a data-parallel run must agree on (Communicator::check_agreement): each option
+// that changes what is computed, under its flag's name, the data (each file's size, the images
+// loaded) and the versions of dcgan and LibTorch. Left out: what only rank 0 does (writing,
+// measuring) and what may differ per rank (device, threads, display).
+nlohmann::json run_description(const TrainConfig& config, const data::ImageSet& data);
+
 // A training run: `dcgan train`. The constructor does every check (options, device, data,
 // checkpoint to resume, output folder, disk space) and writes nothing; run() trains and writes
 // the run folder (see RunFolder).
