@@ -512,6 +512,8 @@ TEST(DistAgreement, EveryExceptionOfACollectiveBecomesOneRankLostLine) {
   dcgan::distributed::RankEnvironment env;
   env.rank = 0;
   env.world_size = 2;
+  // Rank 0 has joined (its heartbeat's connection marks it so); rank 1 never checks in.
+  store->set(dcgan::distributed::detail::joined_key(0), std::vector<uint8_t>{'1'});
   struct NoWork {
     void wait() {}
   };

@@ -169,12 +169,22 @@ std::string first_line(const std::exception& error) {
   return end == std::string::npos ? text : text.substr(0, end);
 }
 
+std::string joined_key(int rank) { return "dcgan/heartbeat_connection/" + std::to_string(rank); }
+
+void bound_store_reads(c10d::Store& store, const std::string& existing_key,
+                       std::chrono::milliseconds timeout) {
+  store.setTimeout(timeout);
+  store.wait({existing_key}, timeout);
+}
+
 std::string describe_lost_ranks(c10d::Store& store, const RankEnvironment& env,
                                 std::chrono::milliseconds wait) {
   const std::string prefix = "dcgan/alive_after_failure/";
   std::vector<int> lost;
   try {
-    store.setTimeout(wait);
+    // The connection's reads wait as long as its last wait allowed (up to --dist-timeout); after
+    // a partition, each would wait that long again.
+    bound_store_reads(store, joined_key(env.rank), wait);
     store_set(store, prefix + std::to_string(env.rank), "1");
     const auto deadline = std::chrono::steady_clock::now() + wait;
     for (int r = 0; r < env.world_size; ++r) {
@@ -206,7 +216,14 @@ std::string store_failure(c10d::Store& store, const RankEnvironment& env,
 
 c10::intrusive_ptr<c10d::Store> connect_heartbeat_store(const RankEnvironment& env,
                                                         std::chrono::milliseconds timeout) {
-  return connect_store(env, timeout, /*client_only=*/true);
+  auto store = connect_store(env, timeout, /*client_only=*/true);
+  // A heartbeat only adds, and a new TCPStore client reads without a time limit until a wait
+  // sets one: without this wait, a partition left its call blocked for good, and the rank hung
+  // as it shut down. The key also marks this rank as joined (see describe_lost_ranks).
+  const std::string key = joined_key(env.rank);
+  store_set(*store, key, "1");
+  bound_store_reads(*store, key, timeout);
+  return store;
 }
 
 Heartbeat::Heartbeat(c10::intrusive_ptr<c10d::Store> store, int rank,

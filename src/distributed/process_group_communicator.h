@@ -19,6 +19,15 @@ namespace dcgan::distributed::detail {
 // The first line of an exception's message (c10::Error's without its backtrace).
 std::string first_line(const std::exception& error);
 
+// The key each rank sets on the store once it has joined (with its heartbeat's connection).
+std::string joined_key(int rank);
+
+// Bounds every later read of this store connection by `timeout`: LibTorch's TCPStore client sets
+// its socket's receive timeout only in a wait (until then a read waits for ever), so this sets the
+// store's timeout and waits once for `existing_key`.
+void bound_store_reads(c10d::Store& store, const std::string& existing_key,
+                       std::chrono::milliseconds timeout);
+
 // Called when a collective failed: each surviving rank checks in on the store for a moment; the
 // ranks that don't are named (rank 0 when the store it hosts is gone). Never throws.
 std::string describe_lost_ranks(c10d::Store& store, const RankEnvironment& env,
