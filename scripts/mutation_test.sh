@@ -158,7 +158,7 @@ mutation lever_lr_d_ignored src/train/gan.cpp \
   'adam_options(opts, opts.d_lr())' 'adam_options(opts, opts.lr)' \
   "--lr-d never reaches D's optimizer."
 mutation lever_fakes_not_augmented src/train/gan.cpp \
-  'discriminate(gan, fake, precision, augment_fake)' 'discriminate(gan, fake, precision, {})' \
+  'discriminate(gan, fake, precision, augment_fake, fake_labels)' 'discriminate(gan, fake, precision, {}, fake_labels)' \
   "D sees augmented real images but plain fakes: the augmentation leaks into what G learns."
 mutation lever_augment_not_random src/train/augment.cpp \
   'return torch::rand({count, kAugmentUniforms});' 'return torch::full({count, kAugmentUniforms}, 0.9);' \
@@ -360,6 +360,20 @@ mutation plot_y_axis_upside_down src/report/svg_plot.cpp \
   'const LinearScale sy{y_ticks.lo(), y_ticks.hi(), height - bottom, top};' \
   'const LinearScale sy{y_ticks.lo(), y_ticks.hi(), top, height - bottom};' \
   'Plots draw larger values lower.'
+
+# --- class-conditional training (--conditional) -------------------------------------------------
+mutation conditional_labels_apart_from_images src/train/step.cpp \
+  'if (labels.defined()) batch.labels = labels.index_select(0, picked);' \
+  'if (labels.defined()) batch.labels = labels.narrow(0, first, count);' \
+  "A batch's labels are not those of its shuffled images."
+mutation conditional_class_embedding_ignored src/models/discriminator.cpp \
+  'judgement.logit + projection_term(features, labels.to(features.device()), embed)' \
+  'judgement.logit' \
+  "The projection discriminator ignores the class: its logit lacks the class term."
+mutation conditional_auxiliary_loss_dropped src/train/gan.cpp \
+  'if (!judgement.class_logits.defined()) return torch::zeros({}, judgement.logit.options());' \
+  'return torch::zeros({}, judgement.logit.options());' \
+  "AC-GAN's auxiliary classifier loss is left out of both losses."
 
 main() {
 count_in_file() {  # occurrences of the exact text $2 in file $1

@@ -964,4 +964,97 @@ TEST(Progress, SameValuesInEveryCommand) {
   EXPECT_FALSE(fs::exists(tmp.file("packed.mat")));
 }
 
+
+// --- class-conditional runs (--conditional) ---------------------------------------------------
+
+// Through the binary: data without labels is refused; a conditional run's grid has one row per
+// class; its checkpoint generates the classes asked for (and a per-class folder that reads back as
+// a class folder) and house-number plates; a class it does not have, a typo in --digits, --count,
+// and export are each one line and exit 2, writing nothing.
+TEST(Conditional, TrainThenGenerateClassesAndPlates) {
+  TempDir tmp;
+  fs::create_directories(tmp.path() / "flat");
+  for (int i = 0; i < 4; ++i)
+    dcgan::image::write_png(tmp.file("flat/" + std::to_string(i) + ".png"),
+                            torch::full({3, 32, 32}, 40 * i, torch::kUInt8));
+  auto flat = dcgan::test::tiny_train_args(tmp.file("flat"), tmp.path() / "flat_run", 1);
+  flat.insert(flat.end(), {"--conditional", "projection", "--no-cache"});
+  expect_input_error(dcgan(flat, tmp.path()), "needs a label for every image");
+  EXPECT_FALSE(fs::exists(tmp.path() / "flat_run"));
+
+  torch::manual_seed(12);
+  dcgan::test::write_svhn(tmp.file("digits.mat"), 40);
+  auto args = dcgan::test::tiny_train_args(tmp.file("digits.mat"), tmp.path() / "run", 3);
+  args.insert(args.end(), {"--conditional", "acgan", "--nrow", "3"});
+  const auto trained = dcgan(args, tmp.path());
+  ASSERT_EQ(trained.code, 0) << describe(trained);
+  // 10 rows (the digits) of 3 columns, 34 px a cell.
+  EXPECT_EQ(png_size(read_bytes((tmp.path() / "run" / "samples" / "epoch_001.png").string())),
+            (std::pair<uint32_t, uint32_t>{3 * 34 + 2, 10 * 34 + 2}));
+  const auto checkpoint = (tmp.path() / "run" / "checkpoints" / "last.pt").string();
+  const auto info = dcgan::train::read_checkpoint_info(checkpoint);
+  EXPECT_EQ(info.conditioning, dcgan::models::Conditioning::kAcgan);
+  EXPECT_EQ(info.class_names,
+            (std::vector<std::string>{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}));
+
+  const auto picked = dcgan({"generate", "--checkpoint", checkpoint, "--class", "0,3,7",
+                             "--per-class", "5", "--seed", "1", "--out", tmp.file("classes.png"),
+                             "--individual", tmp.file("per_class")},
+                            tmp.path());
+  ASSERT_EQ(picked.code, 0) << describe(picked);
+  EXPECT_EQ(png_size(read_bytes(tmp.file("classes.png"))),
+            (std::pair<uint32_t, uint32_t>{5 * 34 + 2, 3 * 34 + 2}));
+  const auto folder = dcgan({"inspect", "--data", tmp.file("per_class"), "--json", "--no-cache"},
+                            tmp.path());
+  ASSERT_EQ(folder.code, 0) << describe(folder);
+  const auto json = nlohmann::json::parse(folder.out);
+  EXPECT_EQ(json.at("classes"), nlohmann::json({"0", "3", "7"}));
+  EXPECT_EQ(json.at("label_counts"), nlohmann::json({5, 5, 5}));
+
+  // Two plates of four digits, each digit a 32 px crop with no gap between them.
+  const auto plates = dcgan({"generate", "--checkpoint", checkpoint, "--digits", "4021",
+                             "--per-class", "2", "--seed", "1", "--out", tmp.file("plates.png")},
+                            tmp.path());
+  ASSERT_EQ(plates.code, 0) << describe(plates);
+  EXPECT_EQ(png_size(read_bytes(tmp.file("plates.png"))),
+            (std::pair<uint32_t, uint32_t>{4 * 32 + 4, 2 * 34 + 2}));
+
+  const std::vector<std::pair<std::vector<std::string>, std::string>> refused = {
+      {{"--class", "10"}, "--class 10: '10' is not a class of this checkpoint (its classes: 0, 1, "},
+      {{"--digits", "4a"}, "--digits 4a: 'a' is not a class of this checkpoint"},
+      {{"--count", "4"}, "use --per-class N"},
+  };
+  for (const auto& [options, message] : refused) {
+    std::vector<std::string> command = {"generate", "--checkpoint", checkpoint, "--out",
+                                        tmp.file("refused.png")};
+    command.insert(command.end(), options.begin(), options.end());
+    expect_input_error(dcgan(command, tmp.path()), message);
+    EXPECT_FALSE(fs::exists(tmp.file("refused.png")));
+  }
+  expect_input_error(
+      dcgan({"export", "--checkpoint", checkpoint, "--out", tmp.file("g.pt")}, tmp.path()),
+      "a conditional checkpoint");
+  EXPECT_FALSE(fs::exists(tmp.file("g.pt")));
+}
+
+TEST(Conditional, ClassesOfAnUnconditionalCheckpointAndStepsWithoutLabelsAreRefused) {
+  REQUIRE_SHARED_RUN();
+  TempDir tmp;
+  for (const auto* option : {"--class", "--digits"}) {
+    expect_input_error(dcgan({"generate", "--checkpoint", Shared::get().checkpoint(), option, "3",
+                              "--out", tmp.file("grid.png")},
+                             tmp.path()),
+                       std::string(option) + " needs a conditional checkpoint");
+    EXPECT_FALSE(fs::exists(tmp.file("grid.png")));
+  }
+  torch::manual_seed(12);
+  dcgan::test::write_svhn(tmp.file("digits.mat"), 8);
+  auto args = dcgan::test::tiny_train_args(tmp.file("digits.mat"), tmp.path() / "run", 3);
+  args.insert(args.end(), {"--conditional", "projection", "--step", "static"});
+  expect_input_error(dcgan(args, tmp.path()), "--step static does not take labels yet");
+  args.insert(args.end(), {"--step", "eager", "--no-batch-norm"});
+  expect_input_error(dcgan(args, tmp.path()), "cannot be combined with --no-batch-norm");
+  EXPECT_FALSE(fs::exists(tmp.path() / "run"));
+}
+
 }  // namespace

@@ -225,6 +225,19 @@ TEST_F(TrainTest, ResumeAfterInterruptMidEpochContinuesExactly) {
   expect_interrupted_run_resumes_exactly([&](const std::string& out) { return tiny(out, 2); });
 }
 
+// Class-conditional runs of both methods: the labels drawn for G and each batch's real labels
+// resume with the run's RNG and epoch order.
+TEST_F(TrainTest, ConditionalRunsResumeMidEpochExactly) {
+  for (const std::string method : {"projection", "acgan"}) {
+    SCOPED_TRACE(method);
+    expect_interrupted_run_resumes_exactly([&](const std::string& out) {
+      auto c = tiny(out + "_" + method, 2);
+      c.conditional = method;
+      return c;
+    });
+  }
+}
+
 // Every lever of issue 20 at once: augmentation draws from the run's RNG, spectral norm keeps its
 // power-iteration vectors in D's buffers, and both must survive the checkpoint.
 TEST_F(TrainTest, ResumeWithAugmentAndEveryLeverContinuesExactly) {

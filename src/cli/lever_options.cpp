@@ -35,7 +35,11 @@ void add_lever_options(cxxopts::Options& options, const train::TrainConfig& d) {
       cxxopts::value<bool>()->default_value("false"))(
       "no-batch-norm", "No BatchNorm in either network; their convolutions get biases instead "
       "(default: off, i.e. BatchNorm as in the notebook)",
-      cxxopts::value<bool>()->default_value("false"));
+      cxxopts::value<bool>()->default_value("false"))(
+      "conditional",
+      "Train on the data's labels (SVHN digits, class folders): projection (conditional BatchNorm "
+      "in G, a projection discriminator) or acgan (label joins z, D classifies); none: off",
+      cxxopts::value<std::string>()->default_value(d.conditional));
   // clang-format on
 }
 
@@ -53,6 +57,7 @@ void read_lever_options(const cxxopts::ParseResult& args, train::TrainConfig& co
   config.augment_strength = args["augment-strength"].as<double>();
   config.spectral_norm = args["spectral-norm"].as<bool>();
   config.batch_norm = !args["no-batch-norm"].as<bool>();
+  config.conditional = args["conditional"].as<std::string>();
 }
 
 }  // namespace dcgan::cli

@@ -67,6 +67,11 @@ std::string export_model(const ExportOptions& options) {
   if (options.format != "state_dict" && options.format != "torchscript")
     throw InputError("--format must be state_dict or torchscript, got '" + options.format + "'");
   check_output_file(options.out);
+  if (checkpoint_info(options.checkpoint).conditioning != models::Conditioning::kNone) {
+    throw InputError(options.checkpoint +
+                     ": a conditional checkpoint (--conditional); export writes unconditional "
+                     "networks only so far");
+  }
   const bool torchscript = options.format == "torchscript";
   if (torchscript && options.net == "generator") {
     auto generator = generator_for_export(options);

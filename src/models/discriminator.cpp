@@ -38,6 +38,17 @@ void DiscriminatorImpl::reset() {
         "conv_out",
         torch::nn::Conv2d(torch::nn::Conv2dOptions(widths[0], 1, 4).stride(1).padding(0).bias(false)));
   }
+  const int64_t classes = options_.classes();
+  TORCH_CHECK(options_.conditioning() == Conditioning::kNone || (classes >= 2 && classes <= kMaxClasses),
+              "Discriminator: a conditional discriminator needs 2-", kMaxClasses,
+              " classes, got ", classes);
+  if (options_.conditioning() == Conditioning::kProjection) {
+    embed = register_module("embed", torch::nn::Embedding(torch::nn::EmbeddingOptions(
+                                         classes, widths[0])));  // {W0} per class
+  } else if (options_.conditioning() == Conditioning::kAcgan) {
+    classifier = register_module("classifier",
+                                 torch::nn::Linear(widths[0] * 4 * 4, classes));  // -> {classes}
+  }
   if (options_.spectral_norm()) {
     for (size_t i = 1; i <= halvings; ++i) add_spectral_norm_buffers(*convs[i], convs[i]->weight);
     if (!fc.is_empty()) add_spectral_norm_buffers(*fc, fc->weight);
@@ -54,10 +65,16 @@ torch::Tensor DiscriminatorImpl::convolve(torch::nn::Conv2d& conv, const torch::
 
 torch::Tensor DiscriminatorImpl::forward(const torch::Tensor& images,
                                          const LayerObserver& observe) {
+  return judge(images, torch::Tensor(), observe).logit;
+}
+
+Judgement DiscriminatorImpl::judge(const torch::Tensor& images, const torch::Tensor& labels,
+                                   const LayerObserver& observe) {
   auto seen = [&](const std::string& layer, torch::Tensor x) {
     if (observe) observe(layer, x);
     return x;
   };
+
   torch::Tensor x = images;
   for (size_t i = 1; i < convs.size(); ++i) {
     const auto n = std::to_string(i);
@@ -65,15 +82,25 @@ torch::Tensor DiscriminatorImpl::forward(const torch::Tensor& images,
     if (!bns[i].is_empty()) x = seen("bn" + n, bns[i](x));
     x = seen("leaky_relu" + n, torch::leaky_relu(x, 0.2));
   }
+  const auto features = x;  // {W0,4,4}
+  Judgement judgement;
   if (!conv_out.is_empty()) {
     x = seen("conv_out", convolve(conv_out, x, /*padding=*/0));
-    return seen("flatten", x.flatten(1));
+    judgement.logit = seen("flatten", x.flatten(1));
+  } else {
+    x = seen("flatten", x.flatten(1));
+    judgement.logit =
+        seen("fc", options_.spectral_norm()
+                       ? torch::linear(x, spectrally_normalized_weight(*fc, fc->weight, is_training()),
+                                       fc->bias)
+                       : fc(x));
   }
-  x = seen("flatten", x.flatten(1));
-  if (options_.spectral_norm())
-    return seen("fc", torch::linear(x, spectrally_normalized_weight(*fc, fc->weight, is_training()),
-                                    fc->bias));
-  return seen("fc", fc(x));
+  if (!embed.is_empty() && labels.defined()) {
+    judgement.logit = seen(
+        "projection", judgement.logit + projection_term(features, labels.to(features.device()), embed));
+  }
+  if (!classifier.is_empty()) judgement.class_logits = seen("classifier", classifier(features.flatten(1)));
+  return judgement;
 }
 
 torch::Tensor DiscriminatorImpl::probability(const torch::Tensor& images) {

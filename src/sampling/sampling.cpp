@@ -34,14 +34,28 @@ torch::Tensor latent_walk(int64_t rows, int64_t steps, int64_t z_size, uint64_t 
   return (z0 * (1 - weights) + z1 * weights).reshape({rows * steps, z_size});
 }
 
-torch::Tensor render(models::Generator& generator, const torch::Tensor& z) {
+torch::Tensor render(models::Generator& generator, const torch::Tensor& z,
+                     const torch::Tensor& labels) {
   torch::NoGradGuard no_grad;
   const bool was_training = generator->is_training();
   generator->eval();
   const auto device = generator->parameters().front().device();
-  auto images = data::unscale(generator(z.to(device))).cpu();
+  torch::Tensor images;
+  if (generator->conditional()) {
+    const auto classes =
+        labels.defined()
+            ? labels
+            : torch::arange(z.size(0), torch::kInt64).remainder(generator->options().classes());
+    images = data::unscale(generator->forward_with_labels(z.to(device), classes.to(device))).cpu();
+  } else {
+    images = data::unscale(generator(z.to(device))).cpu();
+  }
   generator->train(was_training);
   return images;
+}
+
+torch::Tensor class_rows(int64_t classes, int64_t per_row) {
+  return torch::arange(classes, torch::kInt64).repeat_interleave(per_row);
 }
 
 void write_individual_pngs(const std::string& dir, const torch::Tensor& images) {

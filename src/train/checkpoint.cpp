@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "dcgan/serialization/torch_file.h"
@@ -135,6 +136,23 @@ CheckpointInfo read_info(torch::serialize::InputArchive& archive, const std::str
   if (archive.try_read("batch_norm", batch_norm)) info.batch_norm = batch_norm.item<int64_t>() != 0;
   if (archive.try_read("spectral_norm", spectral_norm))
     info.spectral_norm = spectral_norm.item<int64_t>() != 0;
+  torch::Tensor conditioning, class_names;
+  if (archive.try_read("conditioning", conditioning)) {
+    const auto name = tensor_string(conditioning.cpu());
+    if (name != "projection" && name != "acgan")
+      throw InputError(path + ": checkpoint has an unknown conditioning '" + name + "'");
+    info.conditioning = models::parse_conditioning(name);
+    try {
+      archive.read("class_names", class_names);
+      info.class_names =
+          nlohmann::json::parse(tensor_string(class_names.cpu())).get<std::vector<std::string>>();
+    } catch (const std::exception&) {
+      throw InputError(path + ": checkpoint's class names are missing or unreadable");
+    }
+    const auto classes = static_cast<int64_t>(info.class_names.size());
+    if (classes < 2 || classes > models::kMaxClasses)
+      throw InputError(path + ": checkpoint has " + std::to_string(classes) + " classes");
+  }
   return info;
 }
 
@@ -149,6 +167,10 @@ std::string serialize_checkpoint(Gan& gan, const TrainingProgress& progress) {
   archive.write("arch", string_tensor(models::to_string(gan.options.arch)));
   archive.write("batch_norm", int_tensor(gan.options.batch_norm ? 1 : 0));
   archive.write("spectral_norm", int_tensor(gan.options.spectral_norm ? 1 : 0));
+  if (gan.options.conditional()) {
+    archive.write("conditioning", string_tensor(models::to_string(gan.options.conditioning)));
+    archive.write("class_names", string_tensor(nlohmann::json(progress.class_names).dump()));
+  }
   archive.write("epochs_done", int_tensor(progress.epochs_done));
   archive.write("batch_in_epoch", int_tensor(progress.batch_in_epoch));
   archive.write("global_step", int_tensor(progress.global_step));
@@ -207,6 +229,9 @@ GanOptions gan_options(const CheckpointInfo& info) {
   options.arch = info.arch;
   options.batch_norm = info.batch_norm;
   options.spectral_norm = info.spectral_norm;
+  options.conditioning = info.conditioning;
+  options.classes =
+      info.conditioning == models::Conditioning::kNone ? 0 : static_cast<int64_t>(info.class_names.size());
   return options;
 }
 
@@ -214,7 +239,11 @@ std::string describe(const CheckpointInfo& info) {
   const auto side = std::to_string(info.image_size);
   return models::to_string(info.arch) + ", " + side + "x" + side + ", conv_dim " +
          std::to_string(info.conv_dim) + ", z_size " + std::to_string(info.z_size) +
-         (info.batch_norm ? "" : ", no batch norm") + (info.spectral_norm ? ", spectral norm" : "");
+         (info.batch_norm ? "" : ", no batch norm") + (info.spectral_norm ? ", spectral norm" : "") +
+         (info.conditioning == models::Conditioning::kNone
+              ? ""
+              : ", conditional (" + models::to_string(info.conditioning) + ", " +
+                    std::to_string(info.class_names.size()) + " classes)");
 }
 
 TrainingProgress load_checkpoint(const std::string& path, Gan& gan) {
@@ -222,7 +251,9 @@ TrainingProgress load_checkpoint(const std::string& path, Gan& gan) {
   const auto info = read_info(archive, path);
   if (info.conv_dim != gan.options.conv_dim || info.z_size != gan.options.z_size ||
       info.image_size != gan.options.image_size || info.arch != gan.options.arch ||
-      info.batch_norm != gan.options.batch_norm || info.spectral_norm != gan.options.spectral_norm) {
+      info.batch_norm != gan.options.batch_norm || info.spectral_norm != gan.options.spectral_norm ||
+      info.conditioning != gan.options.conditioning ||
+      gan_options(info).classes != gan.options.classes) {
     CheckpointInfo wanted = info;
     wanted.conv_dim = gan.options.conv_dim;
     wanted.z_size = gan.options.z_size;
@@ -230,6 +261,8 @@ TrainingProgress load_checkpoint(const std::string& path, Gan& gan) {
     wanted.arch = gan.options.arch;
     wanted.batch_norm = gan.options.batch_norm;
     wanted.spectral_norm = gan.options.spectral_norm;
+    wanted.conditioning = gan.options.conditioning;
+    wanted.class_names.assign(static_cast<size_t>(gan.options.classes), "");
     throw InputError(path + ": checkpoint is of another architecture (" + describe(info) +
                      "; expected " + describe(wanted) + ")");
   }
@@ -245,6 +278,7 @@ TrainingProgress load_checkpoint(const std::string& path, Gan& gan) {
     archive.read("fixed_z", progress.fixed_z);
     archive.read("config_json", config);
     progress.config_json = tensor_string(config.cpu());
+    progress.class_names = info.class_names;
     archive.try_read("epoch_order", progress.epoch_order);
     archive.try_read("sample_history", progress.sample_history);
     archive.read("rng_cpu", rng);

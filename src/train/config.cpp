@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "dcgan/models/conditioning.h"
 #include "dcgan/models/spec.h"
 #include "dcgan/train/augment.h"
 #include "dcgan/train/device.h"
@@ -110,6 +111,10 @@ void validate(const TrainConfig& c) {
   require(parse_loss(c.loss) == LossKind::kBce || !c.smooth_labels,
           "--smooth-labels is for the BCE loss; the hinge loss has no labels to smooth");
   parse_augment_policy(c.augment, c.augment_strength);
+  require(models::parse_conditioning(c.conditional) != models::Conditioning::kProjection ||
+              c.batch_norm,
+          "--conditional projection conditions G through its BatchNorm layers; it cannot be "
+          "combined with --no-batch-norm (use --conditional acgan)");
   require(c.beta1 >= 0 && c.beta1 < 1, "--beta1 must be in [0, 1), got " + std::to_string(c.beta1));
   require(c.beta2 >= 0 && c.beta2 < 1, "--beta2 must be in [0, 1), got " + std::to_string(c.beta2));
   require(c.g_ema >= 0 && c.g_ema < 1,
@@ -169,6 +174,7 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"augment", c.augment},
           {"augment_strength", c.augment_strength},
           {"spectral_norm", c.spectral_norm},
+          {"conditional", c.conditional},
           {"batch_norm", c.batch_norm},
           {"recipe", c.recipe},
           {"sample_size", c.sample_size},
@@ -216,6 +222,7 @@ TrainConfig config_from_json(const nlohmann::json& j) {
   c.augment = j.value("augment", std::string("none"));
   c.augment_strength = j.value("augment_strength", 1.0);
   c.spectral_norm = j.value("spectral_norm", false);
+  c.conditional = j.value("conditional", std::string("none"));
   c.batch_norm = j.value("batch_norm", true);
   c.recipe = j.value("recipe", std::string("notebook"));
   c.sample_size = j.at("sample_size");

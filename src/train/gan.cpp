@@ -22,20 +22,32 @@ torch::Tensor bce_with_logits(const torch::Tensor& logits, double target) {
   return torch::binary_cross_entropy_with_logits(logits, torch::full_like(logits, target));
 }
 
-// D's logits for `images`, in fp32 whatever the network's precision; through the augment policy
-// first when uniforms are given.
-torch::Tensor discriminate(Gan& gan, const torch::Tensor& images, Precision precision,
-                           const torch::Tensor& augment_uniforms) {
+// D's logits for `images` (and their labels, when conditional), in fp32 whatever the network's
+// precision; through the augment policy first when uniforms are given.
+models::Judgement discriminate(Gan& gan, const torch::Tensor& images, Precision precision,
+                               const torch::Tensor& augment_uniforms,
+                               const torch::Tensor& labels = {}) {
   const auto seen = augment_uniforms.defined()
                         ? augment(images, augment_uniforms, gan.options.augment)
                         : images;
   compat::CudaAutocastGuard autocast(precision == Precision::kBf16);
-  return gan.discriminator(seen).to(torch::kFloat32);
+  auto judgement = gan.discriminator->judge(seen, labels);
+  judgement.logit = judgement.logit.to(torch::kFloat32);
+  if (judgement.class_logits.defined())
+    judgement.class_logits = judgement.class_logits.to(torch::kFloat32);
+  return judgement;
 }
 
-torch::Tensor generate(Gan& gan, const torch::Tensor& z, Precision precision) {
+torch::Tensor generate(Gan& gan, const torch::Tensor& z, Precision precision,
+                       const torch::Tensor& labels = {}) {
   compat::CudaAutocastGuard autocast(precision == Precision::kBf16);
-  return gan.generator(z);
+  return gan.generator->forward_with_labels(z, labels);
+}
+
+// AC-GAN's auxiliary loss: how well D's classifier names the classes; 0 for other GANs.
+torch::Tensor class_loss(const models::Judgement& judgement, const torch::Tensor& labels) {
+  if (!judgement.class_logits.defined()) return torch::zeros({}, judgement.logit.options());
+  return torch::nn::functional::cross_entropy(judgement.class_logits, labels);
 }
 
 std::vector<torch::Tensor> gradients(torch::nn::Module& network) {
@@ -58,7 +70,9 @@ models::GeneratorOptions GanOptions::generator() const {
   return models::GeneratorOptions(z_size, conv_dim)
       .image_size(image_size)
       .arch(arch)
-      .batch_norm(batch_norm);
+      .batch_norm(batch_norm)
+      .conditioning(conditioning)
+      .classes(classes);
 }
 
 models::DiscriminatorOptions GanOptions::discriminator() const {
@@ -66,7 +80,9 @@ models::DiscriminatorOptions GanOptions::discriminator() const {
       .image_size(image_size)
       .arch(arch)
       .batch_norm(batch_norm)
-      .spectral_norm(spectral_norm);
+      .spectral_norm(spectral_norm)
+      .conditioning(conditioning)
+      .classes(classes);
 }
 
 GanOptions gan_options(const TrainConfig& config) {
@@ -85,6 +101,7 @@ GanOptions gan_options(const TrainConfig& config) {
   o.spectral_norm = config.spectral_norm;
   o.loss = parse_loss(config.loss);
   o.augment = parse_augment_policy(config.augment, config.augment_strength);
+  o.conditioning = models::parse_conditioning(config.conditional);
   return o;
 }
 
@@ -159,7 +176,14 @@ void recalibrate_g_ema(Gan& gan) {
         models::latent_distribution(gan.options.arch) == models::LatentDistribution::kNormal
             ? torch::randn({kBatchSize, gan.options.z_size}, z_source)
             : torch::rand({kBatchSize, gan.options.z_size}, z_source) * 2 - 1;
-    gan.g_ema->forward(z.to(gan.device));
+    if (gan.options.conditional()) {
+      // Each class as often as the others, in a fixed order: conditional BatchNorm shares its
+      // running statistics across classes.
+      const auto labels = torch::arange(kBatchSize, torch::kInt64).remainder(gan.options.classes);
+      gan.g_ema->forward_with_labels(z.to(gan.device), labels.to(gan.device));
+    } else {
+      gan.g_ema->forward(z.to(gan.device));
+    }
   }
   gan.g_ema->train(was_training);
   for (auto& [norm, momentum] : norms) norm->options.momentum(momentum);
@@ -213,23 +237,29 @@ torch::Tensor generator_loss_from_logits(const torch::Tensor& fake_logits, LossK
 torch::Tensor discriminator_loss(Gan& gan, const torch::Tensor& real, const torch::Tensor& z,
                                  bool smooth_labels, Precision precision,
                                  const torch::Tensor& augment_real,
-                                 const torch::Tensor& augment_fake) {
-  const auto real_logits = discriminate(gan, real, precision, augment_real);
+                                 const torch::Tensor& augment_fake,
+                                 const torch::Tensor& real_labels,
+                                 const torch::Tensor& fake_labels) {
+  const auto real_judgement = discriminate(gan, real, precision, augment_real, real_labels);
   torch::Tensor fake;
   {
     // The notebook lets the D loss's backward run through G too and then discards G's gradients;
     // skipping them changes no number and saves a full generator backward pass.
     torch::NoGradGuard no_grad;
-    fake = generate(gan, z, precision);
+    fake = generate(gan, z, precision, fake_labels);
   }
-  const auto fake_logits = discriminate(gan, fake, precision, augment_fake);
-  return discriminator_loss_from_logits(real_logits, fake_logits, gan.options.loss, smooth_labels);
+  const auto fake_judgement = discriminate(gan, fake, precision, augment_fake, fake_labels);
+  return discriminator_loss_from_logits(real_judgement.logit, fake_judgement.logit,
+                                        gan.options.loss, smooth_labels) +
+         class_loss(real_judgement, real_labels) + class_loss(fake_judgement, fake_labels);
 }
 
 torch::Tensor generator_loss(Gan& gan, const torch::Tensor& z, Precision precision,
-                             const torch::Tensor& augment_fake) {
-  const auto fake_logits = discriminate(gan, generate(gan, z, precision), precision, augment_fake);
-  return generator_loss_from_logits(fake_logits, gan.options.loss);
+                             const torch::Tensor& augment_fake, const torch::Tensor& labels) {
+  const auto judgement =
+      discriminate(gan, generate(gan, z, precision, labels), precision, augment_fake, labels);
+  return generator_loss_from_logits(judgement.logit, gan.options.loss) +
+         class_loss(judgement, labels);
 }
 
 StepNoise draw_step_noise(Gan& gan, int64_t count, torch::Device device) {
@@ -244,20 +274,34 @@ StepNoise draw_step_noise(Gan& gan, int64_t count, torch::Device device) {
     noise.augment_fake_for_d = uniforms();
     noise.augment_fake_for_g = uniforms();
   }
+  if (gan.options.conditional()) {
+    const auto classes = [&] {
+      return rank_block(gan, count, device, [&](int64_t rows) {
+        return torch::randint(0, gan.options.classes, {rows}, torch::kInt64);
+      });
+    };
+    noise.labels_for_d = classes();
+    noise.labels_for_g = classes();
+  }
   return noise;
 }
 
 StepLosses train_step(Gan& gan, const torch::Tensor& real_images, const StepNoise& noise,
-                      bool smooth_labels, Precision precision) {
+                      bool smooth_labels, Precision precision, const torch::Tensor& real_labels) {
+  TORCH_CHECK(real_labels.defined() == gan.options.conditional(),
+              gan.options.conditional() ? "train_step: a conditional GAN needs the images' labels"
+                                        : "train_step: labels given to an unconditional GAN");
   gan.d_optimizer->zero_grad();
   auto d_loss = discriminator_loss(gan, data::scale(real_images), noise.z_for_d, smooth_labels,
-                                   precision, noise.augment_real, noise.augment_fake_for_d);
+                                   precision, noise.augment_real, noise.augment_fake_for_d,
+                                   real_labels, noise.labels_for_d);
   d_loss.backward();
   average_gradients(gan, gradients(*gan.discriminator), "discriminator's gradient all-reduce");
   gan.d_optimizer->step();
 
   gan.g_optimizer->zero_grad();
-  auto g_loss = generator_loss(gan, noise.z_for_g, precision, noise.augment_fake_for_g);
+  auto g_loss =
+      generator_loss(gan, noise.z_for_g, precision, noise.augment_fake_for_g, noise.labels_for_g);
   g_loss.backward();
   average_gradients(gan, gradients(*gan.generator), "generator's gradient all-reduce");
   gan.g_optimizer->step();

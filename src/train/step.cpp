@@ -13,25 +13,37 @@ namespace {
 // train_step on batches gathered from the on-device dataset.
 class EagerStep : public TrainStep {
  public:
-  EagerStep(Gan& gan, torch::Tensor images, const StepOptions& options)
-      : gan_(gan), images_(std::move(images)), options_(options) {}
+  EagerStep(Gan& gan, torch::Tensor images, torch::Tensor labels, const StepOptions& options)
+      : gan_(gan), images_(std::move(images)), labels_(std::move(labels)), options_(options) {}
 
   void start_epoch(const torch::Tensor& order) override { order_ = order.to(images_.device()); }
 
   StepLosses step(int64_t first, int64_t count) override {
-    const auto real = images_.index_select(0, order_.narrow(0, first, count));
-    return train_step(gan_, real, options_.smooth_labels, options_.precision);
+    const auto batch = pick_batch(images_, labels_, order_, first, count);
+    if (!batch.labels.defined())
+      return train_step(gan_, batch.images, options_.smooth_labels, options_.precision);
+    return train_step(gan_, batch.images, draw_step_noise(gan_, count, gan_.device),
+                      options_.smooth_labels, options_.precision, batch.labels);
   }
 
   std::string name() const override { return "eager"; }
 
  private:
   Gan& gan_;
-  torch::Tensor images_, order_;
+  torch::Tensor images_, labels_, order_;
   StepOptions options_;
 };
 
 }  // namespace
+
+Batch pick_batch(const torch::Tensor& images, const torch::Tensor& labels,
+                 const torch::Tensor& order, int64_t first, int64_t count) {
+  const auto picked = order.narrow(0, first, count);
+  Batch batch;
+  batch.images = images.index_select(0, picked);
+  if (labels.defined()) batch.labels = labels.index_select(0, picked);
+  return batch;
+}
 
 bool cuda_graphs_available() {
 #ifdef DCGAN_WITH_CUDA_GRAPHS
@@ -70,11 +82,13 @@ void use_channels_last(Gan& gan) {
 }
 
 std::unique_ptr<TrainStep> make_train_step(StepKind kind, Gan& gan, torch::Tensor images,
-                                           const StepOptions& options) {
+                                           const StepOptions& options, torch::Tensor labels) {
   if (options.channels_last) use_channels_last(gan);
+  if (gan.options.conditional() && kind != StepKind::kEager)
+    throw InputError("a conditional GAN trains with the eager step only (--step eager)");
   switch (kind) {
     case StepKind::kEager:
-      return std::make_unique<EagerStep>(gan, std::move(images), options);
+      return std::make_unique<EagerStep>(gan, std::move(images), std::move(labels), options);
     case StepKind::kStatic:
       return std::make_unique<StaticStep>(gan, std::move(images), options);
     case StepKind::kGraph:

@@ -100,6 +100,30 @@ StepOptions step_options(const TrainConfig& config) {
   return options;
 }
 
+// The classes a conditional run trains on, in label order: SVHN's digits, or the class folders'
+// (a packed file's) names. Refuses data without a label per image or with too few classes.
+std::vector<std::string> training_classes(const data::ImageSet& data, const std::string& path) {
+  if (!data.labelled()) {
+    throw InputError(path +
+                     ": --conditional needs a label for every image (SVHN's y, class subfolders, "
+                     "or a file written by dcgan pack), and these images have none");
+  }
+  const int64_t count = data.class_count();
+  if (count < 2 || count > models::kMaxClasses) {
+    throw InputError(path + ": --conditional needs 2-" + std::to_string(models::kMaxClasses) +
+                     " classes, and the data has " + std::to_string(count));
+  }
+  const auto low = data.labels.min().item<int64_t>(), high = data.labels.max().item<int64_t>();
+  if (low == high) {
+    throw InputError(path + ": every image is of class " + std::to_string(low) +
+                     "; --conditional needs images of at least 2 classes");
+  }
+  if (!data.classes.empty()) return data.classes;
+  std::vector<std::string> digits;
+  for (int64_t d = 0; d < count; ++d) digits.push_back(std::to_string(d));
+  return digits;
+}
+
 }  // namespace
 
 nlohmann::json run_description(const TrainConfig& config, const data::ImageSet& data) {
@@ -149,6 +173,13 @@ Trainer::Trainer(TrainConfig config)
     config_.progress = "log";
   }
   step_kind_ = resolve_step_kind(config_.step, device_);
+  if (config_.conditional != "none" && step_kind_ != StepKind::kEager) {
+    if (config_.step != "auto") {
+      throw InputError("--step " + config_.step +
+                       " does not take labels yet; --conditional trains with --step eager");
+    }
+    step_kind_ = StepKind::kEager;
+  }
   if (config_.precision == "bf16" && !device_.is_cuda())
     throw InputError("--precision bf16 needs a CUDA device; use --precision fp32 on the CPU");
   if (!config_.resume.empty()) {
@@ -189,17 +220,29 @@ Trainer::Trainer(TrainConfig config)
                      " is larger than the data (" + std::to_string(data_.size()) + " images)");
   }
 
+  auto options = gan_options(config_);
+  if (options.conditional()) {
+    progress_.class_names = training_classes(data_, config_.data.front());
+    options.classes = static_cast<int64_t>(progress_.class_names.size());
+  }
+
   comm_->barrier(kRankWait, "wait for every rank to load the data");
   comm_->check_agreement(run_description(config_, data_));
   if (!config_.seed_given) config_.seed = random_seed();
   config_.seed = comm_->rank0_value(config_.seed, "agreement on the seed");
   config_.seed_given = true;
   torch::manual_seed(config_.seed);
-  gan_ = std::make_unique<Gan>(gan_options(config_), device_);
+  gan_ = std::make_unique<Gan>(options, device_);
   gan_->communicator = comm_;
   if (resuming_) {
+    const auto class_names = progress_.class_names;
     progress_ =
         load_checkpoint((fs::path(config_.out_dir) / "checkpoints" / "last.pt").string(), *gan_);
+    if (progress_.class_names != class_names) {
+      throw InputError(config_.data.front() +
+                       ": its classes are not those the resumed run trained on (" +
+                       nlohmann::json(progress_.class_names).dump() + ")");
+    }
     if (progress_.epochs_done >= config_.epochs && progress_.batch_in_epoch == 0) {
       throw InputError(config_.resume + ": run already finished " +
                        std::to_string(progress_.epochs_done) +
@@ -210,7 +253,11 @@ Trainer::Trainer(TrainConfig config)
     models::apply_weights_init(*gan_->generator, init);
     models::apply_weights_init(*gan_->discriminator, init);
     reset_g_ema(*gan_);
-    progress_.fixed_z = sample_z(gan_->options, config_.sample_size, device_);
+    // A conditional grid: one row per class, each column one z across every class.
+    progress_.fixed_z =
+        options.conditional()
+            ? sample_z(gan_->options, config_.nrow, device_).repeat({options.classes, 1})
+            : sample_z(gan_->options, config_.sample_size, device_);
   }
 
   // Every rank starts from rank 0's weights, as DDP does.
@@ -323,7 +370,8 @@ bool Trainer::read_losses(const StepLosses& losses, int64_t epoch, int64_t batch
 
 TrainOutcome Trainer::run() {
   const auto wall_start = Clock::now();
-  step_ = make_train_step(step_kind_, *gan_, data_.images, step_options(config_));
+  step_ = make_train_step(step_kind_, *gan_, data_.images, step_options(config_),
+                          gan_->options.conditional() ? data_.labels.to(device_) : torch::Tensor());
   auto config_json = to_json(config_);
   config_json["versions"] = library_versions();
   config_json["device_name"] =
@@ -438,7 +486,12 @@ TrainOutcome Trainer::run() {
 void Trainer::end_epoch(int64_t epoch) {
   recalibrate_g_ema(*gan_);
   // Samples in eval mode, as the notebook does: BatchNorm uses its running statistics.
-  const auto samples = sampling::render(sampling_generator(*gan_), progress_.fixed_z);
+  const auto samples = sampling::render(
+      sampling_generator(*gan_), progress_.fixed_z,
+      gan_->options.conditional()
+          ? sampling::class_rows(gan_->options.classes,
+                                 progress_.fixed_z.size(0) / gan_->options.classes)
+          : torch::Tensor());
   const auto png = folder_->write_samples(epoch, samples, config_.nrow);
   // The history goes into every checkpoint: kept at 64x64 at most (16 samples x 50 epochs at
   // 256x256 would add 150 MB to each), which is plenty for the progress sheet.

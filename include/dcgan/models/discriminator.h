@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "dcgan/models/conditioning.h"
 #include "dcgan/models/layer_observer.h"
 #include "dcgan/models/spec.h"
 
@@ -22,6 +23,17 @@ struct DiscriminatorOptions {
   // Every convolution and the final layer divided by its largest singular value (--spectral-norm;
   // see spectral_norm.h); each layer gets the buffers weight_u and weight_v.
   TORCH_ARG(bool, spectral_norm) = false;
+  // Class-conditional (`dcgan train --conditional`): projection adds <embed(label), pooled
+  // features> to the logit; acgan adds a classifier head. `classes`: 0 when unconditional.
+  TORCH_ARG(Conditioning, conditioning) = Conditioning::kNone;
+  TORCH_ARG(int64_t, classes) = 0;
+};
+
+// What D says of a batch: one logit per image, and with acgan conditioning the class logits of
+// its auxiliary classifier (N x classes; undefined otherwise).
+struct Judgement {
+  torch::Tensor logit;
+  torch::Tensor class_logits;
 };
 
 // The generator's mirror: one strided 4x4 conv (no bias) per halving of the side down to 4x4,
@@ -35,7 +47,12 @@ class DiscriminatorImpl : public torch::nn::Module {
   void reset();
 
   // N x 3 x S x S -> N x 1 logits. `observe`, when given, sees every layer's output in order.
+  // A projection discriminator's logit without the class term (judge adds it).
   torch::Tensor forward(const torch::Tensor& images, const LayerObserver& observe = nullptr);
+  // The logits with the class term of `labels` (projection; none when labels are undefined), and
+  // the class logits (acgan).
+  Judgement judge(const torch::Tensor& images, const torch::Tensor& labels,
+                  const LayerObserver& observe = nullptr);
   torch::Tensor probability(const torch::Tensor& images);
 
   const DiscriminatorOptions& options() const { return options_; }
@@ -50,6 +67,8 @@ class DiscriminatorImpl : public torch::nn::Module {
   std::vector<torch::nn::BatchNorm2d> bns;
   torch::nn::Linear fc{nullptr};          // notebook
   torch::nn::Conv2d conv_out{nullptr};    // pytorch-examples
+  torch::nn::Embedding embed{nullptr};     // projection: classes x W0
+  torch::nn::Linear classifier{nullptr};   // acgan: W0*4*4 -> classes
 
  private:
   // conv(x), with the spectrally normalised weight when the options ask for it (`padding`: the

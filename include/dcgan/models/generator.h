@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "dcgan/models/conditioning.h"
 #include "dcgan/models/layer_observer.h"
 #include "dcgan/models/spec.h"
 
@@ -23,6 +24,10 @@ struct GeneratorOptions {
   // false (--no-batch-norm): no BatchNorm layers; the transposed convolutions they followed get a
   // bias instead.
   TORCH_ARG(bool, batch_norm) = true;
+  // Class-conditional (`dcgan train --conditional`): how the label reaches the layers, and how
+  // many classes there are (0 when unconditional).
+  TORCH_ARG(Conditioning, conditioning) = Conditioning::kNone;
+  TORCH_ARG(int64_t, classes) = 0;
 };
 
 // z -> a 4x4 map -> one 4x4 stride-2 transpose conv (no bias) per doubling of the side, with
@@ -35,8 +40,13 @@ class GeneratorImpl : public torch::nn::Module {
   explicit GeneratorImpl(GeneratorOptions options = GeneratorOptions());
   void reset();
 
-  // `observe`, when given, sees every layer's output in order.
+  // `observe`, when given, sees every layer's output in order. A conditional generator needs one
+  // class index per z (int64, N); an unconditional one takes none.
   torch::Tensor forward(const torch::Tensor& z, const LayerObserver& observe = nullptr);
+  // (Not a forward overload: LibTorch's module holder needs forward to be one function.)
+  torch::Tensor forward_with_labels(const torch::Tensor& z, const torch::Tensor& labels,
+                                    const LayerObserver& observe = nullptr);
+  bool conditional() const { return options_.conditioning() != Conditioning::kNone; }
 
   const GeneratorOptions& options() const { return options_; }
 
@@ -51,6 +61,8 @@ class GeneratorImpl : public torch::nn::Module {
   // notebook), and the last transpose conv has no BatchNorm.
   std::vector<torch::nn::ConvTranspose2d> t_convs;
   std::vector<torch::nn::BatchNorm2d> bns;
+  // --conditional projection: conditional BatchNorm in place of bns, under the same names.
+  std::vector<ConditionalBatchNorm2d> class_bns;
 
  private:
   GeneratorOptions options_;

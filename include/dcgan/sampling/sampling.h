@@ -23,8 +23,15 @@ torch::Tensor latent_walk(
     int64_t rows, int64_t steps, int64_t z_size, uint64_t seed,
     models::LatentDistribution distribution = models::LatentDistribution::kUniform);
 
-// G(z) in eval mode without gradients, mapped to uint8 N x 3 x S x S on the CPU.
-torch::Tensor render(models::Generator& generator, const torch::Tensor& z);
+// G(z) in eval mode without gradients, mapped to uint8 N x 3 x S x S on the CPU. A conditional
+// generator draws the classes in `labels`, or, without them, every class in turn (image i is of
+// class i mod classes), so that any count of samples is balanced over the classes.
+torch::Tensor render(models::Generator& generator, const torch::Tensor& z,
+                     const torch::Tensor& labels = {});
+
+// Class indices for a grid with one row per class, `per_row` images each: k repeated per_row
+// times, for k = 0 .. classes - 1.
+torch::Tensor class_rows(int64_t classes, int64_t per_row);
 
 // Writes images as DIR/sample_00000.png ... (one PNG each), the input FID tools expect.
 void write_individual_pngs(const std::string& dir, const torch::Tensor& images);

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <string>
+#include <vector>
 
 #include "dcgan/models/discriminator.h"
 #include "dcgan/models/generator.h"
@@ -34,6 +35,7 @@ struct TrainingProgress {
   torch::Tensor
       sample_history;  // uint8 E x S x 3 x H x W (H, W <= 64): every epoch's fixed-z samples so far
   std::string config_json;  // the run's TrainConfig
+  std::vector<std::string> class_names;  // a conditional run's classes, in label order
 };
 
 // What a checkpoint is, read without building models.
@@ -47,6 +49,9 @@ struct CheckpointInfo {
   bool has_g_ema = false;  // the run kept a moving average of the generator's weights (--g-ema)
   bool batch_norm = true;      // false: trained with --no-batch-norm
   bool spectral_norm = false;  // D trained with --spectral-norm
+  // A conditional run (--conditional): how, and its classes' names (class i is class_names[i]).
+  models::Conditioning conditioning = models::Conditioning::kNone;
+  std::vector<std::string> class_names;
 };
 
 // Serialises models (with BatchNorm running statistics), both optimizers, progress and the CPU RNG

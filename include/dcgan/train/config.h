@@ -32,6 +32,7 @@ struct TrainConfig {
   double augment_strength = 1.0;         // 0-1 (see train/augment.h)
   bool spectral_norm = false;            // D's layers spectrally normalised
   bool batch_norm = true;                // false: --no-batch-norm
+  std::string conditional = "none";      // none | projection | acgan (see models/conditioning.h)
   std::string recipe = "notebook";       // notebook | improved | high-lr (see apply_recipe)
   int64_t sample_size = 16;
   int64_t nrow = 8;

@@ -39,6 +39,11 @@ struct GanOptions {
   AugmentPolicy augment{};     // what D's inputs go through (off by default)
   double lr_d = 0;             // > 0: D's learning rate instead of lr (TTUR)
   double lr_g = 0;             // > 0: G's learning rate instead of lr
+  // Class-conditional (--conditional): how labels reach both networks, and the class count (from
+  // the data; 0 when unconditional).
+  models::Conditioning conditioning = models::Conditioning::kNone;
+  int64_t classes = 0;
+  bool conditional() const { return conditioning != models::Conditioning::kNone; }
 
   double d_lr() const { return lr_d > 0 ? lr_d : lr; }
   double g_lr() const { return lr_g > 0 ? lr_g : lr; }
@@ -129,15 +134,21 @@ torch::Tensor generator_loss_from_logits(const torch::Tensor& fake_logits, LossK
 // The discriminator's loss on real images (scaled to [-1, 1]) and G(z); G runs without gradients.
 // With the GAN's augment policy, real and fake images go through it with the given uniforms
 // (see augment.h) before D sees them.
+// A conditional GAN also takes the real images' labels and the labels asked of G; with acgan
+// conditioning the auxiliary classifier's cross-entropy on both joins the loss.
 torch::Tensor discriminator_loss(Gan& gan, const torch::Tensor& real, const torch::Tensor& z,
                                  bool smooth_labels, Precision precision = Precision::kFp32,
                                  const torch::Tensor& augment_real = {},
-                                 const torch::Tensor& augment_fake = {});
+                                 const torch::Tensor& augment_fake = {},
+                                 const torch::Tensor& real_labels = {},
+                                 const torch::Tensor& fake_labels = {});
 
-// The generator's loss on D(G(z)).
+// The generator's loss on D(G(z)) (G(z, labels) for a conditional GAN, plus acgan's
+// cross-entropy of D's class logits against the labels asked for).
 torch::Tensor generator_loss(Gan& gan, const torch::Tensor& z,
                              Precision precision = Precision::kFp32,
-                             const torch::Tensor& augment_fake = {});
+                             const torch::Tensor& augment_fake = {},
+                             const torch::Tensor& labels = {});
 
 // The random inputs of one training step, drawn from the CPU generator in this order (z first,
 // so a run without --augment draws exactly the notebook's numbers), each as this rank's block of
@@ -146,14 +157,18 @@ struct StepNoise {
   torch::Tensor z_for_d, z_for_g;
   // N x kAugmentUniforms each; undefined without --augment.
   torch::Tensor augment_real, augment_fake_for_d, augment_fake_for_g;
+  // The classes asked of G, uniform over the classes (drawn last); undefined when unconditional.
+  torch::Tensor labels_for_d, labels_for_g;
 };
 StepNoise draw_step_noise(Gan& gan, int64_t count, torch::Device device);
 
 // One notebook training step on a batch of uint8 images (N x 3 x S x S, on the model's device):
 // discriminator_loss, one Adam step for D; then generator_loss, one Adam step for G, and
 // update_g_ema.
+// `real_labels`: the images' class indices (int64, N) for a conditional GAN, else undefined.
 StepLosses train_step(Gan& gan, const torch::Tensor& real_images, const StepNoise& noise,
-                      bool smooth_labels, Precision precision = Precision::kFp32);
+                      bool smooth_labels, Precision precision = Precision::kFp32,
+                      const torch::Tensor& real_labels = {});
 
 // The same with given z and no augmentation: the parity test feeds it the notebook's z.
 StepLosses train_step(Gan& gan, const torch::Tensor& real_images, const torch::Tensor& z_for_d,

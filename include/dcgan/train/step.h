@@ -45,6 +45,14 @@ class TrainStep {
 // - graph: the static step captured in one CUDA graph and replayed (CUDA, LibTorch 2.x).
 enum class StepKind { kEager, kStatic, kGraph };
 
+// The batch at positions [first, first + count) of an epoch's `order`: those images and, when
+// labels are given, theirs (picked by the same indices: a label never leaves its image).
+struct Batch {
+  torch::Tensor images, labels;
+};
+Batch pick_batch(const torch::Tensor& images, const torch::Tensor& labels,
+                 const torch::Tensor& order, int64_t first, int64_t count);
+
 // Whether this build has the CUDA-graph step (LibTorch 2.x with CUDA).
 bool cuda_graphs_available();
 
@@ -52,10 +60,11 @@ bool cuda_graphs_available();
 // graph is asked for where it can't run.
 StepKind resolve_step_kind(const std::string& name, torch::Device device);
 
-// `images`: the whole dataset, uint8 N x 3 x 32 x 32 on the training device. Converts the models
-// to channels_last first when options ask for it.
+// `images`: the whole dataset, uint8 N x 3 x 32 x 32 on the training device; `labels`: their class
+// indices (int64, N, same device) for a conditional GAN, which only the eager step trains so far.
+// Converts the models to channels_last first when options ask for it.
 std::unique_ptr<TrainStep> make_train_step(StepKind kind, Gan& gan, torch::Tensor images,
-                                           const StepOptions& options);
+                                           const StepOptions& options, torch::Tensor labels = {});
 
 // Puts the convolution weights of both networks in channels_last (NHWC) layout.
 void use_channels_last(Gan& gan);
