@@ -1019,6 +1019,19 @@ TEST(Conditional, TrainThenGenerateClassesAndPlates) {
   EXPECT_EQ(png_size(read_bytes(tmp.file("plates.png"))),
             (std::pair<uint32_t, uint32_t>{4 * 32 + 4, 2 * 34 + 2}));
 
+  // evaluate reads the classes asked for with a feature net trained on the same labels.
+  const auto evaluated =
+      dcgan({"evaluate", "--checkpoint", checkpoint, "--data", tmp.file("digits.mat"),
+             "--train-data", tmp.file("digits.mat"), "--probe-labels", "20", "--count", "20",
+             "--json"},
+            tmp.path());
+  ASSERT_EQ(evaluated.code, 0) << describe(evaluated);
+  const auto measured = nlohmann::json::parse(evaluated.out).at("class_accuracy");
+  EXPECT_EQ(measured.at("images_per_class"), 2);
+  EXPECT_EQ(measured.at("per_class").size(), 10u);
+  EXPECT_GE(measured.at("mean").get<double>(), 0.0);
+  EXPECT_LE(measured.at("mean").get<double>(), 1.0);
+
   const std::vector<std::pair<std::vector<std::string>, std::string>> refused = {
       {{"--class", "10"}, "--class 10: '10' is not a class of this checkpoint (its classes: 0, 1, "},
       {{"--digits", "4a"}, "--digits 4a: 'a' is not a class of this checkpoint"},

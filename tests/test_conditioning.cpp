@@ -5,10 +5,13 @@
 
 #include <cmath>
 
+#include "dcgan/eval/feature_net.h"
+#include "dcgan/eval/sample_quality.h"
 #include "dcgan/models/conditioning.h"
 #include "dcgan/models/discriminator.h"
 #include "dcgan/models/generator.h"
 #include "dcgan/train/gan.h"
+#include "dcgan/sampling/sampling.h"
 #include "dcgan/train/step.h"
 #include "test_helpers.h"
 
@@ -225,6 +228,41 @@ TEST(ConditionalBatches, LabelsStayWithTheirImagesThroughTheShuffle) {
                            batch.labels));
   EXPECT_TRUE(torch::equal(batch.labels, labels.index_select(0, order.narrow(0, 12, 16))));
   EXPECT_FALSE(torch::equal(batch.labels, labels.narrow(0, 12, 16))) << "the order was not used";
+}
+
+// Class accuracy: the images asked for as class k, class by class, and the share of them the
+// feature net reads as k, worked out here from the same z and the net's own predictions.
+TEST(ClassAccuracy, IsTheShareOfEachClassesImagesTheNetReadsAsThatClass) {
+  torch::manual_seed(2);
+  dcgan::models::Generator g(
+      dcgan::models::GeneratorOptions(8, 4).conditioning(Conditioning::kAcgan).classes(10));
+  dcgan::eval::FeatureNet net;
+  net->eval();
+  const auto accuracy = dcgan::eval::class_accuracy(g, net, 43, 3);
+  EXPECT_EQ(accuracy.images_per_class, 4);
+  ASSERT_EQ(accuracy.per_class.size(), 10u);
+  const auto labels = torch::arange(10, torch::kInt64).repeat_interleave(4);
+  const auto images =
+      dcgan::sampling::render(g, dcgan::sampling::seeded_z(g, 40, 3), labels);
+  const auto read_as = dcgan::eval::class_probabilities(net, images).argmax(1);
+  double sum = 0;
+  for (int64_t k = 0; k < 10; ++k) {
+    const double expected =
+        read_as.narrow(0, 4 * k, 4).eq(k).to(torch::kFloat64).mean().item<double>();
+    EXPECT_DOUBLE_EQ(accuracy.per_class[static_cast<size_t>(k)], expected) << k;
+    sum += expected;
+  }
+  const auto json = dcgan::eval::to_json(
+      accuracy, {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"});
+  EXPECT_DOUBLE_EQ(json.at("mean").get<double>(), sum / 10);
+  EXPECT_EQ(json.at("per_class").size(), 10u);
+  // The worst class by hand: 1.0, 0.5, 0.75 has mean 0.75, worst "b" at 0.5.
+  dcgan::eval::ClassAccuracy three;
+  three.per_class = {1.0, 0.5, 0.75};
+  const auto small = dcgan::eval::to_json(three, {"a", "b", "c"});
+  EXPECT_DOUBLE_EQ(small.at("mean").get<double>(), 0.75);
+  EXPECT_EQ(small.at("worst_class"), "b");
+  EXPECT_DOUBLE_EQ(small.at("worst").get<double>(), 0.5);
 }
 
 }  // namespace

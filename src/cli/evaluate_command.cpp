@@ -161,6 +161,22 @@ int evaluate_command(int argc, char** argv) {
         net, train_set.images.narrow(0, 0, std::min(count, train_set.size())), real_stats);
   }
 
+  // (c) a conditional checkpoint: the share of the images asked for as class k that the feature
+  // net (trained on the same labels) reads as k.
+  nlohmann::json class_json;
+  if (generator->conditional()) {
+    const auto names = train::read_checkpoint_info(checkpoint).class_names;
+    std::vector<std::string> test_names = test.classes;  // SVHN's: the digits
+    if (test_names.empty())
+      for (int64_t k = 0; k < 10; ++k) test_names.push_back(std::to_string(k));
+    if (names != test_names || !labelled(test) || names.size() > 10) {
+      class_json["skipped"] = checkpoint + ": its classes are not the labelled classes of " +
+                              test_path + "; class accuracy needs the same classes";
+    } else {
+      class_json = eval::to_json(eval::class_accuracy(generator, net, count, seed), names);
+    }
+  }
+
   // (b) the paper's probe: trained discriminator, the same architecture untrained, raw pixels.
   nlohmann::json probe_json;
   std::string probe_refusal;
@@ -223,6 +239,7 @@ int evaluate_command(int argc, char** argv) {
     out["sample_quality"] = eval::to_json(quality);
     out["real_floor"] = floor ? eval::to_json(*floor) : nlohmann::json(nullptr);
     out["probe"] = probe_refusal.empty() ? probe_json : nlohmann::json{{"skipped", probe_refusal}};
+    if (!class_json.is_null()) out["class_accuracy"] = class_json;
     out["seconds"] = total_seconds;
     std::cout << out.dump() << std::endl;
     return 0;
@@ -255,6 +272,15 @@ int evaluate_command(int argc, char** argv) {
     }
   } else {
     std::cout << "(b) linear probe: skipped, " << probe_refusal << "\n";
+  }
+  if (class_json.contains("skipped")) {
+    std::cout << "(c) class accuracy: skipped, " << class_json["skipped"].get<std::string>() << "\n";
+  } else if (!class_json.is_null()) {
+    std::cout << "(c) class accuracy: " << class_json["images_per_class"].get<int64_t>()
+              << " images asked of each class, read by the feature net\n"
+              << "  mean                   " << percent(class_json["mean"].get<double>()) << "\n"
+              << "  worst                  " << percent(class_json["worst"].get<double>())
+              << " (class " << class_json["worst_class"].get<std::string>() << ")\n";
   }
   std::cout << "took " << fixed(total_seconds) << " s" << std::endl;
   return 0;

@@ -1,5 +1,7 @@
 #include "dcgan/eval/sample_quality.h"
 
+#include <algorithm>
+
 #include "dcgan/sampling/sampling.h"
 
 namespace dcgan::eval {
@@ -50,6 +52,42 @@ nlohmann::json to_json(const SampleQuality& quality) {
           {"generated", quality.generated},
           {"real", quality.real},
           {"class_counts", quality.class_counts}};
+}
+
+ClassAccuracy class_accuracy(models::Generator& generator, FeatureNet& net, int64_t count,
+                             uint64_t seed) {
+  const int64_t classes = generator->options().classes();
+  TORCH_CHECK(generator->conditional(), "class_accuracy: the generator is not conditional");
+  ClassAccuracy accuracy;
+  accuracy.images_per_class = std::max<int64_t>(1, count / classes);
+  const auto labels = sampling::class_rows(classes, accuracy.images_per_class);
+  const auto z = sampling::seeded_z(generator, labels.size(0), seed);
+  std::vector<torch::Tensor> images;
+  for (int64_t start = 0; start < labels.size(0); start += 1000) {
+    const auto n = std::min<int64_t>(1000, labels.size(0) - start);
+    images.push_back(sampling::render(generator, z.narrow(0, start, n), labels.narrow(0, start, n)));
+  }
+  const auto read_as = class_probabilities(net, torch::cat(images)).argmax(1);
+  const auto right = read_as.eq(labels).to(torch::kFloat64).view({classes, -1}).mean(1);
+  for (int64_t k = 0; k < classes; ++k) accuracy.per_class.push_back(right[k].item<double>());
+  return accuracy;
+}
+
+nlohmann::json to_json(const ClassAccuracy& accuracy, const std::vector<std::string>& names) {
+  nlohmann::json per_class = nlohmann::json::object();
+  double sum = 0;
+  size_t worst = 0;
+  for (size_t k = 0; k < accuracy.per_class.size(); ++k) {
+    per_class[k < names.size() ? names[k] : std::to_string(k)] = accuracy.per_class[k];
+    sum += accuracy.per_class[k];
+    if (accuracy.per_class[k] < accuracy.per_class[worst]) worst = k;
+  }
+  const auto n = static_cast<double>(std::max<size_t>(1, accuracy.per_class.size()));
+  return {{"mean", sum / n},
+          {"worst", accuracy.per_class.empty() ? 0.0 : accuracy.per_class[worst]},
+          {"worst_class", worst < names.size() ? names[worst] : std::to_string(worst)},
+          {"images_per_class", accuracy.images_per_class},
+          {"per_class", per_class}};
 }
 
 }  // namespace dcgan::eval

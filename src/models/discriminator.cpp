@@ -1,5 +1,7 @@
 #include "dcgan/models/discriminator.h"
 
+#include <cmath>
+
 #include "dcgan/models/spectral_norm.h"
 
 namespace dcgan::models {
@@ -45,6 +47,12 @@ void DiscriminatorImpl::reset() {
   if (options_.conditioning() == Conditioning::kProjection) {
     embed = register_module("embed", torch::nn::Embedding(torch::nn::EmbeddingOptions(
                                          classes, widths[0])));  // {W0} per class
+    // The class term sums the features over 16 positions: drawn like fc's weights (bound
+    // 1/sqrt(fan_in) over the W0 x 4 x 4 features), it starts at the scale of the logit itself.
+    // Embedding's own N(0, 1) made it 40-80 times larger, and D learned little else at first.
+    torch::NoGradGuard no_grad;
+    const double bound = 1.0 / std::sqrt(static_cast<double>(widths[0] * 4 * 4));
+    embed->weight.uniform_(-bound, bound);
   } else if (options_.conditioning() == Conditioning::kAcgan) {
     classifier = register_module("classifier",
                                  torch::nn::Linear(widths[0] * 4 * 4, classes));  // -> {classes}

@@ -4,6 +4,8 @@
 
 #include <array>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "dcgan/eval/feature_net.h"
 #include "dcgan/eval/frechet.h"
@@ -47,5 +49,18 @@ SampleQuality sample_quality(models::Generator& generator, FeatureNet& net,
 SampleQuality image_quality(FeatureNet& net, const torch::Tensor& images, const FeatureStats& real);
 
 nlohmann::json to_json(const SampleQuality& quality);
+
+// A conditional generator's class accuracy: `images_per_class` images asked for as each class
+// (z from seeded_z(seed), rendered as saved PNGs are), and the share of them the feature net
+// reads as that class. The net must classify the generator's classes (the same labels).
+struct ClassAccuracy {
+  std::vector<double> per_class;
+  int64_t images_per_class = 0;
+};
+// `count` images in all (at least one per class).
+ClassAccuracy class_accuracy(models::Generator& generator, FeatureNet& net, int64_t count,
+                             uint64_t seed);
+// mean, worst (and its class's name), and per class by name.
+nlohmann::json to_json(const ClassAccuracy& accuracy, const std::vector<std::string>& names);
 
 }  // namespace dcgan::eval
