@@ -1026,11 +1026,15 @@ TEST(Conditional, TrainThenGenerateClassesAndPlates) {
              "--json"},
             tmp.path());
   ASSERT_EQ(evaluated.code, 0) << describe(evaluated);
-  const auto measured = nlohmann::json::parse(evaluated.out).at("class_accuracy");
+  const auto measured = nlohmann::json::parse(evaluated.out).at("classes");
   EXPECT_EQ(measured.at("images_per_class"), 2);
-  EXPECT_EQ(measured.at("per_class").size(), 10u);
-  EXPECT_GE(measured.at("mean").get<double>(), 0.0);
-  EXPECT_LE(measured.at("mean").get<double>(), 1.0);
+  EXPECT_EQ(measured.at("accuracy").size(), 10u);
+  EXPECT_EQ(measured.at("intra_class_fd").size(), 10u);
+  EXPECT_GE(measured.at("mean_accuracy").get<double>(), 0.0);
+  EXPECT_LE(measured.at("mean_accuracy").get<double>(), 1.0);
+  const auto& cas = measured.at("classification_accuracy_score");
+  EXPECT_EQ(cas.at("images"), 20);
+  EXPECT_GE(cas.at("real_trained_accuracy").get<double>(), 0.0);
 
   const std::vector<std::pair<std::vector<std::string>, std::string>> refused = {
       {{"--class", "10"}, "--class 10: '10' is not a class of this checkpoint (its classes: 0, 1, "},

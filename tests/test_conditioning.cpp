@@ -230,39 +230,48 @@ TEST(ConditionalBatches, LabelsStayWithTheirImagesThroughTheShuffle) {
   EXPECT_FALSE(torch::equal(batch.labels, labels.narrow(0, 12, 16))) << "the order was not used";
 }
 
-// Class accuracy: the images asked for as class k, class by class, and the share of them the
-// feature net reads as k, worked out here from the same z and the net's own predictions.
-TEST(ClassAccuracy, IsTheShareOfEachClassesImagesTheNetReadsAsThatClass) {
+// Class accuracy and intra-class FD: the images asked for as class k, class by class, the share
+// of them the feature net reads as k, and their FD to the real images of class k, worked out here
+// from the same z and the net's own outputs.
+TEST(ClassQuality, AccuracyAndIntraClassFdAreTakenClassByClass) {
   torch::manual_seed(2);
   dcgan::models::Generator g(
       dcgan::models::GeneratorOptions(8, 4).conditioning(Conditioning::kAcgan).classes(10));
   dcgan::eval::FeatureNet net;
   net->eval();
-  const auto accuracy = dcgan::eval::class_accuracy(g, net, 43, 3);
-  EXPECT_EQ(accuracy.images_per_class, 4);
-  ASSERT_EQ(accuracy.per_class.size(), 10u);
+  dcgan::data::ImageSet real;
+  real.images = torch::randint(0, 256, {60, 3, 32, 32}, torch::kUInt8);
+  real.labels = torch::arange(60, torch::kInt64).remainder(10);
+  real.labels[0] = 1;  // class 0 keeps 5 real images, class 1 gets 7
+  const auto quality = dcgan::eval::class_quality(g, net, real, 43, 3);
+  EXPECT_EQ(quality.images_per_class, 4);
+  ASSERT_EQ(quality.accuracy.size(), 10u);
+  ASSERT_EQ(quality.frechet.size(), 10u);
   const auto labels = torch::arange(10, torch::kInt64).repeat_interleave(4);
-  const auto images =
-      dcgan::sampling::render(g, dcgan::sampling::seeded_z(g, 40, 3), labels);
+  const auto images = dcgan::sampling::render(g, dcgan::sampling::seeded_z(g, 40, 3), labels);
   const auto read_as = dcgan::eval::class_probabilities(net, images).argmax(1);
-  double sum = 0;
+  const auto features = dcgan::eval::extract_features(net, images);
   for (int64_t k = 0; k < 10; ++k) {
-    const double expected =
-        read_as.narrow(0, 4 * k, 4).eq(k).to(torch::kFloat64).mean().item<double>();
-    EXPECT_DOUBLE_EQ(accuracy.per_class[static_cast<size_t>(k)], expected) << k;
-    sum += expected;
+    EXPECT_DOUBLE_EQ(quality.accuracy[static_cast<size_t>(k)],
+                     read_as.narrow(0, 4 * k, 4).eq(k).to(torch::kFloat64).mean().item<double>())
+        << k;
+    const auto real_k = real.images.index_select(0, real.labels.eq(k).nonzero().flatten());
+    EXPECT_NEAR(quality.frechet[static_cast<size_t>(k)],
+                dcgan::eval::frechet_distance(features.narrow(0, 4 * k, 4),
+                                              dcgan::eval::extract_features(net, real_k)),
+                1e-6)
+        << k;
   }
-  const auto json = dcgan::eval::to_json(
-      accuracy, {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"});
-  EXPECT_DOUBLE_EQ(json.at("mean").get<double>(), sum / 10);
-  EXPECT_EQ(json.at("per_class").size(), 10u);
-  // The worst class by hand: 1.0, 0.5, 0.75 has mean 0.75, worst "b" at 0.5.
-  dcgan::eval::ClassAccuracy three;
-  three.per_class = {1.0, 0.5, 0.75};
+  // The summary by hand: accuracies 1.0, 0.5, 0.75 have mean 0.75 and worst "b" at 0.5.
+  dcgan::eval::ClassQuality three;
+  three.accuracy = {1.0, 0.5, 0.75};
+  three.frechet = {10, std::nan(""), 20};
   const auto small = dcgan::eval::to_json(three, {"a", "b", "c"});
-  EXPECT_DOUBLE_EQ(small.at("mean").get<double>(), 0.75);
+  EXPECT_DOUBLE_EQ(small.at("mean_accuracy").get<double>(), 0.75);
   EXPECT_EQ(small.at("worst_class"), "b");
-  EXPECT_DOUBLE_EQ(small.at("worst").get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(small.at("worst_accuracy").get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(small.at("mean_intra_class_fd").get<double>(), 15);
+  EXPECT_TRUE(small.at("intra_class_fd").at("b").is_null());
 }
 
 }  // namespace

@@ -162,7 +162,7 @@ int evaluate_command(int argc, char** argv) {
   }
 
   // (c) a conditional checkpoint: the share of the images asked for as class k that the feature
-  // net (trained on the same labels) reads as k.
+  // net (trained on the same labels) reads as k, their FD to the real images of class k, and CAS.
   nlohmann::json class_json;
   if (generator->conditional()) {
     const auto names = train::read_checkpoint_info(checkpoint).class_names;
@@ -171,9 +171,13 @@ int evaluate_command(int argc, char** argv) {
       for (int64_t k = 0; k < 10; ++k) test_names.push_back(std::to_string(k));
     if (names != test_names || !labelled(test) || names.size() > 10) {
       class_json["skipped"] = checkpoint + ": its classes are not the labelled classes of " +
-                              test_path + "; class accuracy needs the same classes";
+                              test_path + "; class measures need the same classes";
     } else {
-      class_json = eval::to_json(eval::class_accuracy(generator, net, count, seed), names);
+      class_json = eval::to_json(eval::class_quality(generator, net, test, count, seed), names);
+      if (has_train && labelled(train_set) && train_set.classes == test.classes) {
+        class_json["classification_accuracy_score"] = eval::to_json(
+            eval::classification_accuracy_score(generator, train_set, test, count, seed));
+      }
     }
   }
 
@@ -239,7 +243,7 @@ int evaluate_command(int argc, char** argv) {
     out["sample_quality"] = eval::to_json(quality);
     out["real_floor"] = floor ? eval::to_json(*floor) : nlohmann::json(nullptr);
     out["probe"] = probe_refusal.empty() ? probe_json : nlohmann::json{{"skipped", probe_refusal}};
-    if (!class_json.is_null()) out["class_accuracy"] = class_json;
+    if (!class_json.is_null()) out["classes"] = class_json;
     out["seconds"] = total_seconds;
     std::cout << out.dump() << std::endl;
     return 0;
@@ -276,11 +280,22 @@ int evaluate_command(int argc, char** argv) {
   if (class_json.contains("skipped")) {
     std::cout << "(c) class accuracy: skipped, " << class_json["skipped"].get<std::string>() << "\n";
   } else if (!class_json.is_null()) {
-    std::cout << "(c) class accuracy: " << class_json["images_per_class"].get<int64_t>()
-              << " images asked of each class, read by the feature net\n"
-              << "  mean                   " << percent(class_json["mean"].get<double>()) << "\n"
-              << "  worst                  " << percent(class_json["worst"].get<double>())
+    std::cout << "(c) classes: " << class_json["images_per_class"].get<int64_t>()
+              << " images asked of each class\n"
+              << "  class accuracy, mean   " << percent(class_json["mean_accuracy"].get<double>())
+              << "\n"
+              << "  class accuracy, worst  " << percent(class_json["worst_accuracy"].get<double>())
               << " (class " << class_json["worst_class"].get<std::string>() << ")\n";
+    if (class_json["mean_intra_class_fd"].is_number())
+      std::cout << "  intra-class FD, mean   " << fixed(class_json["mean_intra_class_fd"].get<double>())
+                << "\n";
+    if (class_json.contains("classification_accuracy_score")) {
+      const auto& cas = class_json["classification_accuracy_score"];
+      std::cout << "  CAS                    " << percent(cas["generated_trained_accuracy"].get<double>())
+                << " test accuracy trained on " << cas["images"].get<int64_t>()
+                << " generated images, " << percent(cas["real_trained_accuracy"].get<double>())
+                << " on as many real ones (ratio " << fixed(cas["ratio"].get<double>()) << ")\n";
+    }
   }
   std::cout << "took " << fixed(total_seconds) << " s" << std::endl;
   return 0;

@@ -1,6 +1,7 @@
 #include "dcgan/eval/sample_quality.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "dcgan/sampling/sampling.h"
 
@@ -54,40 +55,99 @@ nlohmann::json to_json(const SampleQuality& quality) {
           {"class_counts", quality.class_counts}};
 }
 
-ClassAccuracy class_accuracy(models::Generator& generator, FeatureNet& net, int64_t count,
-                             uint64_t seed) {
-  const int64_t classes = generator->options().classes();
-  TORCH_CHECK(generator->conditional(), "class_accuracy: the generator is not conditional");
-  ClassAccuracy accuracy;
-  accuracy.images_per_class = std::max<int64_t>(1, count / classes);
-  const auto labels = sampling::class_rows(classes, accuracy.images_per_class);
-  const auto z = sampling::seeded_z(generator, labels.size(0), seed);
+namespace {
+
+// `per_class` images asked for as each class of `generator`, in class order, with their labels.
+data::ImageSet class_samples(models::Generator& generator, int64_t per_class, uint64_t seed) {
+  data::ImageSet set;
+  set.labels = sampling::class_rows(generator->options().classes(), per_class);
+  const auto z = sampling::seeded_z(generator, set.labels.size(0), seed);
   std::vector<torch::Tensor> images;
-  for (int64_t start = 0; start < labels.size(0); start += 1000) {
-    const auto n = std::min<int64_t>(1000, labels.size(0) - start);
-    images.push_back(sampling::render(generator, z.narrow(0, start, n), labels.narrow(0, start, n)));
+  for (int64_t start = 0; start < set.labels.size(0); start += 1000) {
+    const auto n = std::min<int64_t>(1000, set.labels.size(0) - start);
+    images.push_back(
+        sampling::render(generator, z.narrow(0, start, n), set.labels.narrow(0, start, n)));
   }
-  const auto read_as = class_probabilities(net, torch::cat(images)).argmax(1);
-  const auto right = read_as.eq(labels).to(torch::kFloat64).view({classes, -1}).mean(1);
-  for (int64_t k = 0; k < classes; ++k) accuracy.per_class.push_back(right[k].item<double>());
-  return accuracy;
+  set.images = torch::cat(images);
+  set.format = "generated";
+  return set;
 }
 
-nlohmann::json to_json(const ClassAccuracy& accuracy, const std::vector<std::string>& names) {
-  nlohmann::json per_class = nlohmann::json::object();
-  double sum = 0;
-  size_t worst = 0;
-  for (size_t k = 0; k < accuracy.per_class.size(); ++k) {
-    per_class[k < names.size() ? names[k] : std::to_string(k)] = accuracy.per_class[k];
-    sum += accuracy.per_class[k];
-    if (accuracy.per_class[k] < accuracy.per_class[worst]) worst = k;
+}  // namespace
+
+ClassQuality class_quality(models::Generator& generator, FeatureNet& net,
+                           const data::ImageSet& real, int64_t count, uint64_t seed) {
+  TORCH_CHECK(generator->conditional(), "class_quality: the generator is not conditional");
+  const int64_t classes = generator->options().classes();
+  ClassQuality quality;
+  quality.images_per_class = std::max<int64_t>(2, count / classes);
+  const auto generated = class_samples(generator, quality.images_per_class, seed);
+  const auto read_as = class_probabilities(net, generated.images).argmax(1);
+  const auto features = extract_features(net, generated.images);
+  const auto right = read_as.eq(generated.labels).to(torch::kFloat64).view({classes, -1}).mean(1);
+  for (int64_t k = 0; k < classes; ++k) {
+    quality.accuracy.push_back(right[k].item<double>());
+    const auto of_class = real.labels.eq(k).nonzero().flatten();
+    if (of_class.size(0) < 2) {
+      quality.frechet.push_back(std::nan(""));
+      continue;
+    }
+    const auto real_features = extract_features(net, real.images.index_select(0, of_class));
+    quality.frechet.push_back(frechet_distance(
+        features.narrow(0, k * quality.images_per_class, quality.images_per_class), real_features));
   }
-  const auto n = static_cast<double>(std::max<size_t>(1, accuracy.per_class.size()));
-  return {{"mean", sum / n},
-          {"worst", accuracy.per_class.empty() ? 0.0 : accuracy.per_class[worst]},
-          {"worst_class", worst < names.size() ? names[worst] : std::to_string(worst)},
-          {"images_per_class", accuracy.images_per_class},
-          {"per_class", per_class}};
+  return quality;
+}
+
+nlohmann::json to_json(const ClassQuality& quality, const std::vector<std::string>& names) {
+  nlohmann::json accuracy = nlohmann::json::object(), frechet = nlohmann::json::object();
+  double accuracy_sum = 0, frechet_sum = 0;
+  int64_t measured = 0;
+  size_t worst = 0;
+  const auto name = [&](size_t k) { return k < names.size() ? names[k] : std::to_string(k); };
+  for (size_t k = 0; k < quality.accuracy.size(); ++k) {
+    accuracy[name(k)] = quality.accuracy[k];
+    accuracy_sum += quality.accuracy[k];
+    if (quality.accuracy[k] < quality.accuracy[worst]) worst = k;
+    const double fd = k < quality.frechet.size() ? quality.frechet[k] : std::nan("");
+    frechet[name(k)] = std::isfinite(fd) ? nlohmann::json(fd) : nlohmann::json(nullptr);
+    if (std::isfinite(fd)) frechet_sum += fd, ++measured;
+  }
+  const auto classes = static_cast<double>(std::max<size_t>(1, quality.accuracy.size()));
+  return {{"mean_accuracy", accuracy_sum / classes},
+          {"worst_accuracy", quality.accuracy.empty() ? 0.0 : quality.accuracy[worst]},
+          {"worst_class", name(worst)},
+          {"mean_intra_class_fd",
+           measured ? nlohmann::json(frechet_sum / static_cast<double>(measured)) : nlohmann::json()},
+          {"images_per_class", quality.images_per_class},
+          {"accuracy", accuracy},
+          {"intra_class_fd", frechet}};
+}
+
+ClassificationAccuracyScore classification_accuracy_score(models::Generator& generator,
+                                                          const data::ImageSet& train,
+                                                          const data::ImageSet& test,
+                                                          int64_t count, uint64_t seed) {
+  const int64_t classes = generator->options().classes();
+  ClassificationAccuracyScore score;
+  const auto generated = class_samples(generator, std::max<int64_t>(1, count / classes), seed);
+  score.images = generated.size();
+  auto on_generated = train_feature_net(generated, seed);
+  score.generated_trained = classification_accuracy(on_generated, test);
+  data::ImageSet real = train;
+  const auto n = std::min(score.images, train.size());
+  real.images = train.images.narrow(0, 0, n);
+  real.labels = train.labels.narrow(0, 0, n);
+  auto on_real = train_feature_net(real, seed);
+  score.real_trained = classification_accuracy(on_real, test);
+  return score;
+}
+
+nlohmann::json to_json(const ClassificationAccuracyScore& score) {
+  return {{"generated_trained_accuracy", score.generated_trained},
+          {"real_trained_accuracy", score.real_trained},
+          {"ratio", score.real_trained > 0 ? score.generated_trained / score.real_trained : 0.0},
+          {"images", score.images}};
 }
 
 }  // namespace dcgan::eval

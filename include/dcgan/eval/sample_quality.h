@@ -50,17 +50,34 @@ SampleQuality image_quality(FeatureNet& net, const torch::Tensor& images, const 
 
 nlohmann::json to_json(const SampleQuality& quality);
 
-// A conditional generator's class accuracy: `images_per_class` images asked for as each class
-// (z from seeded_z(seed), rendered as saved PNGs are), and the share of them the feature net
-// reads as that class. The net must classify the generator's classes (the same labels).
-struct ClassAccuracy {
-  std::vector<double> per_class;
+// A conditional generator, class by class: `images_per_class` images asked for as each class (z
+// from seeded_z(seed), rendered as saved PNGs are); the share of them the feature net reads as that
+// class (class accuracy), and their Fréchet distance to the real images of that class (intra-class
+// FD; NaN where the class has fewer than 2 real images). The net must classify the generator's
+// classes (the same labels as `real`'s).
+struct ClassQuality {
+  std::vector<double> accuracy;   // per class
+  std::vector<double> frechet;    // per class
   int64_t images_per_class = 0;
 };
-// `count` images in all (at least one per class).
-ClassAccuracy class_accuracy(models::Generator& generator, FeatureNet& net, int64_t count,
-                             uint64_t seed);
-// mean, worst (and its class's name), and per class by name.
-nlohmann::json to_json(const ClassAccuracy& accuracy, const std::vector<std::string>& names);
+// `count` images in all (at least 2 per class); `real`: labelled images.
+ClassQuality class_quality(models::Generator& generator, FeatureNet& net,
+                           const data::ImageSet& real, int64_t count, uint64_t seed);
+// Means, the worst class's accuracy (and its name), and both measures per class by name.
+nlohmann::json to_json(const ClassQuality& quality, const std::vector<std::string>& names);
+
+// The classification accuracy score (Ravuri & Vinyals 2019): the feature-net architecture trained
+// only on `count` generated, labelled images (balanced over the classes), tested on the real test
+// set, beside the same net trained on `count` real training images (the first of `train`).
+struct ClassificationAccuracyScore {
+  double generated_trained = 0;  // test accuracy of the net trained on generated images
+  double real_trained = 0;       // test accuracy of the net trained on real images
+  int64_t images = 0;
+};
+ClassificationAccuracyScore classification_accuracy_score(models::Generator& generator,
+                                                          const data::ImageSet& train,
+                                                          const data::ImageSet& test,
+                                                          int64_t count, uint64_t seed);
+nlohmann::json to_json(const ClassificationAccuracyScore& score);
 
 }  // namespace dcgan::eval
