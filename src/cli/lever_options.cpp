@@ -37,8 +37,9 @@ void add_lever_options(cxxopts::Options& options, const train::TrainConfig& d) {
       "(default: off, i.e. BatchNorm as in the notebook)",
       cxxopts::value<bool>()->default_value("false"))(
       "conditional",
-      "Train on the data's labels (SVHN digits, class folders): projection (conditional BatchNorm "
-      "in G, a projection discriminator) or acgan (label joins z, D classifies); none: off",
+      "Train on the data's labels (SVHN digits, class folders): acgan (label joins z, D "
+      "classifies; measured better, docs/QUALITY.md) or projection (conditional BatchNorm in G, a "
+      "projection discriminator); none: off",
       cxxopts::value<std::string>()->default_value(d.conditional));
   // clang-format on
 }
