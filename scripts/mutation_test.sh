@@ -247,9 +247,9 @@ mutation progress_sheet_rows src/train/run_folder.cpp \
   'progress.png no longer has one row per epoch.'
 
 # --- command line -------------------------------------------------------------------------------
-mutation generate_one_chunk_only src/cli/sampling_commands.cpp \
-  'for (int64_t start = 0; start < count; start += 1024) {' \
-  'for (int64_t start = 0; start < std::min<int64_t>(count, 1024); start += 1024) {' \
+mutation generate_one_chunk_only src/sampling/sampling.cpp \
+  'for (int64_t start = 0; start < total || parts.empty(); start += kChunk) {' \
+  'for (int64_t start = 0; start < std::min(total, kChunk) || parts.empty(); start += kChunk) {' \
   '`generate --count` above 1024 writes only the first 1024 images.'
 mutation divergence_exit_code src/cli/train_command.cpp \
   '      return 3;' '      return 0;' \

@@ -108,7 +108,8 @@ int evaluate_command(int argc, char** argv) {
   const auto start = std::chrono::steady_clock::now();
 
   // Everything the user gave is read and checked before the slow parts.
-  auto generator = train::load_generator(checkpoint, device);
+  train::CheckpointInfo info;
+  auto generator = train::load_generator(checkpoint, device, &info);
   auto discriminator = train::load_discriminator(checkpoint, device);
   // Real images at the checkpoint's size: its discriminator reads them for the probe (a folder is
   // resized to it; a MAT file of another size is refused).
@@ -165,7 +166,7 @@ int evaluate_command(int argc, char** argv) {
   // net (trained on the same labels) reads as k, their FD to the real images of class k, and CAS.
   nlohmann::json class_json;
   if (generator->conditional()) {
-    const auto names = train::read_checkpoint_info(checkpoint).class_names;
+    const auto& names = info.class_names;
     std::vector<std::string> test_names = test.classes;  // SVHN's: the digits
     if (test_names.empty())
       for (int64_t k = 0; k < 10; ++k) test_names.push_back(std::to_string(k));

@@ -51,12 +51,14 @@ void add_sampling_options(cxxopts::Options& options, const std::string& out_defa
   // clang-format on
 }
 
-// --checkpoint's generator on --device, once --out is known to be writable.
-models::Generator load_sampling_generator(const cxxopts::ParseResult& args) {
+// --checkpoint's generator on --device, once --out is known to be writable; `info` receives what
+// the checkpoint is.
+models::Generator load_sampling_generator(const cxxopts::ParseResult& args,
+                                          train::CheckpointInfo& info) {
   if (!args.count("checkpoint")) throw InputError("--checkpoint FILE is required");
   check_output_file(args["out"].as<std::string>());
   const auto device = train::set_up_device(args["device"].as<std::string>(), /*threads=*/0);
-  return train::load_generator(args["checkpoint"].as<std::string>(), device);
+  return train::load_generator(args["checkpoint"].as<std::string>(), device, &info);
 }
 
 // The class indices that `tokens` (comma-separated class names, or indices) name among `names`;
@@ -90,9 +92,10 @@ std::vector<int64_t> parse_classes(const std::string& given, const std::string& 
 
 // The class names of a conditional checkpoint; InputError when it is not one and `option` asks
 // for classes.
-std::vector<std::string> checkpoint_classes(const std::string& checkpoint,
+std::vector<std::string> checkpoint_classes(const train::CheckpointInfo& info,
+                                            const std::string& checkpoint,
                                             const std::string& option) {
-  const auto names = train::read_checkpoint_info(checkpoint).class_names;
+  const auto& names = info.class_names;
   if (names.empty() && !option.empty()) {
     throw InputError(checkpoint + ": " + option +
                      " needs a conditional checkpoint (trained with --conditional); this one is "
@@ -103,14 +106,14 @@ std::vector<std::string> checkpoint_classes(const std::string& checkpoint,
 
 // A conditional checkpoint's generate: --per-class images of each class asked for, one row per
 // class, one z per column (a column shows one style across the classes); or house-number strips.
-int generate_classes(const cxxopts::ParseResult& args, const std::vector<std::string>& names) {
+int generate_classes(const cxxopts::ParseResult& args, models::Generator& generator,
+                     const std::vector<std::string>& names) {
   const auto out = args["out"].as<std::string>();
   if (args.count("count")) {
     throw InputError(
         "--count is for unconditional checkpoints; this one is conditional: use --per-class N "
         "(and --class to choose the classes)");
   }
-  if (args.count("individual")) ensure_writable_dir(args["individual"].as<std::string>());
   const auto per_class = positive_option(args, "per-class", 100000);
   std::vector<int64_t> classes;
   if (args.count("digits")) {
@@ -125,7 +128,6 @@ int generate_classes(const cxxopts::ParseResult& args, const std::vector<std::st
   } else {
     for (int64_t k = 0; k < static_cast<int64_t>(names.size()); ++k) classes.push_back(k);
   }
-  auto generator = load_sampling_generator(args);
   const auto seed = seed_option(args);
   const auto k = static_cast<int64_t>(classes.size());
   const auto class_tensor = torch::tensor(classes, torch::kInt64);
@@ -142,15 +144,8 @@ int generate_classes(const cxxopts::ParseResult& args, const std::vector<std::st
     return 0;
   }
   // Row r is class classes[r]; column j is z_j in every row.
-  const auto labels = class_tensor.repeat_interleave(per_class);
-  const auto all_z = z.repeat({k, 1});
-  std::vector<torch::Tensor> chunks;
-  for (int64_t start = 0; start < k * per_class; start += 1024) {
-    const auto n = std::min<int64_t>(1024, k * per_class - start);
-    chunks.push_back(
-        sampling::render(generator, all_z.narrow(0, start, n), labels.narrow(0, start, n)));
-  }
-  const auto images = torch::cat(chunks);
+  const auto images =
+      sampling::render(generator, z.repeat({k, 1}), class_tensor.repeat_interleave(per_class));
   image::write_png(out, image::make_grid(images, per_class));
   spdlog::info("wrote {} ({} classes x {} images)", out, k, per_class);
   if (args.count("individual")) {
@@ -195,22 +190,16 @@ int generate_command(int argc, char** argv) {
                             : args.count("class")     ? "--class"
                             : args.count("per-class") ? "--per-class"
                                                       : "";
-  const auto names = checkpoint_classes(args["checkpoint"].as<std::string>(), asked);
-  if (!names.empty()) return generate_classes(args, names);
   const auto count = positive_option(args, "count", 1000000);
   const auto nrow = positive_option(args, "nrow", 4096);
   const auto out = args["out"].as<std::string>();
   if (args.count("individual")) ensure_writable_dir(args["individual"].as<std::string>());
-  auto generator = load_sampling_generator(args);
+  train::CheckpointInfo info;
+  auto generator = load_sampling_generator(args, info);
+  const auto names = checkpoint_classes(info, args["checkpoint"].as<std::string>(), asked);
+  if (!names.empty()) return generate_classes(args, generator, names);
   const auto seed = seed_option(args);
-  const auto z = sampling::seeded_z(generator, count, seed);
-  // Render in chunks: a million images at once would not fit in memory as floats.
-  std::vector<torch::Tensor> chunks;
-  for (int64_t start = 0; start < count; start += 1024) {
-    chunks.push_back(
-        sampling::render(generator, z.narrow(0, start, std::min<int64_t>(1024, count - start))));
-  }
-  const auto images = torch::cat(chunks);
+  const auto images = sampling::render(generator, sampling::seeded_z(generator, count, seed));
   image::write_png(out, image::make_grid(images, nrow));
   spdlog::info("wrote {} ({} images)", out, count);
   if (args.count("individual")) {
@@ -245,11 +234,12 @@ int interpolate_command(int argc, char** argv) {
   if (!args.count("checkpoint")) throw InputError("--checkpoint FILE is required");
   const bool across = args["across-classes"].as<bool>();
   if (args.count("class") && across) throw InputError("--class and --across-classes: choose one");
-  const auto names = checkpoint_classes(args["checkpoint"].as<std::string>(),
+  train::CheckpointInfo info;
+  auto generator = load_sampling_generator(args, info);
+  const auto names = checkpoint_classes(info, args["checkpoint"].as<std::string>(),
                                         across               ? "--across-classes"
                                         : args.count("class") ? "--class"
                                                               : "");
-  auto generator = load_sampling_generator(args);
   const auto seed = seed_option(args);
   const auto classes = static_cast<int64_t>(names.size());
   torch::Tensor z, labels;

@@ -32,13 +32,8 @@ void count_predictions(const torch::Tensor& probabilities, SampleQuality& qualit
 SampleQuality sample_quality(models::Generator& generator, FeatureNet& net,
                              const FeatureStats& real, int64_t count, uint64_t seed) {
   TORCH_CHECK(count >= 2, "sample_quality: need at least 2 images, got ", count);
-  const auto z = sampling::seeded_z(generator, count, seed);
-  // In chunks: a large count would not fit in memory as floats at once.
-  std::vector<torch::Tensor> images;
-  for (int64_t start = 0; start < count; start += 1000)
-    images.push_back(
-        sampling::render(generator, z.narrow(0, start, std::min<int64_t>(1000, count - start))));
-  return image_quality(net, torch::cat(images), real);
+  return image_quality(net, sampling::render(generator, sampling::seeded_z(generator, count, seed)),
+                       real);
 }
 
 SampleQuality sample_quality(models::Generator& generator, FeatureNet& net,
@@ -61,14 +56,8 @@ namespace {
 data::ImageSet class_samples(models::Generator& generator, int64_t per_class, uint64_t seed) {
   data::ImageSet set;
   set.labels = sampling::class_rows(generator->options().classes(), per_class);
-  const auto z = sampling::seeded_z(generator, set.labels.size(0), seed);
-  std::vector<torch::Tensor> images;
-  for (int64_t start = 0; start < set.labels.size(0); start += 1000) {
-    const auto n = std::min<int64_t>(1000, set.labels.size(0) - start);
-    images.push_back(
-        sampling::render(generator, z.narrow(0, start, n), set.labels.narrow(0, start, n)));
-  }
-  set.images = torch::cat(images);
+  set.images = sampling::render(
+      generator, sampling::seeded_z(generator, set.labels.size(0), seed), set.labels);
   set.format = "generated";
   return set;
 }

@@ -67,7 +67,8 @@ std::string export_model(const ExportOptions& options) {
   if (options.format != "state_dict" && options.format != "torchscript")
     throw InputError("--format must be state_dict or torchscript, got '" + options.format + "'");
   check_output_file(options.out);
-  if (checkpoint_info(options.checkpoint).conditioning != models::Conditioning::kNone) {
+  const auto info = checkpoint_info(options.checkpoint);
+  if (info.conditioning != models::Conditioning::kNone) {
     throw InputError(options.checkpoint +
                      ": a conditional checkpoint (--conditional); export writes unconditional "
                      "networks only so far");
@@ -82,7 +83,6 @@ std::string export_model(const ExportOptions& options) {
   } else {
     write_file_atomically(options.out, serialization::state_dict_bytes(exported_state(options)));
   }
-  const auto info = checkpoint_info(options.checkpoint);
   // A state_dict's keys are those of the arch's PyTorch classes; a TorchScript module needs none.
   const std::string layout = torchscript ? ""
                              : info.arch == models::Arch::kNotebook

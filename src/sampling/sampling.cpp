@@ -2,8 +2,10 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <vector>
 
 #include "dcgan/data/scale.h"
 #include "dcgan/image/png.h"
@@ -40,18 +42,26 @@ torch::Tensor render(models::Generator& generator, const torch::Tensor& z,
   const bool was_training = generator->is_training();
   generator->eval();
   const auto device = generator->parameters().front().device();
-  torch::Tensor images;
+  const int64_t total = z.size(0);
+  torch::Tensor classes;
   if (generator->conditional()) {
-    const auto classes =
-        labels.defined()
-            ? labels
-            : torch::arange(z.size(0), torch::kInt64).remainder(generator->options().classes());
-    images = data::unscale(generator->forward_with_labels(z.to(device), classes.to(device))).cpu();
-  } else {
-    images = data::unscale(generator(z.to(device))).cpu();
+    classes = labels.defined()
+                  ? labels
+                  : torch::arange(total, torch::kInt64).remainder(generator->options().classes());
+  }
+  // In chunks: a million images at once would not fit in memory as floats.
+  constexpr int64_t kChunk = 1024;
+  std::vector<torch::Tensor> parts;
+  for (int64_t start = 0; start < total || parts.empty(); start += kChunk) {
+    const auto n = std::min(kChunk, total - start);
+    const auto part_classes =
+        classes.defined() ? classes.narrow(0, start, n).to(device) : torch::Tensor();
+    parts.push_back(
+        data::unscale(generator->forward_with_labels(z.narrow(0, start, n).to(device), part_classes))
+            .cpu());
   }
   generator->train(was_training);
-  return images;
+  return torch::cat(parts);
 }
 
 torch::Tensor class_rows(int64_t classes, int64_t per_row) {

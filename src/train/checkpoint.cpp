@@ -325,9 +325,11 @@ TrainingProgress load_checkpoint(const std::string& path, Gan& gan) {
   return progress;
 }
 
-models::Generator load_generator(const std::string& path, torch::Device device) {
+models::Generator load_generator(const std::string& path, torch::Device device,
+                                 CheckpointInfo* info_out) {
   auto archive = open_archive(path, device);
   const auto info = read_info(archive, path);
+  if (info_out) *info_out = info;
   models::Generator generator(gan_options(info).generator());
   std::string name;
   try {

@@ -23,7 +23,8 @@ torch::Tensor latent_walk(
     int64_t rows, int64_t steps, int64_t z_size, uint64_t seed,
     models::LatentDistribution distribution = models::LatentDistribution::kUniform);
 
-// G(z) in eval mode without gradients, mapped to uint8 N x 3 x S x S on the CPU. A conditional
+// G(z) in eval mode without gradients, mapped to uint8 N x 3 x S x S on the CPU, computed 1,024
+// images at a time (any count fits in memory). A conditional
 // generator draws the classes in `labels`, or, without them, every class in turn (image i is of
 // class i mod classes), so that any count of samples is balanced over the classes.
 torch::Tensor render(models::Generator& generator, const torch::Tensor& z,

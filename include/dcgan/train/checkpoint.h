@@ -73,8 +73,10 @@ std::string describe(const CheckpointInfo& info);
 TrainingProgress load_checkpoint(const std::string& path, Gan& gan);
 
 // The generator alone, for `generate`, `interpolate` and `evaluate`: architecture read from the
-// file; the moving average of its weights (g_ema) when the run kept one.
-models::Generator load_generator(const std::string& path, torch::Device device);
+// file; the moving average of its weights (g_ema) when the run kept one. `info`, when given,
+// receives what the checkpoint is (its classes, for one), read in the same pass over the file.
+models::Generator load_generator(const std::string& path, torch::Device device,
+                                 CheckpointInfo* info = nullptr);
 
 // The discriminator alone (eval mode), for `evaluate`'s representation probe.
 models::Discriminator load_discriminator(const std::string& path, torch::Device device);
