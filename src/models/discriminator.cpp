@@ -82,7 +82,6 @@ Judgement DiscriminatorImpl::judge(const torch::Tensor& images, const torch::Ten
     if (observe) observe(layer, x);
     return x;
   };
-
   torch::Tensor x = images;
   for (size_t i = 1; i < convs.size(); ++i) {
     const auto n = std::to_string(i);

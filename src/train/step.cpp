@@ -20,8 +20,6 @@ class EagerStep : public TrainStep {
 
   StepLosses step(int64_t first, int64_t count) override {
     const auto batch = pick_batch(images_, labels_, order_, first, count);
-    if (!batch.labels.defined())
-      return train_step(gan_, batch.images, options_.smooth_labels, options_.precision);
     return train_step(gan_, batch.images, draw_step_noise(gan_, count, gan_.device),
                       options_.smooth_labels, options_.precision, batch.labels);
   }

@@ -12,6 +12,7 @@
 
 #include "dcgan/data/dataset.h"
 #include "dcgan/eval/sample_quality.h"
+#include "dcgan/models/conditioning.h"
 #include "dcgan/models/init.h"
 #include "dcgan/models/spec.h"
 #include "dcgan/models/summary.h"
@@ -113,6 +114,7 @@ std::vector<std::string> training_classes(const data::ImageSet& data, const std:
     throw InputError(path + ": --conditional needs 2-" + std::to_string(models::kMaxClasses) +
                      " classes, and the data has " + std::to_string(count));
   }
+  models::check_labels(data.labels, count, path);
   const auto low = data.labels.min().item<int64_t>(), high = data.labels.max().item<int64_t>();
   if (low == high) {
     throw InputError(path + ": every image is of class " + std::to_string(low) +
