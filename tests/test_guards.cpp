@@ -13,6 +13,7 @@
 #include "dcgan/data/folder_cache.h"
 #include "dcgan/train/checkpoint.h"
 #include "dcgan/train/cpu_convolution_check.h"
+#include "dcgan/util/archive_values.h"
 #include "dcgan/train/gan.h"
 #include "folder_cache_bytes.h"
 #include "test_helpers.h"
@@ -88,13 +89,8 @@ TEST(CpuConvolutionGuard, AFailedCheckTurnsOneDnnOffWithItsWarning) {
 
 // --- the checkpoint's format and integrity ------------------------------------------------------
 
-torch::Tensor int_tensor(int64_t value) { return torch::tensor(value, torch::kInt64); }
-
-torch::Tensor string_tensor(const std::string& text) {
-  return torch::from_blob(const_cast<char*>(text.data()), {static_cast<int64_t>(text.size())},
-                          torch::kUInt8)
-      .clone();
-}
+using dcgan::int_tensor;
+using dcgan::string_tensor;
 
 // A generator-only checkpoint like the ones `dcgan import` writes, with one field changed or left
 // out: "conv_dim=0" sets it, "-conv_dim" leaves it out.
