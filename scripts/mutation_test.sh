@@ -375,6 +375,11 @@ mutation conditional_auxiliary_loss_dropped src/train/gan.cpp \
   'return torch::zeros({}, judgement.logit.options());' \
   "AC-GAN's auxiliary classifier loss is left out of both losses."
 
+mutation acgan_classifier_learns_from_fakes src/train/gan.cpp \
+  'class_loss(real_judgement, real_labels);  // real images only: see gan.h' \
+  'class_loss(real_judgement, real_labels) + class_loss(fake_judgement, fake_labels);' \
+  "D's AC-GAN classifier also learns the fakes' classes (the original AC-GAN, which measured worse)."
+
 main() {
 count_in_file() {  # occurrences of the exact text $2 in file $1
   python3 - "$1" "$2" <<'EOF'

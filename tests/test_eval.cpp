@@ -11,11 +11,14 @@
 #include <sstream>
 
 #include "dcgan/data/dataset.h"
+#include "dcgan/data/svhn.h"
 #include "dcgan/eval/feature_net.h"
 #include "dcgan/eval/frechet.h"
 #include "dcgan/eval/probe.h"
 #include "dcgan/eval/sample_quality.h"
 #include "dcgan/image/png.h"
+#include "dcgan/report/pages.h"
+#include "dcgan/report/run_data.h"
 #include "dcgan/train/checkpoint.h"
 #include "dcgan/train/trainer.h"
 #include "dcgan/util/errors.h"
@@ -406,11 +409,12 @@ TEST_F(EvalTest, EvalEveryWritesQualityAndLeavesTrainingAsItWas) {
   std::istringstream lines(csv);
   std::string line;
   std::getline(lines, line);
-  EXPECT_EQ(line, "epoch,frechet_distance,confident_share,step");
+  EXPECT_EQ(line, "epoch,frechet_distance,confident_share,step,class_accuracy");
   for (int epoch = 1; epoch <= 2; ++epoch) {
     ASSERT_TRUE(std::getline(lines, line)) << "no row for epoch " << epoch;
     EXPECT_EQ(line.substr(0, 2), std::to_string(epoch) + ",");
     EXPECT_GT(std::stod(line.substr(2)), 0.0) << line;
+    EXPECT_EQ(line.back(), ',') << "an unconditional run has no class accuracy: " << line;
   }
   EXPECT_TRUE(std::filesystem::exists(config.feature_net));
   const auto summary =
@@ -424,6 +428,49 @@ TEST_F(EvalTest, EvalEveryWritesQualityAndLeavesTrainingAsItWas) {
   ASSERT_EQ(measured_again.run().status, dcgan::train::TrainOutcome::Status::kCompleted);
   EXPECT_TRUE(
       torch::equal(plain.gan().generator->fc->weight, measured_again.gan().generator->fc->weight));
+}
+
+
+// A conditional run's --eval-every also asks for each class: quality.csv's class_accuracy, the
+// curve in quality.png's data and the run report, and summary.json's per-class numbers all hold
+// the share of the images asked for as class k that the feature net reads as k.
+TEST_F(EvalTest, EvalEveryRecordsClassAccuracyOfAConditionalRun) {
+  const auto train_mat = dir_.file("train.mat"), test_mat = dir_.file("test.mat");
+  torch::manual_seed(5);
+  dcgan::test::write_svhn(train_mat, 64);
+  dcgan::test::write_svhn(test_mat, 40);
+  auto config = dcgan::test::tiny_config(train_mat, dir_.file("acgan"), /*epochs=*/2,
+                                         /*batch_size=*/32, /*seed=*/3);
+  config.conditional = "acgan";
+  config.eval_every = 1;
+  config.eval_data = test_mat;
+  config.eval_count = 20;
+  config.feature_net = dir_.file("net.pt");
+  dcgan::train::Trainer trainer(config);
+  ASSERT_EQ(trainer.run().status, dcgan::train::TrainOutcome::Status::kCompleted);
+
+  // The last measurement, redone from the saved generator with the same seed and count.
+  auto net = dcgan::eval::load_feature_net(config.feature_net);
+  const auto test = dcgan::data::load_svhn_mat(test_mat);
+  auto generator = dcgan::train::sampling_generator(trainer.gan());
+  const auto expected = dcgan::eval::class_quality(generator, net, test, 20, 3);
+  double expected_mean = 0;
+  for (const double a : expected.accuracy) expected_mean += a / 10;
+
+  const auto summary =
+      nlohmann::json::parse(dcgan::test::read_bytes(config.out_dir + "/summary.json"));
+  const auto& classes = summary.at("quality").at("classes");
+  EXPECT_DOUBLE_EQ(classes.at("mean_accuracy").get<double>(), expected_mean);
+  EXPECT_DOUBLE_EQ(classes.at("accuracy").at("7").get<double>(), expected.accuracy[7]);
+  EXPECT_EQ(classes.at("images_per_class"), 2);
+
+  const auto run = dcgan::report::read_run(config.out_dir);
+  ASSERT_EQ(run.quality.size(), 2u);
+  ASSERT_TRUE(run.quality.back().has_class_accuracy());
+  EXPECT_NEAR(run.quality.back().class_accuracy, expected_mean, 1e-6);  // 6 digits in the CSV
+  const auto page = dcgan::report::run_page(run, dcgan::report::RunStatus::kDone, 0);
+  EXPECT_NE(page.find("Class accuracy (higher is better)"), std::string::npos);
+  EXPECT_NE(page.find("% read as the class asked for (epoch 2)"), std::string::npos);
 }
 
 }  // namespace

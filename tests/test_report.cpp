@@ -551,6 +551,36 @@ TEST(ComparePage, OverlaysRunsAndNamesTheSettingsThatDiffer) {
   EXPECT_EQ(page.find("http-equiv=\"refresh\""), std::string::npos);
 }
 
+// A conditional run's quality.csv has a fifth column, class_accuracy; older runs and
+// unconditional ones (empty field) have none. The table shows it, or "-", and a curve is drawn for
+// the runs that have it.
+TEST(ComparePage, ShowsTheClassAccuracyOfConditionalRuns) {
+  TempDir tmp;
+  const auto plain = make_run(tmp.path() / "plain", 2, {2});  // 4 columns, as before
+  const auto conditional = make_run(tmp.path() / "acgan", 2, {2}, /*lr=*/0.001);
+  write_bytes((conditional / "quality.csv").string(),
+              "epoch,frechet_distance,confident_share,step,class_accuracy\n"
+              "1,90,0.4,3,0.25\n2,80,0.5,6,0.625\n");
+  const auto unmeasured = make_run(tmp.path() / "none", 2, {2}, /*lr=*/0.003);
+  write_bytes((unmeasured / "quality.csv").string(),
+              "epoch,frechet_distance,confident_share,step,class_accuracy\n2,70,0.5,6,\n");
+  const auto runs = std::vector<RunData>{read_run(plain.string()), read_run(conditional.string()),
+                                         read_run(unmeasured.string())};
+  ASSERT_EQ(runs[1].quality.size(), 2u);
+  EXPECT_DOUBLE_EQ(runs[1].quality[0].class_accuracy, 0.25);
+  EXPECT_FALSE(runs[0].quality.back().has_class_accuracy());
+  ASSERT_EQ(runs[2].quality.size(), 1u);
+  EXPECT_FALSE(runs[2].quality.back().has_class_accuracy());
+  const auto page = compare_page(runs, tmp.file("compare.html"), std::time(nullptr));
+  EXPECT_NE(page.find("<th>class accuracy</th>"), std::string::npos);
+  EXPECT_NE(page.find("<td class=\"num\">62.5%</td>"), std::string::npos) << "acgan's last";
+  EXPECT_EQ(count(page, "<td class=\"num\">-</td>"), 2u) << "the other two have none";
+  EXPECT_NE(page.find("Class accuracy (higher is better)"), std::string::npos);
+  EXPECT_EQ(count(page, "<svg"), 6u) << "losses x2, FD, share, class accuracy, speed";
+  const auto plain_page = compare_page({runs[0]}, tmp.file("compare.html"), std::time(nullptr));
+  EXPECT_EQ(plain_page.find("Class accuracy"), std::string::npos);
+}
+
 TEST(ComparePage, ManyLongRunsStayFarBelowTenMegabytes) {
   TempDir tmp;
   std::vector<RunData> runs;

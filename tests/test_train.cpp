@@ -13,6 +13,7 @@
 #include "dcgan/train/checkpoint.h"
 #include "dcgan/train/cpu_convolution_check.h"
 #include "dcgan/train/config.h"
+#include "dcgan/train/run_folder.h"
 #include "dcgan/sampling/sampling.h"
 #include "dcgan/train/signals.h"
 #include "dcgan/train/trainer.h"
@@ -393,6 +394,28 @@ TEST_F(TrainTest, RefusesDataOfAnotherImageSize) {
 
 // `dcgan train` keeps the notebook's defaults; --recipe improved and high-lr fill the options
 // docs/QUALITY.md measured, and only those the user did not give.
+// A resumed run drops the CSV rows written after its checkpoint's step. quality.csv's rows have a
+// class_accuracy after the step (empty when unconditional); rows of older runs have none.
+TEST(RunFolderResume, KeepsQualityRowsUpToTheCheckpointsStepWithOrWithoutClassAccuracy) {
+  dcgan::test::TempDir tmp;
+  const auto folder = tmp.file("run");
+  fs::create_directories(folder);
+  const std::string header = "epoch,frechet_distance,confident_share,step,class_accuracy\n";
+  dcgan::test::write_bytes(folder + "/quality.csv", header +
+                                                       "1,90,0.4,3\n"           // an older run's row
+                                                       "2,80,0.5,6,\n"          // unconditional
+                                                       "3,70,0.5,9,0.625\n"     // conditional
+                                                       "4,60,0.6,12,0.75\n");   // after the step
+  dcgan::train::RunFolder run(folder, /*checkpoint_bytes=*/0, /*owner=*/true);
+  run.prepare(nlohmann::json::object(), /*resuming=*/true, /*resumed_step=*/9);
+  EXPECT_EQ(dcgan::test::read_bytes(folder + "/quality.csv"),
+            header + "1,90,0.4,3\n2,80,0.5,6,\n3,70,0.5,9,0.625\n");
+  run.append_quality(4, 65.5, 0.5, 12, 0.5);
+  run.append_quality(5, 64.5, 0.5, 15);
+  EXPECT_EQ(dcgan::test::file_lines(folder + "/quality.csv").back(), "5,64.5,0.5,15,");
+  EXPECT_EQ(dcgan::test::file_lines(folder + "/quality.csv").end()[-2], "4,65.5,0.5,12,0.5");
+}
+
 TEST(Recipe, ImprovedFillsOnlyTheOptionsNotGiven) {
   TrainConfig notebook;
   dcgan::train::apply_recipe(notebook, {});

@@ -71,7 +71,11 @@ torch::Tensor projection_term(const torch::Tensor& features, const torch::Tensor
 }
 
 torch::Tensor with_one_hot(const torch::Tensor& z, const torch::Tensor& labels, int64_t classes) {
-  return torch::cat({z, torch::one_hot(labels, classes).to(z.dtype())}, 1);
+  // Scattered rather than torch::one_hot, which reads the labels' range back to the host: a CUDA
+  // graph cannot capture that.
+  const auto one_hot = torch::zeros({labels.size(0), classes}, z.options())
+                           .scatter_(1, labels.unsqueeze(1), 1.0);
+  return torch::cat({z, one_hot}, 1);
 }
 
 }  // namespace dcgan::models

@@ -96,7 +96,8 @@ std::string compare_page(const std::vector<RunData>& runs, const std::string& ou
   const auto differing = differing_keys(runs);
   page.open("table", {{"class", "compare"}}).open("tr");
   for (const char* heading :
-       {"", "run", "status", "epochs", "final FD", "confident", "images/s", "differs in"})
+       {"", "run", "status", "epochs", "final FD", "confident", "class accuracy", "images/s",
+        "differs in"})
     page.element("th", heading);
   page.close();
   for (size_t i = 0; i < runs.size(); ++i) {
@@ -125,6 +126,10 @@ std::string compare_page(const std::vector<RunData>& runs, const std::string& ou
                  {{"class", "num"}});
     page.element("td", measured ? format("%.1f%%", 100 * run.quality.back().confident_share) : "-",
                  {{"class", "num"}});
+    const bool class_measured = measured && run.quality.back().has_class_accuracy();
+    page.element("td",
+                 class_measured ? format("%.1f%%", 100 * run.quality.back().class_accuracy) : "-",
+                 {{"class", "num"}});
     const double speed = mean_images_per_second(run);
     page.element("td", std::isfinite(speed) ? format("%.0f", speed) : "-", {{"class", "num"}});
     std::string flags;
@@ -139,7 +144,7 @@ std::string compare_page(const std::vector<RunData>& runs, const std::string& ou
 
   page.element("h2", "Curves");
   page.open("div", {{"class", "plots"}});
-  std::vector<Series> d, g, fd, share, speed;
+  std::vector<Series> d, g, fd, share, classes, speed;
   const auto names = short_names(runs);
   for (size_t i = 0; i < runs.size(); ++i) {
     const auto& run = runs[i];
@@ -147,7 +152,7 @@ std::string compare_page(const std::vector<RunData>& runs, const std::string& ou
     const bool dashed = i >= 7;
     const auto series = [&] { return Series{names[i], {}, palette_color(i), dashed}; };
     d.push_back(series()), g.push_back(series()), fd.push_back(series());
-    share.push_back(series()), speed.push_back(series());
+    share.push_back(series()), classes.push_back(series()), speed.push_back(series());
     const double batches = batches_per_epoch(run);
     for (const auto& r : run.losses) {
       const double epoch =
@@ -158,6 +163,8 @@ std::string compare_page(const std::vector<RunData>& runs, const std::string& ou
     for (const auto& r : run.quality) {
       fd.back().points.push_back({static_cast<double>(r.epoch), r.frechet_distance});
       share.back().points.push_back({static_cast<double>(r.epoch), 100 * r.confident_share});
+      if (r.has_class_accuracy())
+        classes.back().points.push_back({static_cast<double>(r.epoch), 100 * r.class_accuracy});
     }
     for (const auto& r : run.epochs)
       speed.back().points.push_back({static_cast<double>(r.epoch), r.images_per_second});
@@ -174,6 +181,12 @@ std::string compare_page(const std::vector<RunData>& runs, const std::string& ou
                    plot_options("Sample quality (lower is better)", "epoch", "FD", per_run));
     write_svg_plot(page, share,
                    plot_options("Confident share (higher is better)", "epoch", "%", per_run));
+    const bool conditional = std::any_of(classes.begin(), classes.end(),
+                                         [](const Series& s) { return !s.points.empty(); });
+    if (conditional) {
+      write_svg_plot(page, classes,
+                     plot_options("Class accuracy (higher is better)", "epoch", "%", per_run));
+    }
   }
   write_svg_plot(page, speed, plot_options("Training speed", "epoch", "images/s", per_run));
   page.close();

@@ -38,7 +38,7 @@ bool parse_double(const std::string& text, double* value) {
   return *end == '\0';
 }
 
-// The data rows of a CSV file as fields, skipping the header and every row that has not exactly
+// The data rows of a CSV file as fields, skipping the header and every row that has fewer than
 // `fields` fields or does not end in a newline (the row a running writer has not finished).
 std::vector<std::vector<std::string>> csv_rows(const fs::path& path, size_t fields) {
   const std::string text = read_text(path);
@@ -50,7 +50,7 @@ std::vector<std::vector<std::string>> csv_rows(const fs::path& path, size_t fiel
     std::vector<std::string> row;
     std::stringstream line(text.substr(start + 1, end - start - 1));
     for (std::string field; std::getline(line, field, ',');) row.push_back(field);
-    if (row.size() == fields) rows.push_back(std::move(row));
+    if (row.size() >= fields) rows.push_back(std::move(row));  // later columns are optional
     start = end;
   }
   return rows;
@@ -131,8 +131,10 @@ RunData read_run(const std::string& folder) {
   for (const auto& row : csv_rows(dir / "quality.csv", 4)) {
     QualityRow r;
     if (parse_int(row[0], &r.epoch) && parse_double(row[1], &r.frechet_distance) &&
-        parse_double(row[2], &r.confident_share) && parse_int(row[3], &r.step))
+        parse_double(row[2], &r.confident_share) && parse_int(row[3], &r.step)) {
+      if (row.size() > 4 && !parse_double(row[4], &r.class_accuracy)) r.class_accuracy = kNotMeasured;
       run.quality.push_back(r);
+    }
   }
   for (const auto& row : csv_rows(dir / "epochs.csv", 4)) {
     EpochRow r;

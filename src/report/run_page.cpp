@@ -96,8 +96,11 @@ void overview(HtmlWriter& page, const RunData& run, RunStatus status, std::time_
     const auto& last = run.quality.back();
     row(page, "sample quality",
         "Frechet distance " + format("%.2f", last.frechet_distance) + ", " +
-            format("%.1f", 100 * last.confident_share) + "% confidently a digit (epoch " +
-            std::to_string(last.epoch) + ")");
+            format("%.1f", 100 * last.confident_share) + "% confidently a digit" +
+            (last.has_class_accuracy()
+                 ? ", " + format("%.1f", 100 * last.class_accuracy) + "% read as the class asked for"
+                 : "") +
+            " (epoch " + std::to_string(last.epoch) + ")");
   }
   const double speed = mean_images_per_second(run);
   if (std::isfinite(speed)) {
@@ -216,13 +219,20 @@ std::string run_page(const RunData& run, RunStatus status, std::time_t now) {
   if (!run.quality.empty() || json_number(run.config, "eval_every") > 0) {
     Series fd{"Frechet distance", {}, palette_color(2), false};
     Series share{"confidently a digit", {}, palette_color(3), false};
+    Series classes{"read as the class asked for", {}, palette_color(5), false};
     for (const auto& r : run.quality) {
       fd.points.push_back({static_cast<double>(r.epoch), r.frechet_distance});
       share.points.push_back({static_cast<double>(r.epoch), 100 * r.confident_share});
+      if (r.has_class_accuracy())
+        classes.points.push_back({static_cast<double>(r.epoch), 100 * r.class_accuracy});
     }
     write_svg_plot(page, {fd}, plot_options("Sample quality (lower is better)", "epoch", "FD"));
     write_svg_plot(page, {share},
                    plot_options("Confident share (higher is better)", "epoch", "%"));
+    if (!classes.points.empty()) {
+      write_svg_plot(page, {classes},
+                     plot_options("Class accuracy (higher is better)", "epoch", "%"));
+    }
   }
   Series speed{"images/s", {}, palette_color(4), false};
   for (const auto& r : run.epochs)

@@ -49,8 +49,9 @@ void capture_graph(at::cuda::CUDAGraph& graph, const std::function<void()>& work
   }
 }
 
-CudaGraphStep::CudaGraphStep(Gan& gan, torch::Tensor images, const StepOptions& options)
-    : StaticStep(gan, std::move(images), options) {
+CudaGraphStep::CudaGraphStep(Gan& gan, torch::Tensor images, const StepOptions& options,
+                             torch::Tensor labels)
+    : StaticStep(gan, std::move(images), options, std::move(labels)) {
   TORCH_CHECK(images_.is_cuda(), "CudaGraphStep: the dataset must be on a CUDA device");
   const c10::cuda::CUDAGuard on_device(images_.device());
   const auto device_options = images_.options();
@@ -64,6 +65,11 @@ CudaGraphStep::CudaGraphStep(Gan& gan, torch::Tensor images, const StepOptions& 
                             device_options.dtype(torch::kFloat32));
     for (auto& staged : staged_augment_) staged = torch::empty(augment_.sizes(), pinned);
   }
+  if (gan_.options.conditional()) {
+    classes_ = torch::zeros({2, options_.batch_size}, device_options.dtype(torch::kInt64));
+    for (auto& staged : staged_classes_)
+      staged = torch::empty(classes_.sizes(), pinned.dtype(torch::kInt64));
+  }
 }
 
 StepNoise CudaGraphStep::noise_buffers() const {
@@ -74,6 +80,10 @@ StepNoise CudaGraphStep::noise_buffers() const {
     noise.augment_real = augment_[0];
     noise.augment_fake_for_d = augment_[1];
     noise.augment_fake_for_g = augment_[2];
+  }
+  if (classes_.defined()) {
+    noise.labels_for_d = classes_[0];
+    noise.labels_for_g = classes_[1];
   }
   return noise;
 }
@@ -130,6 +140,12 @@ StepLosses CudaGraphStep::step(int64_t first, int64_t count) {
     staged_uniforms[1].copy_(noise.augment_fake_for_d);
     staged_uniforms[2].copy_(noise.augment_fake_for_g);
     augment_.copy_(staged_uniforms, /*non_blocking=*/true);
+  }
+  if (classes_.defined()) {
+    auto& staged_classes = staged_classes_[slot];
+    staged_classes[0].copy_(noise.labels_for_d);
+    staged_classes[1].copy_(noise.labels_for_g);
+    classes_.copy_(staged_classes, /*non_blocking=*/true);
   }
   uploaded_[slot].record();
   index_.copy_(order_.narrow(0, first, count), /*non_blocking=*/true);

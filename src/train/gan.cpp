@@ -251,7 +251,7 @@ torch::Tensor discriminator_loss(Gan& gan, const torch::Tensor& real, const torc
   const auto fake_judgement = discriminate(gan, fake, precision, augment_fake, fake_labels);
   return discriminator_loss_from_logits(real_judgement.logit, fake_judgement.logit,
                                         gan.options.loss, smooth_labels) +
-         class_loss(real_judgement, real_labels) + class_loss(fake_judgement, fake_labels);
+         class_loss(real_judgement, real_labels);  // real images only: see gan.h
 }
 
 torch::Tensor generator_loss(Gan& gan, const torch::Tensor& z, Precision precision,

@@ -70,12 +70,20 @@ bool plot_losses(const std::string& csv_path, const std::string& png_path) {
                   "with lines lw 2 title 'Generator'");
 }
 
-bool plot_quality(const std::string& csv_path, const std::string& png_path) {
-  return draw(png_path,
-              "set title 'Sample Quality (lower is better)'\nset xlabel 'epoch'\n"
-              "set ylabel 'Frechet distance'\nset key top right\nset grid",
-              "plot " + quoted(csv_path) +
-                  " using 1:2 skip 1 with linespoints lw 2 pt 7 title 'Frechet distance'");
+bool plot_quality(const std::string& csv_path, const std::string& png_path, bool class_accuracy) {
+  std::string settings =
+      "set title 'Sample Quality'\nset xlabel 'epoch'\n"
+      "set ylabel 'Frechet distance (lower is better)'\nset key top right\nset grid";
+  std::string plot = "plot " + quoted(csv_path) +
+                     " using 1:2 skip 1 with linespoints lw 2 pt 7 title 'Frechet distance'";
+  if (class_accuracy) {
+    // On the right axis, in percent: a conditional run's share read as the class asked for.
+    settings += "\nset y2label 'class accuracy, % (higher is better)'\nset y2range [0:100]"
+                "\nset y2tics\nset ytics nomirror";
+    plot += ", '' using 1:($5*100) skip 1 axes x1y2 with linespoints lw 2 pt 5 "
+            "title 'class accuracy'";
+  }
+  return draw(png_path, settings, plot);
 }
 
 }  // namespace dcgan::train

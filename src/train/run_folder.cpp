@@ -24,7 +24,8 @@ std::string epoch_name(int64_t epoch) {
   return name.str();
 }
 
-constexpr const char* kQualityHeader = "epoch,frechet_distance,confident_share,step\n";
+constexpr const char* kQualityHeader =
+    "epoch,frechet_distance,confident_share,step,class_accuracy\n";
 constexpr const char* kEpochsHeader = "epoch,seconds,images_per_second,step\n";
 
 // Keeps the header and the well-formed rows (`fields` comma-separated values, the step last) of
@@ -35,7 +36,8 @@ void trim_rows(const std::string& path, int64_t last_step, int fields) {
   if (!in) return;
   std::string pattern = R"(\d+)";
   for (int i = 2; i < fields; ++i) pattern += ",[^,]+";
-  const std::regex row(pattern + R"(,(\d{1,18}))");
+  // Columns added later (quality.csv's class_accuracy) follow the step, possibly empty.
+  const std::regex row(pattern + R"(,(\d{1,18})(,[^,]*)*)");
   std::string line, kept;
   std::smatch match;
   bool header = true;
@@ -96,13 +98,15 @@ void RunFolder::append_losses(int64_t epoch, int64_t batch, double d_loss, doubl
 }
 
 void RunFolder::append_quality(int64_t epoch, double frechet_distance, double confident_share,
-                               int64_t step) {
+                               int64_t step, std::optional<double> class_accuracy) {
   if (!owner_) return;
   const auto path = file("quality.csv");
   if (!std::filesystem::exists(path)) write_file_atomically(path, kQualityHeader);
   std::ofstream csv(path, std::ios::app);
   csv << epoch << "," << std::setprecision(6) << frechet_distance << "," << confident_share << ","
-      << step << "\n";
+      << step << ",";
+  if (class_accuracy) csv << *class_accuracy, class_accuracy_ = true;
+  csv << "\n";
   if (!csv) throw std::runtime_error(path + ": write failed (disk full?)");
 }
 
@@ -119,7 +123,7 @@ void RunFolder::append_epoch(int64_t epoch, double seconds, double images_per_se
 
 void RunFolder::plot_quality() {
   if (!owner_) return;
-  train::plot_quality(file("quality.csv"), file("quality.png"));
+  train::plot_quality(file("quality.csv"), file("quality.png"), class_accuracy_);
 }
 
 std::string RunFolder::write_samples(int64_t epoch, const torch::Tensor& samples, int64_t nrow) {

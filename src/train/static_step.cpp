@@ -4,9 +4,11 @@
 
 namespace dcgan::train {
 
-StaticStep::StaticStep(Gan& gan, torch::Tensor images, const StepOptions& options)
+StaticStep::StaticStep(Gan& gan, torch::Tensor images, const StepOptions& options,
+                       torch::Tensor labels)
     : gan_(gan),
       images_(std::move(images)),
+      labels_(std::move(labels)),
       options_(options),
       d_adam_(*gan.d_optimizer),
       g_adam_(*gan.g_optimizer),
@@ -29,15 +31,17 @@ void StaticStep::sync_optimizer_state() {
 
 void StaticStep::compute(const torch::Tensor& index, const StepNoise& noise) {
   const auto real = data::scale(images_.index_select(0, index));
+  const auto real_labels = labels_.defined() ? labels_.index_select(0, index) : torch::Tensor();
   const auto d_loss =
       discriminator_loss(gan_, real, noise.z_for_d, options_.smooth_labels, options_.precision,
-                         noise.augment_real, noise.augment_fake_for_d);
+                         noise.augment_real, noise.augment_fake_for_d, real_labels,
+                         noise.labels_for_d);
   const auto d_grads = torch::autograd::grad({d_loss}, d_adam_.parameters());
   average_gradients(gan_, d_grads, "discriminator's gradient all-reduce");
   d_adam_.step(d_grads);
 
-  const auto g_loss =
-      generator_loss(gan_, noise.z_for_g, options_.precision, noise.augment_fake_for_g);
+  const auto g_loss = generator_loss(gan_, noise.z_for_g, options_.precision,
+                                     noise.augment_fake_for_g, noise.labels_for_g);
   const auto g_grads = torch::autograd::grad({g_loss}, g_adam_.parameters());
   average_gradients(gan_, g_grads, "generator's gradient all-reduce");
   g_adam_.step(g_grads);

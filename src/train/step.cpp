@@ -82,16 +82,14 @@ void use_channels_last(Gan& gan) {
 std::unique_ptr<TrainStep> make_train_step(StepKind kind, Gan& gan, torch::Tensor images,
                                            const StepOptions& options, torch::Tensor labels) {
   if (options.channels_last) use_channels_last(gan);
-  if (gan.options.conditional() && kind != StepKind::kEager)
-    throw InputError("a conditional GAN trains with the eager step only (--step eager)");
   switch (kind) {
     case StepKind::kEager:
       return std::make_unique<EagerStep>(gan, std::move(images), std::move(labels), options);
     case StepKind::kStatic:
-      return std::make_unique<StaticStep>(gan, std::move(images), options);
+      return std::make_unique<StaticStep>(gan, std::move(images), options, std::move(labels));
     case StepKind::kGraph:
 #ifdef DCGAN_WITH_CUDA_GRAPHS
-      return std::make_unique<CudaGraphStep>(gan, std::move(images), options);
+      return std::make_unique<CudaGraphStep>(gan, std::move(images), options, std::move(labels));
 #else
       break;
 #endif

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <set>
 
@@ -175,13 +176,6 @@ Trainer::Trainer(TrainConfig config)
     config_.progress = "log";
   }
   step_kind_ = resolve_step_kind(config_.step, device_);
-  if (config_.conditional != "none" && step_kind_ != StepKind::kEager) {
-    if (config_.step != "auto") {
-      throw InputError("--step " + config_.step +
-                       " does not take labels yet; --conditional trains with --step eager");
-    }
-    step_kind_ = StepKind::kEager;
-  }
   if (config_.precision == "bf16" && !device_.is_cuda())
     throw InputError("--precision bf16 needs a CUDA device; use --precision fp32 on the CPU");
   if (!config_.resume.empty()) {
@@ -309,6 +303,7 @@ void Trainer::set_up_quality() {
   quality_net_->to(device_);
   const auto real = test.images.narrow(0, 0, std::min(config_.eval_count, test.size()));
   quality_real_ = eval::real_feature_stats(quality_net_, real);
+  if (gan_->options.conditional()) quality_test_ = test;
   spdlog::info(
       "sample quality every {} epochs: feature net {} (test accuracy {:.2f}%), {} real "
       "images of {}",
@@ -320,13 +315,23 @@ void Trainer::set_up_quality() {
 void Trainer::measure_quality(int64_t epoch) {
   const auto quality = eval::sample_quality(sampling_generator(*gan_), quality_net_, quality_real_,
                                             config_.eval_count, config_.seed);
-  folder_->append_quality(epoch, quality.frechet_distance, quality.confident_share,
-                          progress_.global_step);
-  if (config_.plot) folder_->plot_quality();
   last_quality_ = eval::to_json(quality);
   last_quality_["epoch"] = epoch;
-  spdlog::info("epoch {} sample quality: Frechet distance {:.2f}, {:.1f}% confidently a digit",
-               epoch, quality.frechet_distance, 100 * quality.confident_share);
+  // A conditional run also asks for each class and records how often the feature net reads it so.
+  std::optional<double> class_accuracy;
+  std::string class_text;
+  if (gan_->options.conditional()) {
+    const auto classes = eval::class_quality(sampling_generator(*gan_), quality_net_,
+                                             quality_test_, config_.eval_count, config_.seed);
+    last_quality_["classes"] = eval::to_json(classes, progress_.class_names);
+    class_accuracy = last_quality_["classes"]["mean_accuracy"].get<double>();
+    class_text = fmt::format(", {:.1f}% read as the class asked for", 100 * *class_accuracy);
+  }
+  folder_->append_quality(epoch, quality.frechet_distance, quality.confident_share,
+                          progress_.global_step, class_accuracy);
+  if (config_.plot) folder_->plot_quality();
+  spdlog::info("epoch {} sample quality: Frechet distance {:.2f}, {:.1f}% confidently a digit{}",
+               epoch, quality.frechet_distance, 100 * quality.confident_share, class_text);
 }
 
 void Trainer::log_start() const {

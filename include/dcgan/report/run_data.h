@@ -1,6 +1,8 @@
 #pragma once
 
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -13,10 +15,15 @@ struct LossRow {
   int64_t step = 0;
 };
 
+// quality.csv's class_accuracy where a row has none (an unconditional run).
+constexpr double kNotMeasured = std::numeric_limits<double>::quiet_NaN();
+
 struct QualityRow {
   int64_t epoch = 0;
   double frechet_distance = 0, confident_share = 0;
   int64_t step = 0;
+  double class_accuracy = kNotMeasured;  // a conditional run's share read as the class asked for
+  bool has_class_accuracy() const { return std::isfinite(class_accuracy); }
 };
 
 struct EpochRow {

@@ -27,14 +27,16 @@ void capture_graph(at::cuda::CUDAGraph& graph, const std::function<void()>& work
 // both latent batches. z is drawn on the CPU by sample_z exactly as the eager step draws it, into
 // one of two pinned host buffers, and uploaded asynchronously: the CPU fills one buffer while the
 // GPU still reads the other, and the run's randomness stays in the CPU generator that checkpoints
-// already save. --augment's uniforms travel the same way. The last, partial batch of an epoch runs
-// the same step without capture.
+// already save. --augment's uniforms and a conditional GAN's classes asked of G travel the same
+// way; the real images' labels are gathered on the device with the images. The last, partial
+// batch of an epoch runs the same step without capture.
 //
 // Every call makes the dataset's device current for its duration, so that the calls that take no
 // device (synchronize, events, capture) act on that GPU, whichever one `--device cuda:N` named.
 class CudaGraphStep : public StaticStep {
  public:
-  CudaGraphStep(Gan& gan, torch::Tensor images, const StepOptions& options);
+  CudaGraphStep(Gan& gan, torch::Tensor images, const StepOptions& options,
+                torch::Tensor labels = {});
 
   StepLosses step(int64_t first, int64_t count) override;
   std::string name() const override { return "graph"; }
@@ -53,6 +55,10 @@ class CudaGraphStep : public StaticStep {
   // its pinned host copies; undefined without.
   torch::Tensor augment_;
   std::array<torch::Tensor, 2> staged_augment_;
+  // A conditional GAN: int64 [2, batch], device (classes asked of G in D's step, in G's step), and
+  // its pinned host copies; undefined when unconditional.
+  torch::Tensor classes_;
+  std::array<torch::Tensor, 2> staged_classes_;
   std::array<at::cuda::CUDAEvent, 2> uploaded_;  // recorded after each buffer's upload
   int64_t replays_ = 0;
 };

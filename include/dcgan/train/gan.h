@@ -135,7 +135,10 @@ torch::Tensor generator_loss_from_logits(const torch::Tensor& fake_logits, LossK
 // With the GAN's augment policy, real and fake images go through it with the given uniforms
 // (see augment.h) before D sees them.
 // A conditional GAN also takes the real images' labels and the labels asked of G; with acgan
-// conditioning the auxiliary classifier's cross-entropy on both joins the loss.
+// conditioning the auxiliary classifier's cross-entropy on the real images joins the loss. Unlike
+// Odena et al.'s AC-GAN, D's classifier does not learn from the fakes: trained on G's images with
+// the classes they were asked for, it learns whatever marks G uses for a class, and G keeps
+// drawing those instead of the digit (docs/QUALITY.md, "Class-conditional runs").
 torch::Tensor discriminator_loss(Gan& gan, const torch::Tensor& real, const torch::Tensor& z,
                                  bool smooth_labels, Precision precision = Precision::kFp32,
                                  const torch::Tensor& augment_real = {},

@@ -9,8 +9,10 @@ namespace dcgan::train {
 // logs a warning once per process) when gnuplot is not installed or fails; training carries on.
 bool plot_losses(const std::string& csv_path, const std::string& png_path);
 
-// Renders quality.csv (epoch,frechet_distance,confident_share,step) as a PNG of the Frechet
-// distance over epochs (--eval-every). Same conditions as plot_losses.
-bool plot_quality(const std::string& csv_path, const std::string& png_path);
+// Renders quality.csv (epoch,frechet_distance,confident_share,step,class_accuracy) as a PNG of the
+// Frechet distance over epochs (--eval-every), with `class_accuracy` (a conditional run) also the
+// class accuracy in percent on the right axis. Same conditions as plot_losses.
+bool plot_quality(const std::string& csv_path, const std::string& png_path,
+                  bool class_accuracy = false);
 
 }  // namespace dcgan::train

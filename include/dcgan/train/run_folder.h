@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "dcgan/util/files.h"
@@ -33,8 +34,10 @@ class RunFolder {
 
   void append_losses(int64_t epoch, int64_t batch, double d_loss, double g_loss, int64_t step);
 
-  // quality.csv (epoch,frechet_distance,confident_share,step), made on first use; quality.png.
-  void append_quality(int64_t epoch, double frechet_distance, double confident_share, int64_t step);
+  // quality.csv (epoch,frechet_distance,confident_share,step,class_accuracy), made on first use;
+  // class_accuracy is left empty for an unconditional run. quality.png.
+  void append_quality(int64_t epoch, double frechet_distance, double confident_share, int64_t step,
+                      std::optional<double> class_accuracy = std::nullopt);
   void plot_quality();
 
   // epochs.csv (epoch,seconds,images_per_second,step): each epoch's wall time (samples and
@@ -58,6 +61,7 @@ class RunFolder {
  private:
   std::string path_;
   std::unique_ptr<FolderLock> lock_;
+  bool class_accuracy_ = false;  // quality.csv has class accuracy to plot
   bool owner_ = true;
 };
 

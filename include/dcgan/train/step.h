@@ -61,7 +61,7 @@ bool cuda_graphs_available();
 StepKind resolve_step_kind(const std::string& name, torch::Device device);
 
 // `images`: the whole dataset, uint8 N x 3 x 32 x 32 on the training device; `labels`: their class
-// indices (int64, N, same device) for a conditional GAN, which only the eager step trains so far.
+// indices (int64, N, same device) for a conditional GAN, undefined otherwise.
 // Converts the models to channels_last first when options ask for it.
 std::unique_ptr<TrainStep> make_train_step(StepKind kind, Gan& gan, torch::Tensor images,
                                            const StepOptions& options, torch::Tensor labels = {});

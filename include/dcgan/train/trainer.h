@@ -76,6 +76,7 @@ class Trainer {
   double last_d_loss_ = NAN, last_g_loss_ = NAN;
   eval::FeatureNet quality_net_{nullptr};
   eval::FeatureStats quality_real_;
+  data::ImageSet quality_test_;  // --eval-data's labelled images, for a conditional run's classes
   nlohmann::json last_quality_;  // the newest --eval-every measurement, for summary.json
 };
 
