@@ -8,6 +8,7 @@
 #include <torch/script.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -778,5 +779,376 @@ TEST(ModelFiles, NonFiniteWeightsAreRefused) {
         << command << "\n"
         << r.output;
     EXPECT_FALSE(fs::exists(dir.file("x.png")) || fs::exists(dir.file("x.pt"))) << command;
+  }
+}
+
+// --- class-conditional networks ------------------------------------------------------------------
+// tests/conditional_reference.py writes, for each arch and conditioning, the state_dicts of its
+// PyTorch classes and what they compute; dcgan imports them and must compute the same, and what
+// dcgan exports must load strictly into those classes and compute the same there.
+
+namespace {
+
+using dcgan::models::Arch;
+using dcgan::models::Conditioning;
+
+struct ConditionalCase {
+  Arch arch;
+  Conditioning conditioning;
+  // The reference's folder: notebook_projection, pytorch_examples_acgan, ...
+  std::string folder() const {
+    return (arch == Arch::kNotebook ? "notebook_" : "pytorch_examples_") +
+           dcgan::models::to_string(conditioning);
+  }
+};
+
+const std::vector<ConditionalCase> kConditionalCases = {
+    {Arch::kNotebook, Conditioning::kProjection},
+    {Arch::kNotebook, Conditioning::kAcgan},
+    {Arch::kPytorchExamples, Conditioning::kProjection},
+    {Arch::kPytorchExamples, Conditioning::kAcgan},
+};
+
+std::string conditional_reference(const ConditionalCase& c, const std::string& name) {
+  return reference_in(DCGAN_CONDITIONAL_REFERENCE_DIR, DCGAN_CONDITIONAL_SCRIPT,
+                      c.folder() + "/" + name);
+}
+
+// The reference's G.pt and D.pt read into a conditional GAN: arch, sizes, conditioning and
+// classes from their keys and shapes (AC-GAN's generator from its discriminator's classifier).
+dcgan::train::Gan conditional_gan(const ConditionalCase& c) {
+  const auto g_state = dcgan::serialization::read_state_dict(conditional_reference(c, "G.pt"));
+  const auto d_state = dcgan::serialization::read_state_dict(conditional_reference(c, "D.pt"));
+  auto g_options = dcgan::interop::generator_options(g_state, "G.pt");
+  const auto d_options = dcgan::interop::discriminator_options(d_state, "D.pt");
+  EXPECT_EQ(d_options.conditioning(), c.conditioning);
+  EXPECT_EQ(d_options.classes(), 3);
+  if (c.conditioning == Conditioning::kAcgan) {
+    EXPECT_EQ(g_options.conditioning(), Conditioning::kNone);  // its keys cannot tell
+    EXPECT_EQ(g_options.z_size(), 8 + 3);
+    g_options = dcgan::interop::as_acgan_generator(g_options, d_options.classes(), "G.pt");
+  }
+  EXPECT_EQ(g_options.conditioning(), c.conditioning);
+  EXPECT_EQ(g_options.classes(), 3);
+  EXPECT_EQ(g_options.z_size(), 8);
+  EXPECT_EQ(g_options.arch(), c.arch);
+  EXPECT_EQ(d_options.arch(), c.arch);
+  EXPECT_EQ(g_options.conv_dim(), 4);
+  EXPECT_EQ(g_options.image_size(), 32);
+  dcgan::train::GanOptions options;
+  options.conv_dim = 4;
+  options.z_size = 8;
+  options.arch = c.arch;
+  options.conditioning = c.conditioning;
+  options.classes = 3;
+  dcgan::train::Gan gan(options, torch::kCPU);
+  dcgan::interop::load_pytorch_state_dict(gan.generator, g_state, "G.pt");
+  dcgan::interop::load_pytorch_state_dict(gan.discriminator, d_state, "D.pt");
+  return gan;
+}
+
+std::vector<std::string> numbered(int64_t classes) {
+  std::vector<std::string> names;
+  for (int64_t k = 0; k < classes; ++k) names.push_back(std::to_string(k));
+  return names;
+}
+
+// A conditional checkpoint of a tiny GAN two training steps in, with labels.
+std::string tiny_conditional_checkpoint(const TempDir& dir, dcgan::train::GanOptions options,
+                                        const std::vector<std::string>& class_names) {
+  options.classes = static_cast<int64_t>(class_names.size());
+  torch::manual_seed(9);
+  dcgan::train::Gan gan(options, torch::kCPU);
+  const auto images = torch::randint(0, 256, {6, 3, 32, 32}, torch::kUInt8);
+  const auto labels = torch::arange(6, torch::kInt64).remainder(options.classes);
+  for (int step = 0; step < 2; ++step) {
+    dcgan::train::train_step(gan, images, dcgan::train::draw_step_noise(gan, 6, torch::kCPU), false,
+                             dcgan::train::Precision::kFp32, labels);
+  }
+  dcgan::train::TrainingProgress progress;
+  progress.fixed_z = dcgan::train::sample_z(options, 4, torch::kCPU);
+  progress.class_names = class_names;
+  progress.config_json = "{}";
+  const auto checkpoint = dir.file("last.pt");
+  dcgan::write_file_atomically(checkpoint, dcgan::train::serialize_checkpoint(gan, progress));
+  return checkpoint;
+}
+
+dcgan::train::GanOptions tiny_options(const ConditionalCase& c) {
+  dcgan::train::GanOptions options;
+  options.conv_dim = 4;
+  options.z_size = 8;
+  options.arch = c.arch;
+  options.conditioning = c.conditioning;
+  return options;
+}
+
+double largest_difference(const torch::Tensor& a, const torch::Tensor& b) {
+  EXPECT_EQ(a.sizes(), b.sizes());
+  return a.sizes() == b.sizes() ? (a - b).abs().max().item<double>() : INFINITY;
+}
+
+}  // namespace
+
+TEST(ConditionalParity, ForwardInTrainAndEvalMode) {
+  for (const auto& c : kConditionalCases) {
+    SCOPED_TRACE(c.folder());
+    const auto e = expected(conditional_reference(c, "expected.pt"));
+    const auto real = dcgan::data::scale(e.at("images"));
+    torch::NoGradGuard no_grad;
+    for (const std::string mode : {"train", "eval"}) {
+      auto gan = conditional_gan(c);
+      gan.generator->train(mode == "train");
+      gan.discriminator->train(mode == "train");
+      expect_close("g_" + mode + ".out",
+                   gan.generator->forward_with_labels(e.at("z"), e.at("z_labels")),
+                   e.at("g_" + mode + ".out"));
+      const auto judgement = gan.discriminator->judge(real, e.at("labels"));
+      expect_close("d_" + mode + ".logit", judgement.logit, e.at("d_" + mode + ".logit"));
+      if (c.conditioning == Conditioning::kAcgan) {
+        expect_close("d_" + mode + ".class_logits", judgement.class_logits,
+                     e.at("d_" + mode + ".class_logits"));
+      }
+      if (mode != "train") continue;
+      // Running statistics after one batch (conditional BatchNorm's under bn.), and the rest.
+      for (const auto& [key, tensor] : dcgan::interop::pytorch_state_dict(gan.generator))
+        expect_close("g_train." + key, tensor, e.at("g_train." + key));
+      for (const auto& [key, tensor] : dcgan::interop::pytorch_state_dict(gan.discriminator))
+        expect_close("d_train." + key, tensor, e.at("d_train." + key));
+    }
+  }
+}
+
+// One training step with the reference's z, images and labels: both losses (with AC-GAN's
+// cross-entropies), every gradient, the weights and buffers after Adam's step and its moments.
+TEST(ConditionalParity, OneTrainingStep) {
+  for (const auto& c : kConditionalCases) {
+    SCOPED_TRACE(c.folder());
+    const auto e = expected(conditional_reference(c, "expected.pt"));
+    auto gan = conditional_gan(c);
+    dcgan::train::StepNoise noise;
+    noise.z_for_d = e.at("z_for_d");
+    noise.z_for_g = e.at("z_for_g");
+    noise.labels_for_d = e.at("labels_for_d");
+    noise.labels_for_g = e.at("labels_for_g");
+    const auto losses = dcgan::train::train_step(gan, e.at("images"), noise, false,
+                                                 dcgan::train::Precision::kFp32, e.at("labels"));
+    expect_close("step.d_loss", losses.d_loss, e.at("step.d_loss"));
+    expect_close("step.g_loss", losses.g_loss, e.at("step.g_loss"));
+    const auto g_state = dcgan::interop::pytorch_state_dict(gan.generator);
+    const auto d_state = dcgan::interop::pytorch_state_dict(gan.discriminator);
+    expect_step_state(e, "G", g_state, *gan.g_optimizer);
+    expect_step_state(e, "D", d_state, *gan.d_optimizer);
+    // The class layers are among what was checked, by their PyTorch names.
+    const std::string class_key = c.conditioning == Conditioning::kProjection ? "embed.weight"
+                                                                              : "classifier.weight";
+    EXPECT_TRUE(std::any_of(d_state.begin(), d_state.end(),
+                            [&](const auto& entry) { return entry.first == class_key; }));
+    if (c.conditioning == Conditioning::kProjection) {
+      const auto gain = c.arch == Arch::kNotebook ? "t_conv1.1.gain.weight" : "main.1.gain.weight";
+      EXPECT_TRUE(std::any_of(g_state.begin(), g_state.end(),
+                              [&](const auto& entry) { return entry.first == gain; }));
+    }
+  }
+}
+
+// The other way: conditional networks dcgan trained, exported in both formats. The reference
+// loads the state_dicts strictly into its classes and runs the TorchScript modules with no model
+// code; here the modules must compute what load_generator / load_discriminator compute.
+TEST(ConditionalParity, ExportedModelsComputeTheSameInTheirClasses) {
+  for (const auto& c : kConditionalCases) {
+    SCOPED_TRACE(c.folder());
+    TempDir dir;
+    const std::vector<std::string> names = {"cat", "dog", "owl"};
+    const auto checkpoint = tiny_conditional_checkpoint(dir, tiny_options(c), names);
+    export_both_formats(checkpoint, dir);
+
+    torch::NoGradGuard no_grad;
+    auto generator = dcgan::train::load_generator(checkpoint, torch::kCPU);
+    auto discriminator = dcgan::train::load_discriminator(checkpoint, torch::kCPU);
+    torch::manual_seed(3);
+    const auto z = dcgan::train::sample_z(tiny_options(c), 5, torch::kCPU);
+    const auto labels = torch::tensor({2, 0, 1, 1, 2}, torch::kInt64);
+    const auto images = torch::randint(0, 256, {5, 3, 32, 32}, torch::kUInt8);
+    const auto made = generator->forward_with_labels(z, labels);
+    const auto judgement = discriminator->judge(dcgan::data::scale(images), labels);
+    TensorDict outputs = {{"z", z}, {"labels", labels}, {"images", images},
+                          {"g_eval.out", made}, {"d_eval.logit", judgement.logit}};
+    if (judgement.class_logits.defined())
+      outputs.emplace_back("d_eval.class_logits", judgement.class_logits);
+    dcgan::write_file_atomically(dir.file("cpp_outputs.pt"),
+                                 dcgan::serialization::state_dict_bytes(outputs));
+    const auto result = run(std::string(DCGAN_TEST_PYTHON) + " " + DCGAN_CONDITIONAL_SCRIPT +
+                            " check " + dir.path().string());
+    EXPECT_EQ(result.code, 0) << result.output;
+
+    auto g = torch::jit::load(dir.file("exported_G.ts"));
+    auto d = torch::jit::load(dir.file("exported_D.ts"));
+    EXPECT_LE(largest_difference(g.forward({z, labels}).toTensor(), made), 1e-6);
+    EXPECT_EQ(g.attr("conditioning").toStringRef(), dcgan::models::to_string(c.conditioning));
+    EXPECT_EQ(g.attr("classes").toInt(), 3);
+    std::vector<std::string> said;
+    for (const auto& name : g.attr("class_names").toListRef()) said.push_back(name.toStringRef());
+    EXPECT_EQ(said, names);
+    EXPECT_EQ(g.attr("z_size").toInt(), 8);
+    const auto sampled = g.get_method("sample")({int64_t{7}}).toTensor();
+    EXPECT_EQ(sampled.sizes(), (std::vector<int64_t>{7, 3, 32, 32}));
+    EXPECT_LE(sampled.abs().max().item<double>(), 1.0);
+    EXPECT_EQ(g.get_method("sample_class")({int64_t{2}, int64_t{1}}).toTensor().sizes(),
+              (std::vector<int64_t>{2, 3, 32, 32}));
+    EXPECT_THROW(g.get_method("sample_class")({int64_t{2}, int64_t{3}}), std::exception);
+    const auto real = dcgan::data::scale(images);
+    EXPECT_LE(largest_difference(d.forward({real, labels}).toTensor(), judgement.logit), 1e-5);
+    if (c.conditioning == Conditioning::kAcgan) {
+      EXPECT_LE(largest_difference(d.get_method("classify")({real}).toTensor(),
+                                   judgement.class_logits),
+                1e-5);
+    } else {
+      // The class term is there: other labels, another logit.
+      EXPECT_GT(largest_difference(d.forward({real, (labels + 1).remainder(3)}).toTensor(),
+                                   judgement.logit),
+                1e-6);
+    }
+
+    // dcgan import reads the module back alone: its classes (names and all) from its attributes.
+    const auto run_dir = dir.file("run");
+    const auto r = dcgan_cli("import --generator " + dir.file("exported_G.ts") + " --out " +
+                             run_dir + " --seed 1");
+    ASSERT_EQ(r.code, 0) << r.output;
+    dcgan::train::CheckpointInfo info;
+    auto imported = dcgan::train::load_generator(run_dir + "/checkpoints/last.pt", torch::kCPU, &info);
+    EXPECT_EQ(info.conditioning, c.conditioning);
+    EXPECT_EQ(info.class_names, names);
+    EXPECT_EQ(largest_difference(imported->forward_with_labels(z, labels), made), 0.0);
+  }
+}
+
+// Unconditional modules stay as they were: no class attributes, forward(z) and forward(images).
+TEST(ConditionalParity, UnconditionalModulesHaveNoClassAttributes) {
+  TempDir dir;
+  dcgan::train::GanOptions options;
+  options.conv_dim = 4;
+  options.z_size = 8;
+  export_both_formats(tiny_checkpoint(dir, options), dir);
+  for (const auto* name : {"exported_G.ts", "exported_D.ts"}) {
+    auto module = torch::jit::load(dir.file(name));
+    EXPECT_FALSE(module.hasattr("conditioning")) << name;
+    EXPECT_FALSE(module.hasattr("class_names")) << name;
+    EXPECT_EQ(module.get_method("forward").function().getSchema().arguments().size(), 2u) << name;
+  }
+}
+
+// An SVHN-digit conditional run through the command line: export, import of the state_dicts
+// (classes "0".."9", as SVHN's labels are named), the same images from the same z and labels, and
+// train --resume on SVHN data.
+TEST(ConditionalImport, ExportImportGivesBackTheSameGeneratorAndResumesOnSvhn) {
+  for (const auto conditioning : {Conditioning::kProjection, Conditioning::kAcgan}) {
+    SCOPED_TRACE(dcgan::models::to_string(conditioning));
+    TempDir dir;
+    const auto checkpoint =
+        tiny_conditional_checkpoint(dir, tiny_options({Arch::kNotebook, conditioning}), numbered(10));
+    auto r = dcgan_cli("export --checkpoint " + checkpoint + " --out " + dir.file("G.pt"));
+    ASSERT_EQ(r.code, 0) << r.output;
+    r = dcgan_cli("export --checkpoint " + checkpoint + " --net discriminator --out " +
+                  dir.file("D.pt"));
+    ASSERT_EQ(r.code, 0) << r.output;
+    const auto run_dir = dir.file("run");
+    r = dcgan_cli("import --generator " + dir.file("G.pt") + " --discriminator " + dir.file("D.pt") +
+                  " --out " + run_dir + " --seed 3 --batch-size 4 --data " +
+                  dcgan::test::data_path("tiny_v5_compressed.mat"));
+    ASSERT_EQ(r.code, 0) << r.output;
+    const auto last = run_dir + "/checkpoints/last.pt";
+    dcgan::train::CheckpointInfo info;
+    auto imported = dcgan::train::load_generator(last, torch::kCPU, &info);
+    EXPECT_EQ(info.conditioning, conditioning);
+    EXPECT_EQ(info.class_names, numbered(10));
+    EXPECT_EQ(info.z_size, 8);
+    auto original = dcgan::train::load_generator(checkpoint, torch::kCPU);
+    torch::NoGradGuard no_grad;
+    const auto z = dcgan::train::sample_z(5, 8, torch::kCPU);
+    const auto labels = torch::tensor({9, 0, 4, 4, 7}, torch::kInt64);
+    EXPECT_EQ(largest_difference(imported->forward_with_labels(z, labels),
+                                 original->forward_with_labels(z, labels)),
+              0.0);
+    auto discriminator = dcgan::train::load_discriminator(last, torch::kCPU);
+    auto original_d = dcgan::train::load_discriminator(checkpoint, torch::kCPU);
+    const auto images = original->forward_with_labels(z, labels);
+    EXPECT_EQ(largest_difference(discriminator->judge(images, labels).logit,
+                                 original_d->judge(images, labels).logit),
+              0.0);
+
+    // The AC-GAN generator's state_dict alone needs its class count.
+    if (conditioning == Conditioning::kAcgan) {
+      r = dcgan_cli("import --generator " + dir.file("G.pt") + " --acgan-classes 10 --out " +
+                    dir.file("alone") + " --seed 3");
+      ASSERT_EQ(r.code, 0) << r.output;
+      auto alone = dcgan::train::load_generator(dir.file("alone") + "/checkpoints/last.pt",
+                                                torch::kCPU, &info);
+      EXPECT_EQ(info.conditioning, Conditioning::kAcgan);
+      EXPECT_EQ(largest_difference(alone->forward_with_labels(z, labels), images), 0.0);
+    }
+
+    r = dcgan_cli("train --resume " + run_dir + " --epochs 1 --progress log --no-plot");
+    EXPECT_EQ(r.code, 0) << r.output;
+    EXPECT_EQ(dcgan::train::read_checkpoint_info(last).epochs_done, 1);
+  }
+}
+
+// A pair that disagrees, or a state_dict dcgan cannot build, is refused in one line naming the file
+// and the problem (exit 2, no run written).
+TEST(ConditionalImport, RefusesPairsThatDisagreeAndBadInput) {
+  TempDir dir;
+  const ConditionalCase projection{Arch::kNotebook, Conditioning::kProjection};
+  const ConditionalCase acgan{Arch::kNotebook, Conditioning::kAcgan};
+  auto changed = [&](const std::string& path, const std::string& name,
+                     const std::map<std::string, torch::Tensor>& replace,
+                     const std::string& drop = "") {
+    TensorDict state;
+    for (const auto& [key, tensor] : dcgan::serialization::read_state_dict(path)) {
+      if (key == drop) continue;
+      state.emplace_back(key, replace.count(key) ? replace.at(key) : tensor);
+    }
+    dcgan::write_file_atomically(dir.file(name), dcgan::serialization::state_dict_bytes(state));
+    return dir.file(name);
+  };
+  const auto g_projection = conditional_reference(projection, "G.pt");
+  const auto d_projection = conditional_reference(projection, "D.pt");
+  const auto d_acgan = conditional_reference(acgan, "D.pt");
+  const auto d_four = changed(d_projection, "D_four.pt", {{"embed.weight", torch::zeros({4, 16})}});
+  const auto d_eight = changed(d_acgan, "D_eight.pt",
+                               {{"classifier.weight", torch::zeros({8, 256})},
+                                {"classifier.bias", torch::zeros({8})}});
+  const auto g_one = changed(g_projection, "G_one.pt",
+                             {{"t_conv1.1.gain.weight", torch::ones({1, 8})},
+                              {"t_conv1.1.bias.weight", torch::zeros({1, 8})}});
+  const auto g_missing = changed(g_projection, "G_missing.pt", {}, "t_conv2.1.bias.weight");
+  struct Refusal {
+    std::string args, says;
+  };
+  for (const auto& [args, says] : std::vector<Refusal>{
+           {"--generator " + g_projection + " --discriminator " + d_acgan,
+            d_acgan + ": conditioning acgan differs from the generator's projection (" +
+                g_projection + ")"},
+           {"--generator " + g_projection + " --discriminator " + d_four,
+            d_four + ": class count 4 differs from the generator's 3"},
+           {"--generator " + reference("G.pt") + " --discriminator " + d_projection,
+            d_projection + ": conditioning projection differs from the generator's none"},
+           {"--generator " + reference("G.pt") + " --discriminator " + d_eight,
+            reference("G.pt") + ": its first layer takes 8 inputs, too few for z and a one-hot "
+                                "label of 8 classes (AC-GAN)"},
+           {"--generator " + g_one,
+            g_one + ": key 't_conv1.1.gain.weight' has shape [1, 8]; a conditional layer holds one "
+                    "row per class"},
+           {"--generator " + g_missing,
+            g_missing + ": missing key 't_conv2.1.bias.weight' (expected shape [3, 4])"},
+           {"--generator " + g_projection + " --acgan-classes 3",
+            g_projection + ": a generator with projection conditioning (3 classes), not AC-GAN's"},
+           {"--generator " + g_projection + " --acgan-classes 1", "--acgan-classes must be 2-1000"},
+       }) {
+    const auto r = dcgan_cli("import " + args + " --out " + dir.file("run"));
+    EXPECT_EQ(r.code, 2) << args << "\n" << r.output;
+    EXPECT_NE(r.output.find(says), std::string::npos) << args << "\n" << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+    EXPECT_FALSE(fs::exists(dir.file("run"))) << args;
   }
 }

@@ -57,8 +57,9 @@ int import_command(int argc, char** argv) {
   const train::TrainConfig d;  // defaults shown by --help
   cxxopts::Options options("dcgan import",
                            "Make a run folder from the notebook's or pytorch/examples' dcgan "
-                           "state_dicts (architecture and image size read from them), for "
-                           "generate, interpolate and train --resume. Adam starts fresh.");
+                           "state_dicts (architecture, image size and class conditioning read "
+                           "from them), for generate, interpolate and train --resume. Adam "
+                           "starts fresh.");
   // clang-format off: one option per line reads as a table
   options.add_options()("generator",
                         "torch.save(G.state_dict(), ...) of the notebook's or pytorch/examples' "
@@ -74,7 +75,11 @@ int import_command(int argc, char** argv) {
       "smooth-labels", "Train on with real labels 0.9 (default: off)",
       cxxopts::value<bool>()->default_value("false"))(
       "seed", "Seed of a fresh discriminator and of the sample grid's z (default: random)",
-      cxxopts::value<uint64_t>());
+      cxxopts::value<uint64_t>())(
+      "acgan-classes",
+      "The generator is AC-GAN's, z followed by a one-hot label of this many classes (needed "
+      "only for its state_dict without --discriminator)",
+      cxxopts::value<int64_t>()->default_value("0"));
   // clang-format on
   const auto parsed = parse_options(options, argc, argv);
   if (!parsed) return 0;
@@ -86,6 +91,7 @@ int import_command(int argc, char** argv) {
   o.config.data = args["data"].as<std::vector<std::string>>();
   o.config.batch_size = args["batch-size"].as<int64_t>();
   o.config.smooth_labels = args["smooth-labels"].as<bool>();
+  o.acgan_classes = args["acgan-classes"].as<int64_t>();
   if (args.count("seed")) {
     o.config.seed = args["seed"].as<uint64_t>();
     o.config.seed_given = true;

@@ -52,22 +52,36 @@ LayerNames discriminator_layers(models::Discriminator& d) {
   } else {
     layers.emplace_back(main_index(3 * k - 1), "conv_out");
   }
+  // A conditional discriminator's class layers sit beside the network, under their own names.
+  layers.emplace_back("embed", "embed");
+  layers.emplace_back("classifier", "classifier");
   return layers;
 }
 
-// Parameters, then buffers, of each layer: the order of PyTorch's state_dict().
+// The layer's parameters, then its buffers, then each sublayer's the same way (a conditional
+// BatchNorm's bn, gain and bias): the order of PyTorch's state_dict(). Undefined tensors (the
+// weight and bias of a BatchNorm without affine) are None in PyTorch and left out, as it does.
+void append_layer_state(torch::nn::Module& layer, const std::string& prefix,
+                        serialization::TensorDict& state) {
+  for (const auto& p : layer.named_parameters(/*recurse=*/false)) {
+    if (p.value().defined()) state.emplace_back(prefix + "." + p.key(), p.value());
+  }
+  for (const auto& b : layer.named_buffers(/*recurse=*/false)) {
+    if (b.value().defined()) state.emplace_back(prefix + "." + b.key(), b.value());
+  }
+  for (const auto& child : layer.named_children())
+    append_layer_state(*child.value(), prefix + "." + child.key(), state);
+}
+
 serialization::TensorDict renamed_state(torch::nn::Module& model, const LayerNames& layers) {
   std::map<std::string, std::shared_ptr<torch::nn::Module>> children;
   for (const auto& child : model.named_children()) children[child.key()] = child.value();
   serialization::TensorDict state;
   for (const auto& [theirs, ours] : layers) {
-    // A model built with --no-batch-norm has no BatchNorm layers to export.
+    // A model built with --no-batch-norm has no BatchNorm layers to export, an unconditional one
+    // no class layers.
     if (!children.count(ours)) continue;
-    const auto& layer = children.at(ours);
-    for (const auto& p : layer->named_parameters(/*recurse=*/false))
-      state.emplace_back(theirs + "." + p.key(), p.value());
-    for (const auto& b : layer->named_buffers(/*recurse=*/false))
-      state.emplace_back(theirs + "." + b.key(), b.value());
+    append_layer_state(*children.at(ours), theirs, state);
   }
   return state;
 }
@@ -156,6 +170,33 @@ void require_rgb(int64_t channels, const std::string& key, const std::string& so
   }
 }
 
+bool ends_with(const std::string& text, const std::string& end) {
+  return text.size() >= end.size() && text.compare(text.size() - end.size(), end.size(), end) == 0;
+}
+
+// The class count of a conditional layer's weight: one row per class.
+int64_t classes_of(const torch::Tensor& weight, const std::string& key, const std::string& source) {
+  if (weight.dim() != 2 || weight.size(0) < 2 || weight.size(0) > models::kMaxClasses) {
+    throw InputError(source + ": key '" + key + "' has shape " + shape(weight) +
+                     "; a conditional layer holds one row per class, and dcgan's models have 2-" +
+                     std::to_string(models::kMaxClasses) + " classes");
+  }
+  return weight.size(0);
+}
+
+// Projection conditioning shows in the generator as conditional BatchNorm: `<layer>.gain.weight`.
+models::GeneratorOptions with_generator_classes(models::GeneratorOptions options,
+                                                const serialization::TensorDict& state,
+                                                const std::string& source) {
+  for (const auto& [key, tensor] : state) {
+    if (ends_with(key, ".gain.weight")) {
+      return options.conditioning(models::Conditioning::kProjection)
+          .classes(classes_of(tensor, key, source));
+    }
+  }
+  return options;
+}
+
 void load(torch::nn::Module& model, const LayerNames& layers, const serialization::TensorDict& given,
           const std::string& source) {
   const auto state = without_data_parallel_prefix(given);
@@ -199,9 +240,11 @@ models::GeneratorOptions generator_options(const serialization::TensorDict& give
     const auto convs = examples_convs(state);
     const auto& last = *convs.back();
     require_rgb(last.size(1), "main.N.weight (the last ConvTranspose2d)", source);
-    return models::GeneratorOptions(/*z_size=*/convs.front()->size(0), /*conv_dim=*/last.size(0))
-        .image_size(image_side(convs.size() - 1, source))
-        .arch(Arch::kPytorchExamples);
+    return with_generator_classes(
+        models::GeneratorOptions(/*z_size=*/convs.front()->size(0), /*conv_dim=*/last.size(0))
+            .image_size(image_side(convs.size() - 1, source))
+            .arch(Arch::kPytorchExamples),
+        state, source);
   }
   // fc: z_size -> W0 x 4 x 4; t_conv1.0 .. t_convK.0, the last ngf -> 3.
   const auto* fc = find(state, "fc.weight");
@@ -214,9 +257,25 @@ models::GeneratorOptions generator_options(const serialization::TensorDict& give
                      ", expected [16 * width of the 4x4 map, z_size]");
   }
   require_rgb(last.size(1), last_key, source);
-  return models::GeneratorOptions(/*z_size=*/fc->size(1), /*conv_dim=*/last.size(0))
-      .image_size(image_side(k, source))
-      .arch(Arch::kNotebook);
+  return with_generator_classes(models::GeneratorOptions(/*z_size=*/fc->size(1), /*conv_dim=*/last.size(0))
+                                    .image_size(image_side(k, source))
+                                    .arch(Arch::kNotebook),
+                                state, source);
+}
+
+models::GeneratorOptions as_acgan_generator(models::GeneratorOptions options, int64_t classes,
+                                            const std::string& source) {
+  if (options.conditioning() != models::Conditioning::kNone) {
+    throw InputError(source + ": a generator with " + models::to_string(options.conditioning()) +
+                     " conditioning, not AC-GAN's (one-hot classes after z)");
+  }
+  const int64_t inputs = options.z_size();
+  if (inputs <= classes) {
+    throw InputError(source + ": its first layer takes " + std::to_string(inputs) +
+                     " inputs, too few for z and a one-hot label of " + std::to_string(classes) +
+                     " classes (AC-GAN)");
+  }
+  return options.z_size(inputs - classes).conditioning(models::Conditioning::kAcgan).classes(classes);
 }
 
 models::DiscriminatorOptions discriminator_options(const serialization::TensorDict& given,
@@ -238,9 +297,18 @@ models::DiscriminatorOptions discriminator_options(const serialization::TensorDi
   } else {
     while (find(state, "conv" + std::to_string(k + 1) + ".0.weight")) ++k;
   }
-  return models::DiscriminatorOptions(/*conv_dim=*/first.size(0))
-      .image_size(image_side(k, source))
-      .arch(examples ? Arch::kPytorchExamples : Arch::kNotebook);
+  auto options = models::DiscriminatorOptions(/*conv_dim=*/first.size(0))
+                     .image_size(image_side(k, source))
+                     .arch(examples ? Arch::kPytorchExamples : Arch::kNotebook);
+  // Projection: a class embedding `embed`; AC-GAN: a classifier head `classifier`.
+  if (const auto* embed = find(state, "embed.weight")) {
+    options.conditioning(models::Conditioning::kProjection)
+        .classes(classes_of(*embed, "embed.weight", source));
+  } else if (const auto* classifier = find(state, "classifier.weight")) {
+    options.conditioning(models::Conditioning::kAcgan)
+        .classes(classes_of(*classifier, "classifier.weight", source));
+  }
+  return options;
 }
 
 void load_pytorch_state_dict(models::Generator& generator, const serialization::TensorDict& state,

@@ -1,5 +1,6 @@
 #include "dcgan/interop/torchscript.h"
 
+#include <functional>
 #include <iomanip>
 #include <sstream>
 
@@ -25,26 +26,43 @@ bool is_training_state(const std::string& buffer) {
   return buffer == "weight_u" || buffer == "weight_v";
 }
 
+// Calls visit(attribute, key, tensor, is_parameter, layer) for every parameter and buffer (but the
+// training state) of every layer, in PyTorch's order; a sublayer's tensors (a conditional BatchNorm's
+// bn, gain and bias) are named after both: bn1_gain_weight.
+using TensorVisitor =
+    std::function<void(const std::string&, const std::string&, torch::Tensor&, bool, torch::nn::Module&)>;
+
+void visit_layer(torch::nn::Module& layer, const std::string& name, const TensorVisitor& visit) {
+  for (auto& p : layer.named_parameters(/*recurse=*/false)) {
+    if (p.value().defined()) visit(attribute_name(name, p.key()), p.key(), p.value(), true, layer);
+  }
+  for (auto& b : layer.named_buffers(/*recurse=*/false)) {
+    if (b.value().defined() && !is_training_state(b.key()))
+      visit(attribute_name(name, b.key()), b.key(), b.value(), false, layer);
+  }
+  for (const auto& child : layer.named_children())
+    visit_layer(*child.value(), attribute_name(name, child.key()), visit);
+}
+
+void visit_tensors(torch::nn::Module& model, const TensorVisitor& visit) {
+  for (const auto& layer : model.named_children()) visit_layer(*layer.value(), layer.key(), visit);
+}
+
 // Copies every layer's parameters and buffers into `module` under their attribute names. A
 // spectrally normalised layer gives the weight it computes with, W / sigma.
 void register_tensors(torch::jit::Module& module, torch::nn::Module& model) {
   torch::NoGradGuard no_grad;
-  for (const auto& layer : model.named_children()) {
-    auto& l = *layer.value();
-    const bool spectral = l.named_buffers(/*recurse=*/false).contains("weight_u");
-    for (const auto& p : l.named_parameters(/*recurse=*/false)) {
-      auto tensor = p.value();
-      if (spectral && p.key() == "weight")
-        tensor = models::spectrally_normalized_weight(l, tensor, /*update=*/false);
-      module.register_parameter(attribute_name(layer.key(), p.key()), tensor.detach().clone().cpu(),
-                                /*is_buffer=*/false);
+  visit_tensors(model, [&](const std::string& attribute, const std::string& key,
+                           torch::Tensor& tensor, bool parameter, torch::nn::Module& layer) {
+    if (!parameter) {
+      module.register_buffer(attribute, tensor.detach().clone().cpu());
+      return;
     }
-    for (const auto& b : l.named_buffers(/*recurse=*/false)) {
-      if (is_training_state(b.key())) continue;
-      module.register_buffer(attribute_name(layer.key(), b.key()),
-                             b.value().detach().clone().cpu());
-    }
-  }
+    auto value = tensor;
+    if (key == "weight" && layer.named_buffers(/*recurse=*/false).contains("weight_u"))
+      value = models::spectrally_normalized_weight(layer, value, /*update=*/false);
+    module.register_parameter(attribute, value.detach().clone().cpu(), /*is_buffer=*/false);
+  });
 }
 
 void register_common_attributes(torch::jit::Module& module, Arch arch, int64_t image_size,
@@ -56,6 +74,23 @@ void register_common_attributes(torch::jit::Module& module, Arch arch, int64_t i
   module.register_attribute("image_size", c10::IntType::get(), image_size);
   module.register_attribute("conv_dim", c10::IntType::get(), conv_dim);
   module.register_attribute("batch_norm", c10::BoolType::get(), batch_norm);
+}
+
+// A conditional model's `conditioning` ("projection" or "acgan"), `classes` and `class_names`
+// (a list of str; "0".."K-1" when none are given).
+void register_class_attributes(torch::jit::Module& module, models::Conditioning conditioning,
+                               int64_t classes, const std::vector<std::string>& class_names) {
+  if (!class_names.empty() && static_cast<int64_t>(class_names.size()) != classes) {
+    throw std::invalid_argument("TorchScript export: " + std::to_string(class_names.size()) +
+                                " class names for a model of " + std::to_string(classes) +
+                                " classes");
+  }
+  c10::List<std::string> names;
+  for (int64_t k = 0; k < classes; ++k)
+    names.push_back(class_names.empty() ? std::to_string(k) : class_names[static_cast<size_t>(k)]);
+  module.register_attribute("conditioning", c10::StringType::get(), models::to_string(conditioning));
+  module.register_attribute("classes", c10::IntType::get(), classes);
+  module.register_attribute("class_names", c10::ListType::ofStrings(), names);
 }
 
 // A double as TorchScript reads it back bit for bit.
@@ -84,19 +119,39 @@ class Source {
            ", False, 0.0, " + float_literal(bn->options.eps()) + ", True)\n";
   }
 
+  // Conditional BatchNorm in eval mode: BatchNorm without affine, then the gain and bias of each
+  // image's class, as ConditionalBatchNorm2dImpl::forward.
+  std::string conditional_batch_norm(const std::string& layer,
+                                     const models::ConditionalBatchNorm2d& norm) const {
+    if (norm.is_empty()) return "";
+    const auto bn = attribute_name(layer, "bn");
+    const auto per_class = [&](const std::string& embedding) {
+      return "self." + attribute_name(layer, embedding) + "_weight.index_select(0, labels).view(" +
+             ints({-1, norm->options().features(), 1, 1}) + ")";
+    };
+    return "    x = torch.batch_norm(x, None, None, " + tensor(bn, "running_mean") + ", " +
+           tensor(bn, "running_var") + ", False, 0.0, " + float_literal(norm->options().eps()) +
+           ", True)\n    x = x * " + per_class("gain") + " + " + per_class("bias") + "\n";
+  }
+
+  static std::string ints(std::initializer_list<int64_t> values) {
+    std::string out = "[";
+    for (const auto v : values) out += (out.size() > 1 ? ", " : "") + std::to_string(v);
+    return out + "]";
+  }
+
  private:
   const torch::jit::Module& module_;
 };
 
 std::string ints(std::initializer_list<int64_t> values) {
-  std::string out = "[";
-  for (const auto v : values) out += (out.size() > 1 ? ", " : "") + std::to_string(v);
-  return out + "]";
+  return Source::ints(values);
 }
 
 }  // namespace
 
-torch::jit::Module generator_module(models::Generator& generator) {
+torch::jit::Module generator_module(models::Generator& generator,
+                                   const std::vector<std::string>& class_names) {
   const auto& o = generator->options();
   torch::jit::Module module("__torch__.dcgan.Generator");
   register_common_attributes(module, o.arch(), o.image_size(), o.conv_dim(), o.batch_norm());
@@ -105,21 +160,39 @@ torch::jit::Module generator_module(models::Generator& generator) {
   module.register_attribute("z_size", c10::IntType::get(), o.z_size());
   module.register_attribute("latent", c10::StringType::get(),
                             std::string(uniform ? "uniform(-1, 1)" : "normal(0, 1)"));
+  const bool conditional = generator->conditional();
+  const bool acgan = o.conditioning() == models::Conditioning::kAcgan;
+  const int64_t classes = o.classes();
+  if (conditional) register_class_attributes(module, o.conditioning(), classes, class_names);
   register_tensors(module, *generator);
 
   const Source s(module);
   const int64_t z = o.z_size();
+  // AC-GAN's first layer takes z with the one-hot label after it, as models::with_one_hot.
+  const int64_t in = z + (acgan ? classes : 0);
   const int64_t first_width = generator->t_convs[1]->options.in_channels();
   // The same layers in the same order as GeneratorImpl::forward.
-  std::string forward = "def forward(self, z: Tensor) -> Tensor:\n";
+  std::string forward = conditional ? "def forward(self, z: Tensor, labels: Tensor) -> Tensor:\n"
+                                    : "def forward(self, z: Tensor) -> Tensor:\n";
+  if (acgan) {
+    forward += "    z = z.reshape(" + ints({-1, z}) + ")\n";
+    forward += "    z = torch.cat([z, torch.zeros([z.size(0), " + std::to_string(classes) +
+               "], dtype=z.dtype, device=z.device).scatter_(1, labels.reshape([-1, 1]), 1.0)], 1)\n";
+  }
+  auto norm = [&](size_t i) {
+    const auto name = "bn" + std::to_string(i);
+    return conditional && !generator->class_bns[i].is_empty()
+               ? s.conditional_batch_norm(name, generator->class_bns[i])
+               : s.batch_norm(name, generator->bns[i]);
+  };
   if (o.arch() == Arch::kNotebook) {
-    forward += "    x = torch.linear(z.reshape(" + ints({-1, z}) + "), self.fc_weight, " +
+    forward += "    x = torch.linear(z.reshape(" + ints({-1, in}) + "), self.fc_weight, " +
                s.tensor("fc", "bias") + ").view(" + ints({-1, first_width, 4, 4}) + ")\n";
   } else {
-    forward += "    x = torch.conv_transpose2d(z.reshape(" + ints({-1, z, 1, 1}) +
+    forward += "    x = torch.conv_transpose2d(z.reshape(" + ints({-1, in, 1, 1}) +
                "), self.t_conv0_weight, " + s.tensor("t_conv0", "bias") + ", " + ints({1, 1}) +
                ", " + ints({0, 0}) + ")\n";
-    forward += s.batch_norm("bn0", generator->bns[0]);
+    forward += norm(0);
     forward += "    x = torch.relu(x)\n";
   }
   const size_t last = generator->t_convs.size() - 1;
@@ -128,24 +201,42 @@ torch::jit::Module generator_module(models::Generator& generator) {
     forward += "    x = torch.conv_transpose2d(x, self.t_conv" + n + "_weight, " +
                s.tensor("t_conv" + n, "bias") + ", " + ints({2, 2}) + ", " + ints({1, 1}) + ")\n";
     if (i == last) break;
-    forward += s.batch_norm("bn" + n, generator->bns[i]);
+    forward += norm(i);
     forward += "    x = torch.relu(x)\n";
   }
   forward += "    return torch.tanh(x)\n";
-  const auto weight = o.arch() == Arch::kNotebook ? "self.fc_weight" : "self.t_conv0_weight";
-  std::string sample = "def sample(self, n: int) -> Tensor:\n";
-  sample += std::string("    z = torch.") + (uniform ? "rand" : "randn") + "([n, " +
-            std::to_string(z) + "], device=" + weight + ".device)\n";
-  if (uniform) sample += "    z = z * 2.0 - 1.0\n";
-  sample += "    return self.forward(z)\n";
-  module.define(forward + "\n" + sample);
+  const std::string weight = o.arch() == Arch::kNotebook ? "self.fc_weight" : "self.t_conv0_weight";
+  const std::string draw_z = std::string("    z = torch.") + (uniform ? "rand" : "randn") + "([n, " +
+                             std::to_string(z) + "], device=" + weight + ".device)\n" +
+                             (uniform ? "    z = z * 2.0 - 1.0\n" : "");
+  std::string sample = "def sample(self, n: int) -> Tensor:\n" + draw_z;
+  if (!conditional) {
+    sample += "    return self.forward(z)\n";
+    module.define(forward + "\n" + sample);
+    return module;
+  }
+  // Balanced classes: 0, 1, ..., K-1, 0, 1, ...
+  sample += "    labels = torch.remainder(torch.arange(n, device=" + weight + ".device), " +
+            std::to_string(classes) + ")\n";
+  sample += "    return self.forward(z, labels)\n";
+  std::string sample_class = "def sample_class(self, n: int, k: int) -> Tensor:\n";
+  sample_class += "    assert k >= 0 and k < " + std::to_string(classes) + ", \"sample_class: class \" + str(k) + "
+                  "\" is not one of this generator's classes 0-" +
+                  std::to_string(classes - 1) + "\"\n";
+  sample_class += draw_z;
+  sample_class += "    labels = torch.full_like(torch.arange(n, device=" + weight + ".device), k)\n";
+  sample_class += "    return self.forward(z, labels)\n";
+  module.define(forward + "\n" + sample + "\n" + sample_class);
   return module;
 }
 
-torch::jit::Module discriminator_module(models::Discriminator& discriminator) {
+torch::jit::Module discriminator_module(models::Discriminator& discriminator,
+                                       const std::vector<std::string>& class_names) {
   const auto& o = discriminator->options();
   torch::jit::Module module("__torch__.dcgan.Discriminator");
   register_common_attributes(module, o.arch(), o.image_size(), o.conv_dim(), o.batch_norm());
+  const bool conditional = o.conditioning() != models::Conditioning::kNone;
+  if (conditional) register_class_attributes(module, o.conditioning(), o.classes(), class_names);
   register_tensors(module, *discriminator);
 
   const Source s(module);
@@ -158,20 +249,47 @@ torch::jit::Module discriminator_module(models::Discriminator& discriminator) {
     features += "    x = torch.leaky_relu(x, 0.2)\n";
   }
   features += "    return x.flatten(1)\n";
-  std::string forward = "def forward(self, images: Tensor) -> Tensor:\n";
-  if (o.arch() == Arch::kNotebook) {
-    forward += "    return torch.linear(self.features(images), self.fc_weight, " +
-               s.tensor("fc", "bias") + ")\n";
-  } else {
-    const int64_t width = discriminator->conv_out->options.in_channels();
-    forward += "    x = self.features(images).view(" + ints({-1, width, 4, 4}) + ")\n";
-    forward += "    return torch.conv2d(x, self.conv_out_weight, " + s.tensor("conv_out", "bias") +
-               ").flatten(1)\n";
+  const int64_t width = models::feature_widths(o.conv_dim(), o.image_size()).front();  // {W0,4,4}
+  if (!conditional) {
+    std::string forward = "def forward(self, images: Tensor) -> Tensor:\n";
+    if (o.arch() == Arch::kNotebook) {
+      forward += "    return torch.linear(self.features(images), self.fc_weight, " +
+                 s.tensor("fc", "bias") + ")\n";
+    } else {
+      forward += "    x = self.features(images).view(" + ints({-1, width, 4, 4}) + ")\n";
+      forward += "    return torch.conv2d(x, self.conv_out_weight, " + s.tensor("conv_out", "bias") +
+                 ").flatten(1)\n";
+    }
+    const std::string probability =
+        "def probability(self, images: Tensor) -> Tensor:\n"
+        "    return torch.sigmoid(self.forward(images))\n";
+    module.define(features + "\n" + forward + "\n" + probability);
+    return module;
   }
-  const std::string probability =
-      "def probability(self, images: Tensor) -> Tensor:\n"
-      "    return torch.sigmoid(self.forward(images))\n";
-  module.define(features + "\n" + forward + "\n" + probability);
+  // Conditional: forward(images, labels) for both methods; projection adds the class term of
+  // models::projection_term, acgan's classifier is classify(images).
+  std::string forward = "def forward(self, images: Tensor, labels: Tensor) -> Tensor:\n";
+  forward += "    h = self.features(images)\n";
+  if (o.arch() == Arch::kNotebook) {
+    forward += "    logit = torch.linear(h, self.fc_weight, " + s.tensor("fc", "bias") + ")\n";
+  } else {
+    forward += "    logit = torch.conv2d(h.view(" + ints({-1, width, 4, 4}) +
+               "), self.conv_out_weight, " + s.tensor("conv_out", "bias") + ").flatten(1)\n";
+  }
+  if (o.conditioning() == models::Conditioning::kProjection) {
+    forward += "    pooled = h.view(" + ints({-1, width, 4, 4}) + ").sum([2, 3])\n";
+    forward += "    logit = logit + (self.embed_weight.index_select(0, labels) * pooled).sum(1, True)\n";
+  }
+  forward += "    return logit\n";
+  std::string more =
+      "def probability(self, images: Tensor, labels: Tensor) -> Tensor:\n"
+      "    return torch.sigmoid(self.forward(images, labels))\n";
+  if (o.conditioning() == models::Conditioning::kAcgan) {
+    more += "\ndef classify(self, images: Tensor) -> Tensor:\n"
+            "    return torch.linear(self.features(images), self.classifier_weight, " +
+            s.tensor("classifier", "bias") + ")\n";
+  }
+  module.define(features + "\n" + forward + "\n" + more);
   return module;
 }
 
@@ -187,26 +305,40 @@ namespace {
 void load_tensors(const torch::jit::Module& module, torch::nn::Module& model,
                   const std::string& path) {
   torch::NoGradGuard no_grad;
-  for (const auto& layer : model.named_children()) {
-    auto copy = [&](const std::string& name, torch::Tensor& into) {
-      const auto attribute = attribute_name(layer.key(), name);
-      if (!module.hasattr(attribute) || !module.attr(attribute).isTensor())
-        throw InputError(path + ": TorchScript module exported by dcgan lacks tensor '" +
-                         attribute + "'");
-      const auto tensor = module.attr(attribute).toTensor();
-      if (tensor.sizes() != into.sizes())
-        throw InputError(path + ": tensor '" + attribute + "' has the wrong shape");
-      into.copy_(tensor);
-    };
-    for (auto& p : layer.value()->named_parameters(/*recurse=*/false)) copy(p.key(), p.value());
-    for (auto& b : layer.value()->named_buffers(/*recurse=*/false)) {
-      if (!is_training_state(b.key())) copy(b.key(), b.value());
-    }
+  visit_tensors(model, [&](const std::string& attribute, const std::string&, torch::Tensor& into,
+                           bool, torch::nn::Module&) {
+    if (!module.hasattr(attribute) || !module.attr(attribute).isTensor())
+      throw InputError(path + ": TorchScript module exported by dcgan lacks tensor '" + attribute +
+                       "'");
+    const auto tensor = module.attr(attribute).toTensor();
+    if (tensor.sizes() != into.sizes())
+      throw InputError(path + ": tensor '" + attribute + "' has the wrong shape");
+    into.copy_(tensor);
+  });
+}
+
+// A conditional module's conditioning and class names, checked against each other.
+ExportedClasses exported_classes(const torch::jit::Module& module, const std::string& path) {
+  ExportedClasses classes;
+  if (!module.hasattr("conditioning")) return classes;
+  const auto name = module.attr("conditioning").toStringRef();
+  if (name != "projection" && name != "acgan")
+    throw InputError(path + ": TorchScript module has an unknown conditioning '" + name + "'");
+  classes.conditioning = models::parse_conditioning(name);
+  const int64_t count = module.attr("classes").toInt();
+  for (const auto& class_name : module.attr("class_names").toListRef())
+    classes.class_names.push_back(class_name.toStringRef());
+  if (count < 2 || count > models::kMaxClasses ||
+      static_cast<int64_t>(classes.class_names.size()) != count) {
+    throw InputError(path + ": TorchScript module says it has " + std::to_string(count) +
+                     " classes and names " + std::to_string(classes.class_names.size()));
   }
+  return classes;
 }
 
 // A module `dcgan export --format torchscript` wrote, back in the state_dict layout of its arch.
-serialization::TensorDict exported_module_state(const torch::jit::Module& module, const std::string& path) {
+serialization::TensorDict exported_module_state(const torch::jit::Module& module, const std::string& path,
+                                                ExportedClasses& classes) {
   if (module.attr("dcgan_export_version").toInt() > kTorchScriptExportVersion)
     throw InputError(path + ": exported by a newer dcgan; import it with that dcgan");
   const auto arch = models::parse_arch(module.attr("arch").toStringRef());
@@ -214,25 +346,31 @@ serialization::TensorDict exported_module_state(const torch::jit::Module& module
   const auto conv_dim = module.attr("conv_dim").toInt();
   const auto batch_norm = module.attr("batch_norm").toBool();
   models::check_image_size(image_size);
+  classes = exported_classes(module, path);
+  const auto count = static_cast<int64_t>(classes.class_names.size());
   if (module.hasattr("z_size")) {
     models::Generator generator(models::GeneratorOptions(module.attr("z_size").toInt(), conv_dim)
                                     .image_size(image_size)
                                     .arch(arch)
-                                    .batch_norm(batch_norm));
+                                    .batch_norm(batch_norm)
+                                    .conditioning(classes.conditioning)
+                                    .classes(count));
     load_tensors(module, *generator, path);
     return pytorch_state_dict(generator);
   }
   models::Discriminator discriminator(models::DiscriminatorOptions(conv_dim)
                                           .image_size(image_size)
                                           .arch(arch)
-                                          .batch_norm(batch_norm));
+                                          .batch_norm(batch_norm)
+                                          .conditioning(classes.conditioning)
+                                          .classes(count));
   load_tensors(module, *discriminator, path);
   return pytorch_state_dict(discriminator);
 }
 
 }  // namespace
 
-serialization::TensorDict torchscript_state(const std::string& path) {
+serialization::TensorDict torchscript_state(const std::string& path, ExportedClasses* classes) {
   torch::jit::Module module;
   try {
     module = torch::jit::load(path, torch::kCPU);
@@ -244,7 +382,10 @@ serialization::TensorDict torchscript_state(const std::string& path) {
   }
   if (module.hasattr("dcgan_export_version")) {
     try {
-      return exported_module_state(module, path);
+      ExportedClasses said;
+      auto state = exported_module_state(module, path, said);
+      if (classes) *classes = said;
+      return state;
     } catch (const c10::Error& e) {
       throw InputError(path + ": TorchScript module exported by dcgan is damaged (" +
                        first_line(e.what_without_backtrace()) + ")");

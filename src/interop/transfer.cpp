@@ -68,18 +68,15 @@ std::string export_model(const ExportOptions& options) {
     throw InputError("--format must be state_dict or torchscript, got '" + options.format + "'");
   check_output_file(options.out);
   const auto info = checkpoint_info(options.checkpoint);
-  if (info.conditioning != models::Conditioning::kNone) {
-    throw InputError(options.checkpoint +
-                     ": a conditional checkpoint (--conditional); export writes unconditional "
-                     "networks only so far");
-  }
   const bool torchscript = options.format == "torchscript";
+  // A conditional module carries the run's class names; a state_dict holds tensors only.
   if (torchscript && options.net == "generator") {
     auto generator = generator_for_export(options);
-    write_file_atomically(options.out, module_bytes(generator_module(generator)));
+    write_file_atomically(options.out, module_bytes(generator_module(generator, info.class_names)));
   } else if (torchscript) {
     auto discriminator = train::load_discriminator(options.checkpoint, torch::kCPU);
-    write_file_atomically(options.out, module_bytes(discriminator_module(discriminator)));
+    write_file_atomically(options.out,
+                          module_bytes(discriminator_module(discriminator, info.class_names)));
   } else {
     write_file_atomically(options.out, serialization::state_dict_bytes(exported_state(options)));
   }
@@ -95,11 +92,11 @@ std::string export_model(const ExportOptions& options) {
               : "");
 }
 
-serialization::TensorDict read_model_weights(const std::string& path) {
+serialization::TensorDict read_model_weights(const std::string& path, ExportedClasses* classes) {
   serialization::TensorDict state;
   switch (serialization::file_kind(path)) {
     case serialization::FileKind::kTorchScript:
-      state = torchscript_state(path);
+      state = torchscript_state(path, classes);
       break;
     case serialization::FileKind::kLegacyTorchSave:
       throw InputError(path +
@@ -134,23 +131,57 @@ std::string model_file_instead_of_data(const std::string& path) {
   }
 }
 
+namespace {
+
+// "0".."K-1": a state_dict names no classes. They are the digits' names, so an imported SVHN model
+// of 10 classes trains on (train --resume) on SVHN's labels.
+std::vector<std::string> numbered_classes(int64_t classes) {
+  std::vector<std::string> names;
+  for (int64_t k = 0; k < classes; ++k) names.push_back(std::to_string(k));
+  return names;
+}
+
+}  // namespace
+
 void import_models(ImportOptions options) {
   auto& config = options.config;
   if (options.generator.empty()) throw InputError("--generator FILE is required");
   if (config.out_dir.empty()) throw InputError("--out DIR is required");
+  if (options.acgan_classes != 0 &&
+      (options.acgan_classes < 2 || options.acgan_classes > models::kMaxClasses)) {
+    throw InputError("--acgan-classes must be 2-" + std::to_string(models::kMaxClasses) + ", got " +
+                     std::to_string(options.acgan_classes));
+  }
   if (fs::exists(fs::path(config.out_dir) / "checkpoints" / "last.pt")) {
     throw InputError(config.out_dir + ": already holds a run; choose another --out");
   }
-  const auto g_state = read_model_weights(options.generator);
-  const auto g_options = options_of(g_state, options.generator, &generator_options);
-  config.conv_dim = g_options.conv_dim();
-  config.z_size = g_options.z_size();
-  config.image_size = g_options.image_size();
-  config.arch = models::to_string(g_options.arch());
+  ExportedClasses g_classes, d_classes;
+  const auto g_state = read_model_weights(options.generator, &g_classes);
+  auto g_options = options_of(g_state, options.generator, &generator_options);
+  // An AC-GAN generator reads as an unconditional one with a longer z: its class count comes from
+  // a dcgan module's attributes, --acgan-classes, or its discriminator's classifier (below).
+  const bool g_keys_conditional = g_options.conditioning() != models::Conditioning::kNone;
+  auto as_acgan = [&](int64_t classes) {
+    if (g_keys_conditional) {
+      throw InputError(options.generator + ": a generator with " +
+                       models::to_string(g_options.conditioning()) + " conditioning (" +
+                       std::to_string(g_options.classes()) +
+                       " classes), not AC-GAN's; leave out --acgan-classes");
+    }
+    g_options = as_acgan_generator(g_options, classes, options.generator);
+  };
+  if (g_classes.conditioning == models::Conditioning::kAcgan)
+    as_acgan(static_cast<int64_t>(g_classes.class_names.size()));
+  if (options.acgan_classes > 0 && g_options.conditioning() != models::Conditioning::kAcgan)
+    as_acgan(options.acgan_classes);
   serialization::TensorDict d_state;
   if (!options.discriminator.empty()) {
-    d_state = read_model_weights(options.discriminator);
+    d_state = read_model_weights(options.discriminator, &d_classes);
     const auto d_options = options_of(d_state, options.discriminator, &discriminator_options);
+    if (d_options.conditioning() == models::Conditioning::kAcgan &&
+        g_options.conditioning() == models::Conditioning::kNone) {
+      as_acgan(d_options.classes());
+    }
     const auto differs = [&](const std::string& what, const std::string& d_value,
                              const std::string& g_value) {
       if (d_value == g_value) return;
@@ -158,11 +189,29 @@ void import_models(ImportOptions options) {
                        " differs from the generator's " + g_value + " (" + options.generator +
                        "); dcgan trains both at one " + what);
     };
-    differs("arch", models::to_string(d_options.arch()), config.arch);
+    differs("arch", models::to_string(d_options.arch()), models::to_string(g_options.arch()));
     differs("image size", std::to_string(d_options.image_size()),
-            std::to_string(config.image_size));
-    differs("conv_dim", std::to_string(d_options.conv_dim()), std::to_string(config.conv_dim));
+            std::to_string(g_options.image_size()));
+    differs("conv_dim", std::to_string(d_options.conv_dim()), std::to_string(g_options.conv_dim()));
+    differs("conditioning", models::to_string(d_options.conditioning()),
+            models::to_string(g_options.conditioning()));
+    differs("class count", std::to_string(d_options.classes()),
+            std::to_string(g_options.classes()));
   }
+  if (options.acgan_classes > 0 && g_options.classes() != options.acgan_classes) {
+    throw InputError(options.generator + ": has " + std::to_string(g_options.classes()) +
+                     " classes, not the " + std::to_string(options.acgan_classes) +
+                     " of --acgan-classes");
+  }
+  config.conv_dim = g_options.conv_dim();
+  config.z_size = g_options.z_size();
+  config.image_size = g_options.image_size();
+  config.arch = models::to_string(g_options.arch());
+  config.conditional = models::to_string(g_options.conditioning());
+  const bool conditional = g_options.conditioning() != models::Conditioning::kNone;
+  const auto class_names = !g_classes.class_names.empty()   ? g_classes.class_names
+                           : !d_classes.class_names.empty() ? d_classes.class_names
+                                                            : numbered_classes(g_options.classes());
   if (!config.seed_given) config.seed = std::random_device{}() & 0x7FFFFFFF;
   config.seed_given = true;
   train::validate(config);
@@ -171,12 +220,17 @@ void import_models(ImportOptions options) {
   torch::manual_seed(config.seed);
   auto gan_options = train::gan_options(config);
   gan_options.g_ema_decay = 0;
+  gan_options.classes = g_options.classes();
   train::Gan gan(gan_options, torch::kCPU);
   load_pytorch_state_dict(gan.generator, g_state, options.generator);
   if (!d_state.empty()) load_pytorch_state_dict(gan.discriminator, d_state, options.discriminator);
 
   train::TrainingProgress progress;
-  progress.fixed_z = train::sample_z(gan_options, config.sample_size, torch::kCPU);
+  // A conditional run's grid, as train makes it: one row per class, each column one z.
+  progress.fixed_z =
+      conditional ? train::sample_z(gan_options, config.nrow, torch::kCPU).repeat({gan_options.classes, 1})
+                  : train::sample_z(gan_options, config.sample_size, torch::kCPU);
+  if (conditional) progress.class_names = class_names;
   progress.config_json = train::to_json(config).dump();
   ensure_writable_dir(config.out_dir + "/checkpoints");
   auto config_json = train::to_json(config);

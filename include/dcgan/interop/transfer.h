@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "dcgan/interop/torchscript.h"
 #include "dcgan/serialization/torch_file.h"
 #include "dcgan/models/generator.h"
 #include "dcgan/train/config.h"
@@ -32,7 +33,9 @@ std::string export_model(const ExportOptions& options);
 // The weights in a model file that `import` reads: a torch.save state_dict, or a TorchScript
 // module (dcgan's export, or a scripted notebook / pytorch/examples model), with every other kind
 // of file refused in one line that names it and says what to do. Non-finite weights are refused.
-serialization::TensorDict read_model_weights(const std::string& path);
+// `classes`, when given, receives what a conditional module dcgan exported says of its classes.
+serialization::TensorDict read_model_weights(const std::string& path,
+                                             ExportedClasses* classes = nullptr);
 
 // For commands that read data: when `path` is a model file (a checkpoint, a state_dict, a
 // TorchScript module or a legacy torch.save file), one line naming its kind and the command that
@@ -42,6 +45,9 @@ std::string model_file_instead_of_data(const std::string& path);
 struct ImportOptions {
   std::string generator;      // the Generator's state_dict or TorchScript module (required)
   std::string discriminator;  // the Discriminator's, or empty for a fresh one
+  // > 0: the generator is AC-GAN's, its first layer taking this many one-hot classes after z (a
+  // state_dict cannot say so; its discriminator's classifier or a dcgan TorchScript module can).
+  int64_t acgan_classes = 0;
   // The run's options for a later `train --resume` (out_dir, data, seed, lr, ...); conv_dim and
   // z_size are replaced by those read from the files.
   train::TrainConfig config;
@@ -49,8 +55,10 @@ struct ImportOptions {
 
 // Makes the run folder config.out_dir (config.json, checkpoints/last.pt, losses.csv) holding the
 // notebook's models as a run with no epochs done. Adam starts fresh: a state_dict holds no
-// optimizer. Throws dcgan::InputError when a file is not a notebook state_dict or the folder
-// already holds a run.
+// optimizer. A conditional pair (state_dict_layout.h) makes a conditional run whose classes are
+// named "0".."K-1" (a dcgan TorchScript module's own names when it has them). Throws
+// dcgan::InputError when a file is not a notebook state_dict, the generator and discriminator
+// disagree (arch, size, width, conditioning, classes) or the folder already holds a run.
 void import_models(ImportOptions options);
 
 }  // namespace dcgan::interop
