@@ -81,10 +81,13 @@ std::string export_model(const ExportOptions& options) {
     write_file_atomically(options.out, serialization::state_dict_bytes(exported_state(options)));
   }
   // A state_dict's keys are those of the arch's PyTorch classes; a TorchScript module needs none.
-  const std::string layout = torchscript ? ""
-                             : info.arch == models::Arch::kNotebook
-                                 ? "; the notebook's layout"
-                                 : "; pytorch/examples' main.N layout";
+  const std::string layout =
+      torchscript ? ""
+                  : (info.arch == models::Arch::kNotebook ? "; the notebook's layout"
+                                                          : "; pytorch/examples' main.N layout") +
+                        (info.conditioning == models::Conditioning::kNone
+                             ? std::string()
+                             : " with " + models::to_string(info.conditioning) + "'s class layers");
   return (options.net == "generator" ? "Generator (" : "Discriminator (") + train::describe(info) +
          layout + ")" +
          (options.net == "generator" && info.has_g_ema
