@@ -19,9 +19,9 @@
 
 #include "dcgan/data/scale.h"
 #include "dcgan/interop/state_dict_layout.h"
-#include "dcgan/serialization/torch_file.h"
 #include "dcgan/interop/torchscript.h"
 #include "dcgan/interop/transfer.h"
+#include "dcgan/serialization/torch_file.h"
 #include "dcgan/train/checkpoint.h"
 #include "dcgan/train/config.h"
 #include "dcgan/train/gan.h"
@@ -424,18 +424,16 @@ TEST(PytorchExamplesParity, RefusesWhatDcganCannotBuild) {
   shallow.emplace_back("main.2.weight", torch::zeros({1, 4, 4, 4}));
   expect_input_error([&] { dcgan::interop::discriminator_options(shallow, "netD.pt"); },
                      "make 8x8 images; dcgan builds 32, 64, 128 or 256");
-  expect_input_error(
-      [&] {
-        dcgan::interop::generator_options(state, "netD.pt");
-      },
-      "netD.pt: holds a Discriminator state_dict, expected a Generator's");
+  expect_input_error([&] { dcgan::interop::generator_options(state, "netD.pt"); },
+                     "netD.pt: holds a Discriminator state_dict, expected a Generator's");
 }
 
 TEST(TorchFile, WritesWhatItReadsBitForBit) {
   TempDir dir;
   const auto original = dcgan::serialization::read_state_dict(reference("G.pt"));
   ASSERT_EQ(original.front().first, "fc.weight");
-  dcgan::write_file_atomically(dir.file("copy.pt"), dcgan::serialization::state_dict_bytes(original));
+  dcgan::write_file_atomically(dir.file("copy.pt"),
+                               dcgan::serialization::state_dict_bytes(original));
   const auto copy = dcgan::serialization::read_state_dict(dir.file("copy.pt"));
   ASSERT_EQ(copy.size(), original.size());
   for (size_t i = 0; i < copy.size(); ++i) {
@@ -478,7 +476,8 @@ TEST(TorchFile, SurvivesCraftedPickles) {
   TempDir dir;
   auto refused = [&](const std::string& pickle, const std::string& part) {
     write_pickle(dir.file("crafted.pt"), pickle);
-    expect_input_error([&] { dcgan::serialization::read_state_dict(dir.file("crafted.pt")); }, part);
+    expect_input_error([&] { dcgan::serialization::read_state_dict(dir.file("crafted.pt")); },
+                       part);
   };
   using namespace std::string_literals;  // "..."s keeps the NUL bytes
   const auto proto = "\x80\x02"s;
@@ -940,8 +939,8 @@ TEST(ConditionalParity, OneTrainingStep) {
     expect_step_state(e, "G", g_state, *gan.g_optimizer);
     expect_step_state(e, "D", d_state, *gan.d_optimizer);
     // The class layers are among what was checked, by their PyTorch names.
-    const std::string class_key = c.conditioning == Conditioning::kProjection ? "embed.weight"
-                                                                              : "classifier.weight";
+    const std::string class_key =
+        c.conditioning == Conditioning::kProjection ? "embed.weight" : "classifier.weight";
     EXPECT_TRUE(std::any_of(d_state.begin(), d_state.end(),
                             [&](const auto& entry) { return entry.first == class_key; }));
     if (c.conditioning == Conditioning::kProjection) {
@@ -972,8 +971,11 @@ TEST(ConditionalParity, ExportedModelsComputeTheSameInTheirClasses) {
     const auto images = torch::randint(0, 256, {5, 3, 32, 32}, torch::kUInt8);
     const auto made = generator->forward_with_labels(z, labels);
     const auto judgement = discriminator->judge(dcgan::data::scale(images), labels);
-    TensorDict outputs = {{"z", z}, {"labels", labels}, {"images", images},
-                          {"g_eval.out", made}, {"d_eval.logit", judgement.logit}};
+    TensorDict outputs = {{"z", z},
+                          {"labels", labels},
+                          {"images", images},
+                          {"g_eval.out", made},
+                          {"d_eval.logit", judgement.logit}};
     if (judgement.class_logits.defined())
       outputs.emplace_back("d_eval.class_logits", judgement.class_logits);
     dcgan::write_file_atomically(dir.file("cpp_outputs.pt"),
@@ -1000,9 +1002,9 @@ TEST(ConditionalParity, ExportedModelsComputeTheSameInTheirClasses) {
     const auto real = dcgan::data::scale(images);
     EXPECT_LE(largest_difference(d.forward({real, labels}).toTensor(), judgement.logit), 1e-5);
     if (c.conditioning == Conditioning::kAcgan) {
-      EXPECT_LE(largest_difference(d.get_method("classify")({real}).toTensor(),
-                                   judgement.class_logits),
-                1e-5);
+      EXPECT_LE(
+          largest_difference(d.get_method("classify")({real}).toTensor(), judgement.class_logits),
+          1e-5);
     } else {
       // The class term is there: other labels, another logit.
       EXPECT_GT(largest_difference(d.forward({real, (labels + 1).remainder(3)}).toTensor(),
@@ -1016,7 +1018,8 @@ TEST(ConditionalParity, ExportedModelsComputeTheSameInTheirClasses) {
                              run_dir + " --seed 1");
     ASSERT_EQ(r.code, 0) << r.output;
     dcgan::train::CheckpointInfo info;
-    auto imported = dcgan::train::load_generator(run_dir + "/checkpoints/last.pt", torch::kCPU, &info);
+    auto imported =
+        dcgan::train::load_generator(run_dir + "/checkpoints/last.pt", torch::kCPU, &info);
     EXPECT_EQ(info.conditioning, c.conditioning);
     EXPECT_EQ(info.class_names, names);
     EXPECT_EQ(largest_difference(imported->forward_with_labels(z, labels), made), 0.0);
@@ -1045,16 +1048,16 @@ TEST(ConditionalImport, ExportImportGivesBackTheSameGeneratorAndResumesOnSvhn) {
   for (const auto conditioning : {Conditioning::kProjection, Conditioning::kAcgan}) {
     SCOPED_TRACE(dcgan::models::to_string(conditioning));
     TempDir dir;
-    const auto checkpoint =
-        tiny_conditional_checkpoint(dir, tiny_options({Arch::kNotebook, conditioning}), numbered(10));
+    const auto checkpoint = tiny_conditional_checkpoint(
+        dir, tiny_options({Arch::kNotebook, conditioning}), numbered(10));
     auto r = dcgan_cli("export --checkpoint " + checkpoint + " --out " + dir.file("G.pt"));
     ASSERT_EQ(r.code, 0) << r.output;
     r = dcgan_cli("export --checkpoint " + checkpoint + " --net discriminator --out " +
                   dir.file("D.pt"));
     ASSERT_EQ(r.code, 0) << r.output;
     const auto run_dir = dir.file("run");
-    r = dcgan_cli("import --generator " + dir.file("G.pt") + " --discriminator " + dir.file("D.pt") +
-                  " --out " + run_dir + " --seed 3 --batch-size 4 --data " +
+    r = dcgan_cli("import --generator " + dir.file("G.pt") + " --discriminator " +
+                  dir.file("D.pt") + " --out " + run_dir + " --seed 3 --batch-size 4 --data " +
                   dcgan::test::data_path("tiny_v5_compressed.mat"));
     ASSERT_EQ(r.code, 0) << r.output;
     const auto last = run_dir + "/checkpoints/last.pt";
@@ -1115,9 +1118,9 @@ TEST(ConditionalImport, RefusesPairsThatDisagreeAndBadInput) {
   const auto d_projection = conditional_reference(projection, "D.pt");
   const auto d_acgan = conditional_reference(acgan, "D.pt");
   const auto d_four = changed(d_projection, "D_four.pt", {{"embed.weight", torch::zeros({4, 16})}});
-  const auto d_eight = changed(d_acgan, "D_eight.pt",
-                               {{"classifier.weight", torch::zeros({8, 256})},
-                                {"classifier.bias", torch::zeros({8})}});
+  const auto d_eight = changed(
+      d_acgan, "D_eight.pt",
+      {{"classifier.weight", torch::zeros({8, 256})}, {"classifier.bias", torch::zeros({8})}});
   const auto g_one = changed(g_projection, "G_one.pt",
                              {{"t_conv1.1.gain.weight", torch::ones({1, 8})},
                               {"t_conv1.1.bias.weight", torch::zeros({1, 8})}});

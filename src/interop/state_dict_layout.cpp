@@ -32,7 +32,8 @@ LayerNames generator_layers(models::Generator& g) {
   for (int64_t i = 1; i <= k; ++i) {
     const auto n = std::to_string(i);
     layers.emplace_back(notebook ? "t_conv" + n + ".0" : main_index(3 * i), "t_conv" + n);
-    if (i < k) layers.emplace_back(notebook ? "t_conv" + n + ".1" : main_index(3 * i + 1), "bn" + n);
+    if (i < k)
+      layers.emplace_back(notebook ? "t_conv" + n + ".1" : main_index(3 * i + 1), "bn" + n);
   }
   return layers;
 }
@@ -138,7 +139,8 @@ Holds what_it_holds(const serialization::TensorDict& state) {
   return Holds::kUnknown;
 }
 
-void require_model(const serialization::TensorDict& state, Holds wanted, const std::string& source) {
+void require_model(const serialization::TensorDict& state, Holds wanted,
+                   const std::string& source) {
   const auto holds = what_it_holds(state);
   if (holds == wanted) return;
   const std::string model = wanted == Holds::kGenerator ? "Generator" : "Discriminator";
@@ -147,9 +149,10 @@ void require_model(const serialization::TensorDict& state, Holds wanted, const s
                      (holds == Holds::kGenerator ? "Generator" : "Discriminator") +
                      " state_dict, expected a " + model + "'s");
   }
-  throw InputError(source + ": not a state_dict of a DCGAN " + model +
-                   " (neither the notebook's keys nor pytorch/examples' main.N" +
-                   (state.empty() ? "; the dict is empty)" : "; first key '" + state.front().first + "')"));
+  throw InputError(
+      source + ": not a state_dict of a DCGAN " + model +
+      " (neither the notebook's keys nor pytorch/examples' main.N" +
+      (state.empty() ? "; the dict is empty)" : "; first key '" + state.front().first + "')"));
 }
 
 // The image side of `doublings` 4x4 stride-2 layers on top of a 4x4 map.
@@ -197,8 +200,8 @@ models::GeneratorOptions with_generator_classes(models::GeneratorOptions options
   return options;
 }
 
-void load(torch::nn::Module& model, const LayerNames& layers, const serialization::TensorDict& given,
-          const std::string& source) {
+void load(torch::nn::Module& model, const LayerNames& layers,
+          const serialization::TensorDict& given, const std::string& source) {
   const auto state = without_data_parallel_prefix(given);
   const auto expected = renamed_state(model, layers);
   for (const auto& [key, tensor] : state) {
@@ -232,7 +235,8 @@ serialization::TensorDict pytorch_state_dict(models::Discriminator& discriminato
   return renamed_state(*discriminator, discriminator_layers(discriminator));
 }
 
-models::GeneratorOptions generator_options(const serialization::TensorDict& given, const std::string& source) {
+models::GeneratorOptions generator_options(const serialization::TensorDict& given,
+                                           const std::string& source) {
   const auto state = without_data_parallel_prefix(given);
   require_model(state, Holds::kGenerator, source);
   if (is_examples_layout(state)) {
@@ -257,10 +261,11 @@ models::GeneratorOptions generator_options(const serialization::TensorDict& give
                      ", expected [16 * width of the 4x4 map, z_size]");
   }
   require_rgb(last.size(1), last_key, source);
-  return with_generator_classes(models::GeneratorOptions(/*z_size=*/fc->size(1), /*conv_dim=*/last.size(0))
-                                    .image_size(image_side(k, source))
-                                    .arch(Arch::kNotebook),
-                                state, source);
+  return with_generator_classes(
+      models::GeneratorOptions(/*z_size=*/fc->size(1), /*conv_dim=*/last.size(0))
+          .image_size(image_side(k, source))
+          .arch(Arch::kNotebook),
+      state, source);
 }
 
 models::GeneratorOptions as_acgan_generator(models::GeneratorOptions options, int64_t classes,
@@ -275,7 +280,9 @@ models::GeneratorOptions as_acgan_generator(models::GeneratorOptions options, in
                      " inputs, too few for z and a one-hot label of " + std::to_string(classes) +
                      " classes (AC-GAN)");
   }
-  return options.z_size(inputs - classes).conditioning(models::Conditioning::kAcgan).classes(classes);
+  return options.z_size(inputs - classes)
+      .conditioning(models::Conditioning::kAcgan)
+      .classes(classes);
 }
 
 models::DiscriminatorOptions discriminator_options(const serialization::TensorDict& given,
@@ -316,8 +323,8 @@ void load_pytorch_state_dict(models::Generator& generator, const serialization::
   load(*generator, generator_layers(generator), state, source);
 }
 
-void load_pytorch_state_dict(models::Discriminator& discriminator, const serialization::TensorDict& state,
-                             const std::string& source) {
+void load_pytorch_state_dict(models::Discriminator& discriminator,
+                             const serialization::TensorDict& state, const std::string& source) {
   load(*discriminator, discriminator_layers(discriminator), state, source);
 }
 

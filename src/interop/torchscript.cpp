@@ -27,10 +27,10 @@ bool is_training_state(const std::string& buffer) {
 }
 
 // Calls visit(attribute, key, tensor, is_parameter, layer) for every parameter and buffer (but the
-// training state) of every layer, in PyTorch's order; a sublayer's tensors (a conditional BatchNorm's
-// bn, gain and bias) are named after both: bn1_gain_weight.
-using TensorVisitor =
-    std::function<void(const std::string&, const std::string&, torch::Tensor&, bool, torch::nn::Module&)>;
+// training state) of every layer, in PyTorch's order; a sublayer's tensors (a conditional
+// BatchNorm's bn, gain and bias) are named after both: bn1_gain_weight.
+using TensorVisitor = std::function<void(const std::string&, const std::string&, torch::Tensor&,
+                                         bool, torch::nn::Module&)>;
 
 void visit_layer(torch::nn::Module& layer, const std::string& name, const TensorVisitor& visit) {
   for (auto& p : layer.named_parameters(/*recurse=*/false)) {
@@ -88,7 +88,8 @@ void register_class_attributes(torch::jit::Module& module, models::Conditioning 
   c10::List<std::string> names;
   for (int64_t k = 0; k < classes; ++k)
     names.push_back(class_names.empty() ? std::to_string(k) : class_names[static_cast<size_t>(k)]);
-  module.register_attribute("conditioning", c10::StringType::get(), models::to_string(conditioning));
+  module.register_attribute("conditioning", c10::StringType::get(),
+                            models::to_string(conditioning));
   module.register_attribute("classes", c10::IntType::get(), classes);
   module.register_attribute("class_names", c10::ListType::ofStrings(), names);
 }
@@ -151,7 +152,7 @@ std::string ints(std::initializer_list<int64_t> values) {
 }  // namespace
 
 torch::jit::Module generator_module(models::Generator& generator,
-                                   const std::vector<std::string>& class_names) {
+                                    const std::vector<std::string>& class_names) {
   const auto& o = generator->options();
   torch::jit::Module module("__torch__.dcgan.Generator");
   register_common_attributes(module, o.arch(), o.image_size(), o.conv_dim(), o.batch_norm());
@@ -176,8 +177,9 @@ torch::jit::Module generator_module(models::Generator& generator,
                                     : "def forward(self, z: Tensor) -> Tensor:\n";
   if (acgan) {
     forward += "    z = z.reshape(" + ints({-1, z}) + ")\n";
-    forward += "    z = torch.cat([z, torch.zeros([z.size(0), " + std::to_string(classes) +
-               "], dtype=z.dtype, device=z.device).scatter_(1, labels.reshape([-1, 1]), 1.0)], 1)\n";
+    forward +=
+        "    z = torch.cat([z, torch.zeros([z.size(0), " + std::to_string(classes) +
+        "], dtype=z.dtype, device=z.device).scatter_(1, labels.reshape([-1, 1]), 1.0)], 1)\n";
   }
   auto norm = [&](size_t i) {
     const auto name = "bn" + std::to_string(i);
@@ -206,8 +208,8 @@ torch::jit::Module generator_module(models::Generator& generator,
   }
   forward += "    return torch.tanh(x)\n";
   const std::string weight = o.arch() == Arch::kNotebook ? "self.fc_weight" : "self.t_conv0_weight";
-  const std::string draw_z = std::string("    z = torch.") + (uniform ? "rand" : "randn") + "([n, " +
-                             std::to_string(z) + "], device=" + weight + ".device)\n" +
+  const std::string draw_z = std::string("    z = torch.") + (uniform ? "rand" : "randn") +
+                             "([n, " + std::to_string(z) + "], device=" + weight + ".device)\n" +
                              (uniform ? "    z = z * 2.0 - 1.0\n" : "");
   std::string sample = "def sample(self, n: int) -> Tensor:\n" + draw_z;
   if (!conditional) {
@@ -220,18 +222,20 @@ torch::jit::Module generator_module(models::Generator& generator,
             std::to_string(classes) + ")\n";
   sample += "    return self.forward(z, labels)\n";
   std::string sample_class = "def sample_class(self, n: int, k: int) -> Tensor:\n";
-  sample_class += "    assert k >= 0 and k < " + std::to_string(classes) + ", \"sample_class: class \" + str(k) + "
+  sample_class += "    assert k >= 0 and k < " + std::to_string(classes) +
+                  ", \"sample_class: class \" + str(k) + "
                   "\" is not one of this generator's classes 0-" +
                   std::to_string(classes - 1) + "\"\n";
   sample_class += draw_z;
-  sample_class += "    labels = torch.full_like(torch.arange(n, device=" + weight + ".device), k)\n";
+  sample_class +=
+      "    labels = torch.full_like(torch.arange(n, device=" + weight + ".device), k)\n";
   sample_class += "    return self.forward(z, labels)\n";
   module.define(forward + "\n" + sample + "\n" + sample_class);
   return module;
 }
 
 torch::jit::Module discriminator_module(models::Discriminator& discriminator,
-                                       const std::vector<std::string>& class_names) {
+                                        const std::vector<std::string>& class_names) {
   const auto& o = discriminator->options();
   torch::jit::Module module("__torch__.dcgan.Discriminator");
   register_common_attributes(module, o.arch(), o.image_size(), o.conv_dim(), o.batch_norm());
@@ -257,8 +261,8 @@ torch::jit::Module discriminator_module(models::Discriminator& discriminator,
                  s.tensor("fc", "bias") + ")\n";
     } else {
       forward += "    x = self.features(images).view(" + ints({-1, width, 4, 4}) + ")\n";
-      forward += "    return torch.conv2d(x, self.conv_out_weight, " + s.tensor("conv_out", "bias") +
-                 ").flatten(1)\n";
+      forward += "    return torch.conv2d(x, self.conv_out_weight, " +
+                 s.tensor("conv_out", "bias") + ").flatten(1)\n";
     }
     const std::string probability =
         "def probability(self, images: Tensor) -> Tensor:\n"
@@ -278,16 +282,18 @@ torch::jit::Module discriminator_module(models::Discriminator& discriminator,
   }
   if (o.conditioning() == models::Conditioning::kProjection) {
     forward += "    pooled = h.view(" + ints({-1, width, 4, 4}) + ").sum([2, 3])\n";
-    forward += "    logit = logit + (self.embed_weight.index_select(0, labels) * pooled).sum(1, True)\n";
+    forward +=
+        "    logit = logit + (self.embed_weight.index_select(0, labels) * pooled).sum(1, True)\n";
   }
   forward += "    return logit\n";
   std::string more =
       "def probability(self, images: Tensor, labels: Tensor) -> Tensor:\n"
       "    return torch.sigmoid(self.forward(images, labels))\n";
   if (o.conditioning() == models::Conditioning::kAcgan) {
-    more += "\ndef classify(self, images: Tensor) -> Tensor:\n"
-            "    return torch.linear(self.features(images), self.classifier_weight, " +
-            s.tensor("classifier", "bias") + ")\n";
+    more +=
+        "\ndef classify(self, images: Tensor) -> Tensor:\n"
+        "    return torch.linear(self.features(images), self.classifier_weight, " +
+        s.tensor("classifier", "bias") + ")\n";
   }
   module.define(features + "\n" + forward + "\n" + more);
   return module;
@@ -337,8 +343,8 @@ ExportedClasses exported_classes(const torch::jit::Module& module, const std::st
 }
 
 // A module `dcgan export --format torchscript` wrote, back in the state_dict layout of its arch.
-serialization::TensorDict exported_module_state(const torch::jit::Module& module, const std::string& path,
-                                                ExportedClasses& classes) {
+serialization::TensorDict exported_module_state(const torch::jit::Module& module,
+                                                const std::string& path, ExportedClasses& classes) {
   if (module.attr("dcgan_export_version").toInt() > kTorchScriptExportVersion)
     throw InputError(path + ": exported by a newer dcgan; import it with that dcgan");
   const auto arch = models::parse_arch(module.attr("arch").toStringRef());

@@ -106,7 +106,8 @@ serialization::TensorDict read_model_weights(const std::string& path, ExportedCl
                        ": is a PyTorch file in the legacy torch.save format (before PyTorch "
                        "1.6), which dcgan does not read; re-save it in Python with "
                        "torch.save(torch.load(path), 'G.pt')");
-    default:  // a state_dict; serialization::read_state_dict names a checkpoint or any other file itself
+    default:  // a state_dict; serialization::read_state_dict names a checkpoint or any other file
+              // itself
       state = serialization::read_state_dict(path);
   }
   require_finite(state, path, "the model's training had diverged; use weights saved before that");
@@ -231,8 +232,9 @@ void import_models(ImportOptions options) {
   train::TrainingProgress progress;
   // A conditional run's grid, as train makes it: one row per class, each column one z.
   progress.fixed_z =
-      conditional ? train::sample_z(gan_options, config.nrow, torch::kCPU).repeat({gan_options.classes, 1})
-                  : train::sample_z(gan_options, config.sample_size, torch::kCPU);
+      conditional
+          ? train::sample_z(gan_options, config.nrow, torch::kCPU).repeat({gan_options.classes, 1})
+          : train::sample_z(gan_options, config.sample_size, torch::kCPU);
   if (conditional) progress.class_names = class_names;
   progress.config_json = train::to_json(config).dump();
   ensure_writable_dir(config.out_dir + "/checkpoints");

@@ -2,9 +2,9 @@
 
 #include <string>
 
-#include "dcgan/serialization/torch_file.h"
 #include "dcgan/models/discriminator.h"
 #include "dcgan/models/generator.h"
+#include "dcgan/serialization/torch_file.h"
 
 namespace dcgan::interop {
 
@@ -32,7 +32,8 @@ serialization::TensorDict pytorch_state_dict(models::Discriminator& discriminato
 // (nn.DataParallel) is ignored. Throws dcgan::InputError naming `source` when it is neither layout
 // or not a 3-channel model of a supported size. An AC-GAN generator cannot be told from an
 // unconditional one by its keys (see as_acgan_generator).
-models::GeneratorOptions generator_options(const serialization::TensorDict& state, const std::string& source);
+models::GeneratorOptions generator_options(const serialization::TensorDict& state,
+                                           const std::string& source);
 models::DiscriminatorOptions discriminator_options(const serialization::TensorDict& state,
                                                    const std::string& source);
 
@@ -47,7 +48,7 @@ models::GeneratorOptions as_acgan_generator(models::GeneratorOptions options, in
 // and no other key may be: the error names the key, the shape expected and the shape found.
 void load_pytorch_state_dict(models::Generator& generator, const serialization::TensorDict& state,
                              const std::string& source);
-void load_pytorch_state_dict(models::Discriminator& discriminator, const serialization::TensorDict& state,
-                             const std::string& source);
+void load_pytorch_state_dict(models::Discriminator& discriminator,
+                             const serialization::TensorDict& state, const std::string& source);
 
 }  // namespace dcgan::interop

@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "dcgan/serialization/torch_file.h"
 #include "dcgan/models/discriminator.h"
 #include "dcgan/models/generator.h"
+#include "dcgan/serialization/torch_file.h"
 
 namespace dcgan::interop {
 
@@ -28,10 +28,10 @@ constexpr int64_t kTorchScriptExportVersion = 1;
 //   sample(n)          -> images: n images over the classes in turn (0, 1, ..., K-1, 0, ...);
 //   sample_class(n, k) -> images: n images of class k;
 // and the attributes conditioning ("projection" or "acgan"), classes and class_names (a list of
-// str, `class_names` or "0".."K-1" when empty); conditional BatchNorm's tensors are bn1_bn_running_mean,
-// bn1_gain_weight, bn1_bias_weight, ...
+// str, `class_names` or "0".."K-1" when empty); conditional BatchNorm's tensors are
+// bn1_bn_running_mean, bn1_gain_weight, bn1_bias_weight, ...
 torch::jit::Module generator_module(models::Generator& generator,
-                                   const std::vector<std::string>& class_names = {});
+                                    const std::vector<std::string>& class_names = {});
 
 // The discriminator likewise (eval mode; spectrally normalised weights stored as used):
 //   forward(images) -> logits [N, 1] (images [N, 3, S, S] in [-1, 1]; the sigmoid is not applied);
@@ -41,7 +41,7 @@ torch::jit::Module generator_module(models::Generator& generator,
 // class term; acgan: labels unused) and probability(images, labels); acgan adds
 // classify(images) -> class logits [N, classes]. Attributes as the generator's.
 torch::jit::Module discriminator_module(models::Discriminator& discriminator,
-                                       const std::vector<std::string>& class_names = {});
+                                        const std::vector<std::string>& class_names = {});
 
 // torch.jit.save's bytes of `module`.
 std::string module_bytes(const torch::jit::Module& module);

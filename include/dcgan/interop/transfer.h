@@ -3,8 +3,8 @@
 #include <string>
 
 #include "dcgan/interop/torchscript.h"
-#include "dcgan/serialization/torch_file.h"
 #include "dcgan/models/generator.h"
+#include "dcgan/serialization/torch_file.h"
 #include "dcgan/train/config.h"
 
 namespace dcgan::interop {
