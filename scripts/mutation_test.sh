@@ -106,8 +106,8 @@ mutation examples_latent_uniform src/models/spec.cpp \
   'return LatentDistribution::kUniform;' \
   "--arch pytorch-examples draws z ~ U(-1, 1) instead of main.py's N(0, 1)."
 mutation torchscript_without_batchnorm_statistics src/interop/torchscript.cpp \
-  'if (is_training_state(b.key())) continue;' \
-  'if (is_training_state(b.key()) || b.key().rfind("running_", 0) == 0) continue;' \
+  'if (b.value().defined() && !is_training_state(b.key()))' \
+  'if (b.value().defined() && !is_training_state(b.key()) && b.key().rfind("running_", 0) != 0)' \
   "The TorchScript export leaves BatchNorm's running statistics out: it normalises by each batch's."
 mutation non_finite_weights_accepted src/util/finite.cpp \
   'if (bad == 0) continue;' 'continue;' \
@@ -366,6 +366,10 @@ mutation conditional_labels_apart_from_images src/train/step.cpp \
   'if (labels.defined()) batch.labels = labels.index_select(0, picked);' \
   'if (labels.defined()) batch.labels = labels.narrow(0, first, count);' \
   "A batch's labels are not those of its shuffled images."
+mutation static_step_labels_apart_from_images src/train/static_step.cpp \
+  'labels_.defined() ? labels_.index_select(0, index) : torch::Tensor()' \
+  'labels_.defined() ? labels_.index_select(0, index.flip(0)) : torch::Tensor()' \
+  "The static (and CUDA-graph) step gathers the real labels in another order than the images."
 mutation conditional_class_embedding_ignored src/models/discriminator.cpp \
   'judgement.logit + projection_term(features, labels.to(features.device()), embed)' \
   'judgement.logit' \

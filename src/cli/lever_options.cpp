@@ -38,10 +38,20 @@ void add_lever_options(cxxopts::Options& options, const train::TrainConfig& d) {
       cxxopts::value<bool>()->default_value("false"))(
       "conditional",
       "Train on the data's labels (SVHN digits, class folders): acgan (label joins z, D "
-      "classifies; measured better, docs/QUALITY.md) or projection (conditional BatchNorm in G, a "
-      "projection discriminator); none: off",
+      "classifies; measured better, docs/QUALITY.md; what --conditional alone means) or "
+      "projection (conditional BatchNorm in G, a projection discriminator); none: off",
       cxxopts::value<std::string>()->default_value(d.conditional));
   // clang-format on
+}
+
+std::vector<std::string> with_default_conditional_method(int argc, char** argv) {
+  std::vector<std::string> args(argv, argv + argc);
+  for (size_t i = 0; i < args.size(); ++i) {
+    const bool bare = args[i] == "--conditional" &&
+                      (i + 1 == args.size() || args[i + 1].rfind("-", 0) == 0);
+    if (bare) args.insert(args.begin() + static_cast<std::ptrdiff_t>(i + 1), "acgan");
+  }
+  return args;
 }
 
 void read_lever_options(const cxxopts::ParseResult& args, train::TrainConfig& config) {

@@ -163,7 +163,10 @@ int train_command(int argc, char** argv) {
   // clang-format on
   add_lever_options(options, d);
   add_folder_options(options);
-  auto parsed = parse_options(options, argc, argv);
+  auto typed = with_default_conditional_method(argc, argv);
+  std::vector<char*> typed_argv;
+  for (auto& arg : typed) typed_argv.push_back(arg.data());
+  auto parsed = parse_options(options, static_cast<int>(typed_argv.size()), typed_argv.data());
   if (!parsed) return 0;
   const auto& args = *parsed;
   if (const auto nproc = args["nproc-per-node"].as<int64_t>(); nproc > 0) {

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cxxopts.hpp>
+#include <string>
+#include <vector>
 
 #include "dcgan/train/config.h"
 
@@ -13,5 +15,10 @@ void add_lever_options(cxxopts::Options& options, const train::TrainConfig& defa
 
 // Fills those fields of `config` from the parsed arguments.
 void read_lever_options(const cxxopts::ParseResult& args, train::TrainConfig& config);
+
+// The command line with a method after a `--conditional` typed without one (last, or followed by
+// another option): acgan, the method that measures better. cxxopts' implicit values would do this
+// but then stop reading `--conditional acgan` with a space.
+std::vector<std::string> with_default_conditional_method(int argc, char** argv);
 
 }  // namespace dcgan::cli
