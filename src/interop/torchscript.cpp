@@ -332,7 +332,9 @@ ExportedClasses exported_classes(const torch::jit::Module& module, const std::st
     throw InputError(path + ": TorchScript module has an unknown conditioning '" + name + "'");
   classes.conditioning = models::parse_conditioning(name);
   const int64_t count = module.attr("classes").toInt();
-  for (const auto& class_name : module.attr("class_names").toListRef())
+  // Held by name: a range-for over attr(...).toListRef() would outlive the IValue holding the list.
+  const auto names = module.attr("class_names");
+  for (const auto& class_name : names.toListRef())
     classes.class_names.push_back(class_name.toStringRef());
   if (count < 2 || count > models::kMaxClasses ||
       static_cast<int64_t>(classes.class_names.size()) != count) {
