@@ -723,6 +723,18 @@ TEST(Commands, SummaryGivesTheNotebookParameterCounts) {
   EXPECT_EQ(json.at("generator").at("total_params"), 372416) << r.out;
   EXPECT_EQ(json.at("discriminator").at("total_params"), 167809) << r.out;
   expect_input_error(dcgan({"summary", "--conv-dim", "0"}, tmp.path()), "--conv-dim");
+  // AC-GAN: fc takes 10 more inputs (10 x 2,048 weights); D's classifier maps 2,048 features to
+  // 10 classes (20,480 weights and 10 biases). The counts `train --conditional acgan` logs.
+  const auto acgan =
+      dcgan({"summary", "--conv-dim", "32", "--conditional", "acgan", "--json"}, tmp.path());
+  ASSERT_EQ(acgan.code, 0) << describe(acgan);
+  const auto acgan_json = nlohmann::json::parse(acgan.out);
+  EXPECT_EQ(acgan_json.at("generator").at("total_params"), 372416 + 20480) << acgan.out;
+  EXPECT_EQ(acgan_json.at("discriminator").at("total_params"), 167809 + 20490) << acgan.out;
+  EXPECT_EQ(acgan_json.at("discriminator").at("layers").back().at("name"), "classifier");
+  EXPECT_EQ(acgan_json.at("discriminator").at("layers").back().at("params"), 20490);
+  expect_input_error(
+      dcgan({"summary", "--conditional", "acgan", "--classes", "1"}, tmp.path()), "--classes");
 }
 
 TEST(Commands, InterpolateDrawsTheLatentWalk) {

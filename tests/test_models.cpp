@@ -323,6 +323,30 @@ TEST(Summary, ListsLayersWithShapesAndParams) {
   EXPECT_TRUE(g->is_training()) << "summary must restore training mode";
 }
 
+// Conditional models are summarised too: every layer's parameters (the class layers included)
+// add up to the model's, and the projection term's row holds D's class embedding.
+TEST(Summary, ConditionalModelsListTheirClassLayers) {
+  using dcgan::models::Conditioning;
+  for (const auto method : {Conditioning::kProjection, Conditioning::kAcgan}) {
+    SCOPED_TRACE(dcgan::models::to_string(method));
+    Generator g(GeneratorOptions(100, 32).conditioning(method).classes(10));
+    Discriminator d(DiscriminatorOptions(32).conditioning(method).classes(10));
+    for (const auto& s : {dcgan::models::summarize(g), dcgan::models::summarize(d)}) {
+      int64_t sum = 0;
+      for (const auto& layer : s.layers) sum += layer.params;
+      EXPECT_EQ(sum, s.total_params);
+    }
+    const auto last = dcgan::models::summarize(d).layers.back();
+    if (method == Conditioning::kProjection) {
+      EXPECT_EQ(last.name, "projection");
+      EXPECT_EQ(last.params, 10 * 128);  // an embedding of W0 = 128 per class
+    } else {
+      EXPECT_EQ(last.name, "classifier");
+      EXPECT_EQ(last.output_shape, (Shape{1, 10}));
+    }
+  }
+}
+
 TEST(Backward, EveryParameterGetsAGradient) {
   torch::manual_seed(3);
   Discriminator d(DiscriminatorOptions(8));

@@ -9,6 +9,7 @@
 #include "dcgan/cli/options.h"
 #include "dcgan/data/dataset.h"
 #include "dcgan/interop/transfer.h"
+#include "dcgan/models/conditioning.h"
 #include "dcgan/models/summary.h"
 #include "dcgan/util/errors.h"
 
@@ -50,6 +51,9 @@ int summary_command(int argc, char** argv) {
       "z-size", "Latent vector length", cxxopts::value<int64_t>()->default_value("100"))(
       "image-size", "Image side: 32, 64, 128 or 256", cxxopts::value<int64_t>()->default_value("32"))(
       "arch", "notebook or pytorch-examples", cxxopts::value<std::string>()->default_value("notebook"))(
+      "conditional", "none, acgan or projection: the class-conditional models (as train's "
+      "--conditional)", cxxopts::value<std::string>()->default_value("none"))(
+      "classes", "Classes of a conditional model", cxxopts::value<int64_t>()->default_value("10"))(
       "json", "Print one JSON object instead of tables (default: off)",
       cxxopts::value<bool>()->default_value("false"));
   // clang-format on
@@ -63,10 +67,24 @@ int summary_command(int argc, char** argv) {
   const auto image_size = (*args)["image-size"].as<int64_t>();
   models::check_image_size(image_size);
   const auto arch = models::parse_arch((*args)["arch"].as<std::string>());
-  models::Generator generator(
-      models::GeneratorOptions(z_size, conv_dim).image_size(image_size).arch(arch));
-  models::Discriminator discriminator{
-      models::DiscriminatorOptions(conv_dim).image_size(image_size).arch(arch)};
+  const auto method = (*args)["conditional"].as<std::string>();
+  const auto conditioning =
+      method == "none" ? models::Conditioning::kNone : models::parse_conditioning(method);
+  const auto classes =
+      conditioning == models::Conditioning::kNone ? 0 : (*args)["classes"].as<int64_t>();
+  if (conditioning != models::Conditioning::kNone && (classes < 2 || classes > models::kMaxClasses))
+    throw InputError("--classes must be 2-" + std::to_string(models::kMaxClasses) + ", got " +
+                     std::to_string(classes));
+  models::Generator generator(models::GeneratorOptions(z_size, conv_dim)
+                                  .image_size(image_size)
+                                  .arch(arch)
+                                  .conditioning(conditioning)
+                                  .classes(classes));
+  models::Discriminator discriminator{models::DiscriminatorOptions(conv_dim)
+                                          .image_size(image_size)
+                                          .arch(arch)
+                                          .conditioning(conditioning)
+                                          .classes(classes)};
   const auto side = std::to_string(image_size) + "x" + std::to_string(image_size);
   const auto g = models::summarize(generator);
   const auto d = models::summarize(discriminator);
@@ -77,7 +95,9 @@ int summary_command(int argc, char** argv) {
               << std::endl;
   } else {
     const auto model = models::to_string(arch) + ", " + side + ", conv_dim " +
-                       std::to_string(conv_dim);
+                       std::to_string(conv_dim) +
+                       (classes ? ", " + method + " over " + std::to_string(classes) + " classes"
+                                : "");
     std::cout << models::to_table("Generator (" + model + ", z_size " + std::to_string(z_size) +
                                       ")",
                                   g)

@@ -1,21 +1,24 @@
 #include "dcgan/models/summary.h"
 
+#include <functional>
 #include <iomanip>
 #include <sstream>
 
 namespace dcgan::models {
 namespace {
 
+// `run` passes one sample through the model, calling the observer after each layer.
 template <typename Model>
-ModelSummary summarize_model(Model& model, const torch::Tensor& input) {
+ModelSummary summarize_model(Model& model, const std::function<void(const LayerObserver&)>& run) {
   ModelSummary summary;
   const bool was_training = model->is_training();
   model->eval();
   const auto children = model->named_children();
   {
     torch::NoGradGuard no_grad;
-    model->forward(input, [&](const std::string& layer, const torch::Tensor& output) {
-      const auto* child = children.find(layer);
+    run([&](const std::string& layer, const torch::Tensor& output) {
+      // The projection term is D's class embedding at work.
+      const auto* child = children.find(layer == "projection" ? "embed" : layer);
       summary.layers.push_back(
           {layer, output.sizes().vec(), child ? count_parameters(**child) : 0});
     });
@@ -49,12 +52,23 @@ int64_t count_parameters(const torch::nn::Module& module) {
 }
 
 ModelSummary summarize(Generator& generator) {
-  return summarize_model(generator, torch::zeros({1, generator->options().z_size()}));
+  const auto z = torch::zeros({1, generator->options().z_size()});
+  // A conditional generator is asked for class 0.
+  const auto label = generator->conditional() ? torch::zeros({1}, torch::kInt64) : torch::Tensor();
+  return summarize_model(generator, [&](const LayerObserver& observe) {
+    generator->forward_with_labels(z, label, observe);
+  });
 }
 
 ModelSummary summarize(Discriminator& discriminator) {
   const int64_t side = discriminator->options().image_size();
-  return summarize_model(discriminator, torch::zeros({1, 3, side, side}));
+  const auto images = torch::zeros({1, 3, side, side});
+  const auto label = discriminator->options().conditioning() != Conditioning::kNone
+                         ? torch::zeros({1}, torch::kInt64)
+                         : torch::Tensor();
+  return summarize_model(discriminator, [&](const LayerObserver& observe) {
+    discriminator->judge(images, label, observe);
+  });
 }
 
 nlohmann::json to_json(const ModelSummary& summary) {

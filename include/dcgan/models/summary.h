@@ -20,7 +20,8 @@ struct ModelSummary {
   int64_t total_params = 0;
 };
 
-// Runs one sample through the model (eval mode, no grad) and records each layer, like torchinfo.
+// Runs one sample through the model (eval mode, no grad; class 0 for a conditional model) and
+// records each layer, like torchinfo.
 ModelSummary summarize(Generator& generator);
 ModelSummary summarize(Discriminator& discriminator);
 
