@@ -990,8 +990,8 @@ TEST(ConditionalParity, ExportedModelsComputeTheSameInTheirClasses) {
     EXPECT_EQ(g.attr("conditioning").toStringRef(), dcgan::models::to_string(c.conditioning));
     EXPECT_EQ(g.attr("classes").toInt(), 3);
     std::vector<std::string> said;
-    const auto names = g.attr("class_names");  // held: the list lives in this IValue
-    for (const auto& name : names.toListRef()) said.push_back(name.toStringRef());
+    const auto class_names = g.attr("class_names");  // held: the list lives in this IValue
+    for (const auto& name : class_names.toListRef()) said.push_back(name.toStringRef());
     EXPECT_EQ(said, names);
     EXPECT_EQ(g.attr("z_size").toInt(), 8);
     const auto sampled = g.get_method("sample")({int64_t{7}}).toTensor();
