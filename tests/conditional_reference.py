@@ -40,8 +40,8 @@ except ImportError:
     sys.exit("conditional_reference.py: PyTorch for Python is missing; install python3-torch "
              "(scripts/install_deps.sh does)")
 
-from notebook_reference import (compare, conv, deconv, guard_cpu_convolutions, load, scale,  # noqa: E402
-                                state)
+from notebook_reference import (compare, conv, deconv, guard_cpu_convolutions, load,  # noqa: E402
+                                record_step, scale, state)
 
 CONV_DIM = 4
 Z_SIZE = 8
@@ -284,13 +284,7 @@ def generate_case(folder, arch, conditioning, seed):
     e["step.d_loss"] = d_loss.detach()
     e["step.g_loss"] = g_loss.detach()
     # G's gradients are g_loss's; D's hold d_loss's plus g_loss's (nothing zeroes them in between).
-    for net, model, optimizer in (("G", G, g_optimizer), ("D", D, d_optimizer)):
-        state("step." + net + ".", model, e)
-        for name, p in model.named_parameters():
-            e["step.grad." + net + "." + name] = p.grad.clone()
-            moments = optimizer.state[p]
-            e["step.adam." + net + "." + name + ".exp_avg"] = moments["exp_avg"].clone()
-            e["step.adam." + net + "." + name + ".exp_avg_sq"] = moments["exp_avg_sq"].clone()
+    record_step(e, G, g_optimizer, D, d_optimizer)
     torch.save(e, folder + "/expected.pt")
 
 

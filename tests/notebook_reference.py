@@ -126,6 +126,18 @@ def state(prefix, model, out):
         out[prefix + name] = tensor.detach().clone()
 
 
+def record_step(out, G, g_optimizer, D, d_optimizer):
+    """After one training step: each net's weights and buffers, gradients and Adam moments, under
+    the step.* keys the C++ parity tests read."""
+    for net, model, optimizer in (("G", G, g_optimizer), ("D", D, d_optimizer)):
+        state("step." + net + ".", model, out)
+        for name, p in model.named_parameters():
+            out["step.grad." + net + "." + name] = p.grad.clone()
+            moments = optimizer.state[p]
+            out["step.adam." + net + "." + name + ".exp_avg"] = moments["exp_avg"].clone()
+            out["step.adam." + net + "." + name + ".exp_avg_sq"] = moments["exp_avg_sq"].clone()
+
+
 def guard_cpu_convolutions():
     """As dcgan does (src/train/cpu_convolution_check.cpp): where this PyTorch's oneDNN gets float32
     CPU convolutions wrong (Debian 13's 2.6.0+dfsg-7), the reference turns it off too."""
@@ -212,13 +224,7 @@ def generate(folder):
     e["step.d_loss"] = d_loss.detach()
     e["step.g_loss"] = g_loss.detach()
     # G's gradients are g_loss's; D's hold d_loss's plus g_loss's (nothing zeroes them in between).
-    for net, model, optimizer in (("G", G, g_optimizer), ("D", D, d_optimizer)):
-        state("step." + net + ".", model, e)
-        for name, p in model.named_parameters():
-            e["step.grad." + net + "." + name] = p.grad.clone()
-            moments = optimizer.state[p]
-            e["step.adam." + net + "." + name + ".exp_avg"] = moments["exp_avg"].clone()
-            e["step.adam." + net + "." + name + ".exp_avg_sq"] = moments["exp_avg_sq"].clone()
+    record_step(e, G, g_optimizer, D, d_optimizer)
     torch.save(e, folder + "/expected.pt")
 
     # Files for the error tests: a whole model, a list, a dict of state_dicts.

@@ -29,7 +29,8 @@ except ImportError:
     sys.exit("pytorch_examples_reference.py: PyTorch for Python is missing; install python3-torch "
              "(scripts/install_deps.sh does)")
 
-from notebook_reference import guard_cpu_convolutions, load, state  # noqa: E402  torch.load as users run it; state copies
+# load: torch.load as users run it; state copies a model's tensors; record_step a step's results
+from notebook_reference import guard_cpu_convolutions, load, record_step, state  # noqa: E402
 
 NZ, NGF, NDF, NC = 8, 4, 4, 3
 BATCH = 6
@@ -130,13 +131,7 @@ def generate(folder):
     optimizerG.step()
     e["step.d_loss"] = (errD_real + errD_fake).detach()
     e["step.g_loss"] = errG.detach()
-    for net, model, optimizer in (("G", netG, optimizerG), ("D", netD, optimizerD)):
-        state("step." + net + ".", model, e)
-        for name, p in model.named_parameters():
-            e["step.grad." + net + "." + name] = p.grad.clone()
-            moments = optimizer.state[p]
-            e["step.adam." + net + "." + name + ".exp_avg"] = moments["exp_avg"].clone()
-            e["step.adam." + net + "." + name + ".exp_avg_sq"] = moments["exp_avg_sq"].clone()
+    record_step(e, netG, optimizerG, netD, optimizerD)
     torch.save(e, folder + "/expected.pt")
     print("pytorch_examples_reference: wrote %s (PyTorch %s)" % (folder, torch.__version__))
 

@@ -56,6 +56,14 @@ torch::Tensor random_images(int64_t count, torch::Device device = torch::kCPU) {
   return torch::randint(0, 256, {count, 3, 32, 32}, torch::kUInt8).to(device);
 }
 
+// The notebook's model conditioned on 10 classes by `method`.
+GanOptions conditional_options(Conditioning method) {
+  auto options = notebook_options();
+  options.conditioning = method;
+  options.classes = 10;
+  return options;
+}
+
 StepOptions batch_of(int64_t batch_size) {
   StepOptions options;
   options.batch_size = batch_size;
@@ -182,9 +190,7 @@ TEST(StaticStep, MatchesTheEagerStepWithEveryLever) {
 TEST(StaticStep, MatchesTheEagerStepWhenConditional) {
   for (const auto method : {Conditioning::kAcgan, Conditioning::kProjection}) {
     SCOPED_TRACE(dcgan::models::to_string(method));
-    auto options = notebook_options();
-    options.conditioning = method;
-    options.classes = 10;
+    const auto options = conditional_options(method);
     if (method == Conditioning::kAcgan) {
       expect_static_step_matches_eager(options);
     } else {
@@ -310,9 +316,7 @@ TEST(GraphStep, AgreesWithTheEagerStepWhenConditional_CUDA) {
   REQUIRE_CUDA_GRAPHS();
   for (const auto method : {Conditioning::kAcgan, Conditioning::kProjection}) {
     SCOPED_TRACE(dcgan::models::to_string(method));
-    auto options = notebook_options();
-    options.conditioning = method;
-    options.classes = 10;
+    const auto options = conditional_options(method);
     if (method == Conditioning::kAcgan) {
       expect_graph_step_matches_eager(options);
     } else {

@@ -101,6 +101,13 @@ std::string float_literal(double value) {
   return out.str();
 }
 
+// A TorchScript list literal of ints: [1, 2].
+std::string ints(std::initializer_list<int64_t> values) {
+  std::string out = "[";
+  for (const auto v : values) out += (out.size() > 1 ? ", " : "") + std::to_string(v);
+  return out + "]";
+}
+
 // TorchScript source for the layers of `module`: "self.bn1_weight", or "None" for a tensor the
 // layer does not have (a convolution without bias).
 class Source {
@@ -135,19 +142,9 @@ class Source {
            ", True)\n    x = x * " + per_class("gain") + " + " + per_class("bias") + "\n";
   }
 
-  static std::string ints(std::initializer_list<int64_t> values) {
-    std::string out = "[";
-    for (const auto v : values) out += (out.size() > 1 ? ", " : "") + std::to_string(v);
-    return out + "]";
-  }
-
  private:
   const torch::jit::Module& module_;
 };
-
-std::string ints(std::initializer_list<int64_t> values) {
-  return Source::ints(values);
-}
 
 }  // namespace
 
