@@ -383,6 +383,10 @@ mutation acgan_classifier_learns_from_fakes src/train/gan.cpp \
   'class_loss(real_judgement, real_labels);  // real images only: see gan.h' \
   'class_loss(real_judgement, real_labels) + class_loss(fake_judgement, fake_labels);' \
   "D's AC-GAN classifier also learns the fakes' classes (the original AC-GAN, which measured worse)."
+mutation acgan_g_class_weight_ignored src/train/gan.cpp \
+  'gan.options.g_class_weight * class_loss(judgement, labels);' \
+  'class_loss(judgement, labels);' \
+  "G's AC-GAN class loss ignores --g-class-weight."
 
 main() {
 count_in_file() {  # occurrences of the exact text $2 in file $1

@@ -1003,9 +1003,10 @@ TEST(Conditional, TrainThenGenerateClassesAndPlates) {
   dcgan::test::write_svhn(tmp.file("digits.mat"), 40);
   auto args = dcgan::test::tiny_train_args(tmp.file("digits.mat"), tmp.path() / "run", 3);
   // --conditional alone is acgan, the method that measures better.
-  args.insert(args.end(), {"--conditional", "--nrow", "3"});
+  args.insert(args.end(), {"--conditional", "--g-class-weight", "0.5", "--nrow", "3"});
   const auto trained = dcgan(args, tmp.path());
   ASSERT_EQ(trained.code, 0) << describe(trained);
+  EXPECT_EQ(json_file(tmp.path() / "run" / "config.json").at("g_class_weight"), 0.5);
   // 10 rows (the digits) of 3 columns, 34 px a cell.
   EXPECT_EQ(png_size(read_bytes((tmp.path() / "run" / "samples" / "epoch_001.png").string())),
             (std::pair<uint32_t, uint32_t>{3 * 34 + 2, 10 * 34 + 2}));
@@ -1072,7 +1073,7 @@ TEST(Conditional, TrainThenGenerateClassesAndPlates) {
   EXPECT_TRUE(fs::exists(tmp.file("g.pt")));
 }
 
-TEST(Conditional, ClassesOfAnUnconditionalCheckpointAndStepsWithoutLabelsAreRefused) {
+TEST(Conditional, ClassesOfAnUnconditionalCheckpointAndBadConditionalOptionsAreRefused) {
   REQUIRE_SHARED_RUN();
   TempDir tmp;
   for (const auto* option : {"--class", "--digits"}) {
@@ -1085,9 +1086,18 @@ TEST(Conditional, ClassesOfAnUnconditionalCheckpointAndStepsWithoutLabelsAreRefu
   torch::manual_seed(12);
   dcgan::test::write_svhn(tmp.file("digits.mat"), 8);
   auto args = dcgan::test::tiny_train_args(tmp.file("digits.mat"), tmp.path() / "run", 3);
-  args.insert(args.end(), {"--conditional", "projection", "--no-batch-norm"});
-  expect_input_error(dcgan(args, tmp.path()), "cannot be combined with --no-batch-norm");
-  EXPECT_FALSE(fs::exists(tmp.path() / "run"));
+  const std::vector<std::pair<std::vector<std::string>, std::string>> refused = {
+      {{"--conditional", "projection", "--no-batch-norm"}, "cannot be combined with --no-batch-norm"},
+      {{"--conditional", "projection", "--g-class-weight", "0.5"},
+       "--g-class-weight weighs AC-GAN's class loss; it needs --conditional acgan"},
+      {{"--conditional", "acgan", "--g-class-weight=-1"}, "--g-class-weight must be 0 or a positive"},
+  };
+  for (const auto& [options, message] : refused) {
+    auto command = args;
+    command.insert(command.end(), options.begin(), options.end());
+    expect_input_error(dcgan(command, tmp.path()), message);
+    EXPECT_FALSE(fs::exists(tmp.path() / "run"));
+  }
 }
 
 }  // namespace

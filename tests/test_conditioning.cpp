@@ -213,6 +213,17 @@ TEST(ConditionalLosses, AcganAddsTheClassifiersCrossEntropy) {
                                                    fake_labels);
   EXPECT_NEAR(g_loss.item<float>(), expected_g.item<float>(), 1e-5);
   EXPECT_GT(F::cross_entropy(on_fake.class_logits, fake_labels).item<float>(), 0.1f);
+  // --g-class-weight scales G's class loss only; D's classifier learns at full weight.
+  gan.options.g_class_weight = 0.3;
+  const auto weighted_g = bce(on_fake.logit, 1) +
+                          0.3 * F::cross_entropy(on_fake.class_logits, fake_labels);
+  EXPECT_NEAR(dcgan::train::generator_loss(gan, z, dcgan::train::Precision::kFp32, {}, fake_labels)
+                  .item<float>(),
+              weighted_g.item<float>(), 1e-5);
+  EXPECT_NEAR(dcgan::train::discriminator_loss(gan, real, z, false, dcgan::train::Precision::kFp32,
+                                               {}, {}, real_labels, fake_labels)
+                  .item<float>(),
+              expected_d.item<float>(), 1e-5);
 }
 
 // The batch of an epoch's order keeps each image with its label: images whose pixels are their

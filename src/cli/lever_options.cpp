@@ -40,7 +40,11 @@ void add_lever_options(cxxopts::Options& options, const train::TrainConfig& d) {
       "Train on the data's labels (SVHN digits, class folders): acgan (label joins z, D "
       "classifies; measured better, docs/QUALITY.md; what --conditional alone means) or "
       "projection (conditional BatchNorm in G, a projection discriminator); none: off",
-      cxxopts::value<std::string>()->default_value(d.conditional));
+      cxxopts::value<std::string>()->default_value(d.conditional))(
+      "g-class-weight",
+      "acgan: weight of the class loss in G's loss; below 1 G draws the digit less "
+      "stereotypically (docs/QUALITY.md); D's classifier always learns at 1",
+      cxxopts::value<double>()->default_value(number(d.g_class_weight)));
   // clang-format on
 }
 
@@ -69,6 +73,10 @@ void read_lever_options(const cxxopts::ParseResult& args, train::TrainConfig& co
   config.spectral_norm = args["spectral-norm"].as<bool>();
   config.batch_norm = !args["no-batch-norm"].as<bool>();
   config.conditional = args["conditional"].as<std::string>();
+  config.g_class_weight = args["g-class-weight"].as<double>();
+  // A resumed run's method is in its config.json, not on the command line.
+  if (args.count("g-class-weight") && !args.count("resume") && config.conditional != "acgan")
+    throw InputError("--g-class-weight weighs AC-GAN's class loss; it needs --conditional acgan");
 }
 
 }  // namespace dcgan::cli

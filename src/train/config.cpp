@@ -115,6 +115,9 @@ void validate(const TrainConfig& c) {
               c.batch_norm,
           "--conditional projection conditions G through its BatchNorm layers; it cannot be "
           "combined with --no-batch-norm (use --conditional acgan)");
+  require(c.g_class_weight >= 0 && std::isfinite(c.g_class_weight),
+          "--g-class-weight must be 0 or a positive number, got " +
+              std::to_string(c.g_class_weight));
   require(c.beta1 >= 0 && c.beta1 < 1, "--beta1 must be in [0, 1), got " + std::to_string(c.beta1));
   require(c.beta2 >= 0 && c.beta2 < 1, "--beta2 must be in [0, 1), got " + std::to_string(c.beta2));
   require(c.g_ema >= 0 && c.g_ema < 1,
@@ -175,6 +178,7 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"augment_strength", c.augment_strength},
           {"spectral_norm", c.spectral_norm},
           {"conditional", c.conditional},
+          {"g_class_weight", c.g_class_weight},
           {"batch_norm", c.batch_norm},
           {"recipe", c.recipe},
           {"sample_size", c.sample_size},
@@ -223,6 +227,7 @@ TrainConfig config_from_json(const nlohmann::json& j) {
   c.augment_strength = j.value("augment_strength", 1.0);
   c.spectral_norm = j.value("spectral_norm", false);
   c.conditional = j.value("conditional", std::string("none"));
+  c.g_class_weight = j.value("g_class_weight", 1.0);
   c.batch_norm = j.value("batch_norm", true);
   c.recipe = j.value("recipe", std::string("notebook"));
   c.sample_size = j.at("sample_size");

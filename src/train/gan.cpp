@@ -102,6 +102,7 @@ GanOptions gan_options(const TrainConfig& config) {
   o.loss = parse_loss(config.loss);
   o.augment = parse_augment_policy(config.augment, config.augment_strength);
   o.conditioning = models::parse_conditioning(config.conditional);
+  o.g_class_weight = config.g_class_weight;
   return o;
 }
 
@@ -259,7 +260,7 @@ torch::Tensor generator_loss(Gan& gan, const torch::Tensor& z, Precision precisi
   const auto judgement =
       discriminate(gan, generate(gan, z, precision, labels), precision, augment_fake, labels);
   return generator_loss_from_logits(judgement.logit, gan.options.loss) +
-         class_loss(judgement, labels);
+         gan.options.g_class_weight * class_loss(judgement, labels);
 }
 
 StepNoise draw_step_noise(Gan& gan, int64_t count, torch::Device device) {

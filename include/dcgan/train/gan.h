@@ -43,6 +43,7 @@ struct GanOptions {
   // the data; 0 when unconditional).
   models::Conditioning conditioning = models::Conditioning::kNone;
   int64_t classes = 0;
+  double g_class_weight = 1.0;  // acgan: weight of the class loss in G's loss (D's is always 1)
   bool conditional() const { return conditioning != models::Conditioning::kNone; }
 
   double d_lr() const { return lr_d > 0 ? lr_d : lr; }
@@ -147,7 +148,8 @@ torch::Tensor discriminator_loss(Gan& gan, const torch::Tensor& real, const torc
                                  const torch::Tensor& fake_labels = {});
 
 // The generator's loss on D(G(z)) (G(z, labels) for a conditional GAN, plus acgan's
-// cross-entropy of D's class logits against the labels asked for).
+// cross-entropy of D's class logits against the labels asked for, times g_class_weight: at full
+// weight G learns the most recognisable digit of each class rather than the spread of real ones).
 torch::Tensor generator_loss(Gan& gan, const torch::Tensor& z,
                              Precision precision = Precision::kFp32,
                              const torch::Tensor& augment_fake = {},
