@@ -463,6 +463,19 @@ TEST(Recipe, ImprovedFillsOnlyTheOptionsNotGiven) {
   EXPECT_EQ(dcgan::train::config_from_json(dcgan::train::to_json(improved)).recipe, "improved");
 }
 
+// A run from before --g-class-weight trained AC-GAN's G at full class weight; resumed, it goes on so
+// (exactly), whatever the default of new runs.
+TEST(TrainConfigJson, ARunFromBeforeTheClassWeightResumesAtFullWeight) {
+  TrainConfig config;
+  config.conditional = "acgan";
+  auto json = dcgan::train::to_json(config);
+  EXPECT_EQ(json.at("g_class_weight"), TrainConfig{}.g_class_weight);
+  json.erase("g_class_weight");
+  const auto resumed = dcgan::train::config_from_json(json);
+  EXPECT_EQ(resumed.g_class_weight, 1.0);
+  EXPECT_EQ(dcgan::train::gan_options(resumed).g_class_weight, 1.0);
+}
+
 TEST_F(TrainTest, RefusesCheckpointOfAnotherArchitectureOrCorrupt) {
   auto config = tiny("arch", 1);
   Trainer(config).run();

@@ -33,7 +33,7 @@ struct TrainConfig {
   bool spectral_norm = false;            // D's layers spectrally normalised
   bool batch_norm = true;                // false: --no-batch-norm
   std::string conditional = "none";      // none | projection | acgan (see models/conditioning.h)
-  double g_class_weight = 1.0;           // acgan: weight of the class loss in G's loss
+  double g_class_weight = 0.3;           // acgan: weight of G's class loss (docs/QUALITY.md)
   std::string recipe = "notebook";       // notebook | improved | high-lr (see apply_recipe)
   int64_t sample_size = 16;
   int64_t nrow = 8;

@@ -43,7 +43,9 @@ struct GanOptions {
   // the data; 0 when unconditional).
   models::Conditioning conditioning = models::Conditioning::kNone;
   int64_t classes = 0;
-  double g_class_weight = 1.0;  // acgan: weight of the class loss in G's loss (D's is always 1)
+  // acgan: weight of the class loss in G's loss (D's is always 1). 1 is Odena et al.'s loss; runs
+  // take TrainConfig's measured default.
+  double g_class_weight = 1.0;
   bool conditional() const { return conditioning != models::Conditioning::kNone; }
 
   double d_lr() const { return lr_d > 0 ? lr_d : lr; }
