@@ -29,6 +29,7 @@
 #   --fresh: forget what earlier calls recorded (--phase all always starts fresh)
 # Settings (environment): PYTHON=python3 (dry run: /usr/bin/python3, Debian's, which has torch)
 #   STEPS=100 (timed steps per cell; dry run: 2)  WARMUP=5 (untimed steps before; dry run: 1)
+#   BENCH_ROWS=ID[,ID...]: measure only these rows of the benchmark table (default: all)
 #   JOBS=(the cores)  BUILD_DIR=build-gpu (dry run: build)
 #   DCGAN_GPU_CHECK_STATE=/tmp/dcgan_gpu_check (dry run: /tmp/dcgan_gpu_check_dry)
 #   DCGAN_GPU_CHECK_FAIL=ID[,ID...]: plants a failure in the checks named (their ids are in
@@ -120,6 +121,12 @@ else
   train_label="2 epochs x 256 images, conv_dim 8, batch 64, static step (CPU dry run)"
   train_args=(--conv-dim 8 --epochs 2 --batch-size 64 --step static --threads 1 --print-every 2)
   tests_filter='*_CUDA:StaticStep.*'
+fi
+if [[ -n ${BENCH_ROWS:-} ]]; then
+  kept=()
+  for row in "${bench_rows[@]}"; do [[ ,$BENCH_ROWS, == *,${row%%|*},* ]] && kept+=("$row"); done
+  [[ ${#kept[@]} -gt 0 ]] || { echo "gpu_check: BENCH_ROWS=$BENCH_ROWS names no row of the table" >&2; exit 2; }
+  bench_rows=("${kept[@]}")
 fi
 bench_columns=(
   "cpp-eager|C++ eager|cpp|--step eager"
