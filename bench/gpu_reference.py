@@ -194,7 +194,8 @@ def main():
     if device.type == 'cuda':
         if not torch.cuda.is_available():
             raise SystemExit('gpu_reference.py: no CUDA device')
-        torch.cuda.set_device(device)
+        if device.index is not None:  # set_device refuses a plain 'cuda' on PyTorch 2.11
+            torch.cuda.set_device(device)
     if args.steps < 1 or args.warmup < 0:
         raise SystemExit('gpu_reference.py: --steps must be at least 1 and --warmup at least 0')
     if args.batch_size > args.images:
