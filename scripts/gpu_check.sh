@@ -317,7 +317,8 @@ ensure_build() {
   if [[ $dry_run == 0 ]]; then
     local torch_cmake
     torch_cmake=$("$PYTHON" -c 'import torch; print(torch.utils.cmake_prefix_path)' 2>/dev/null)
-    cmake_args+=("-DCMAKE_PREFIX_PATH=$prefix/usr;$torch_cmake")
+    # The Python of PyTorch for the reference tests too (Debian's /usr/bin/python3 comes first else).
+    cmake_args+=("-DCMAKE_PREFIX_PATH=$prefix/usr;$torch_cmake" "-DDCGAN_TEST_PYTHON=$PYTHON")
   fi
   [[ -f $build_dir/CMakeCache.txt ]] && generator=()  # keep the generator the folder was made with
   log "build in $build_dir"
