@@ -108,6 +108,19 @@ TEST(CapturableAdam, MatchesTorchAdamAfterFiveSteps) {
   EXPECT_LE(relative_difference(state->exp_avg_sq(), expected->exp_avg_sq()), 1e-6);
 }
 
+// Two kinds of step round differently (backward() into .grad against autograd::grad), and
+// BatchNorm's backward leaves some of G's gradients at rounding level; Adam with eps 1e-8 turns such
+// a gradient into a whole step of either sign (seen on an AMD EPYC: hundreds of weights 2 lr apart
+// after one step, chaos after three). With eps 1e-5 a rounding-level gradient moves its weight by
+// next to nothing, while every real gradient still takes its Adam step, so a comparison checks the
+// step and not the rounding.
+void adam_eps_for_comparison(Gan& gan) {
+  for (auto* optimizer : {gan.d_optimizer.get(), gan.g_optimizer.get()}) {
+    for (auto& group : optimizer->param_groups())
+      static_cast<torch::optim::AdamOptions&>(group.options()).eps(1e-5);
+  }
+}
+
 // Runs `steps` steps of `kind` from seed 3 on a fixed dataset and order; returns the losses.
 std::vector<std::pair<double, double>> run_steps(StepKind kind, Gan& gan,
                                                  const torch::Tensor& images, int steps,
@@ -136,18 +149,8 @@ void expect_static_step_matches_eager(const GanOptions& options, int steps = 3,
   Gan eager(options, torch::kCPU);
   torch::manual_seed(1);
   Gan fixed(options, torch::kCPU);
-  // The two steps round differently (backward() into .grad against autograd::grad), and BatchNorm's
-  // backward leaves some of G's gradients at rounding level; Adam with eps 1e-8 turns such a
-  // gradient into a whole step of either sign (seen on an AMD EPYC: hundreds of weights 2 lr apart
-  // after one step, chaos after three). With eps 1e-5 a rounding-level gradient moves its weight by
-  // next to nothing, while every real gradient still takes its Adam step, so the comparison checks
-  // the step and not the rounding.
-  for (Gan* gan : {&eager, &fixed}) {
-    for (auto* optimizer : {gan->d_optimizer.get(), gan->g_optimizer.get()}) {
-      for (auto& group : optimizer->param_groups())
-        static_cast<torch::optim::AdamOptions&>(group.options()).eps(1e-5);
-    }
-  }
+  adam_eps_for_comparison(eager);
+  adam_eps_for_comparison(fixed);
   const auto eager_losses = run_steps(StepKind::kEager, eager, images, steps, 16, labels);
   const auto static_losses = run_steps(StepKind::kStatic, fixed, images, steps, 16, labels);
   for (size_t i = 0; i < eager_losses.size(); ++i) {
@@ -277,13 +280,17 @@ TEST(StepKinds, AutoIsEagerOnTheCpuAndGraphNeedsCuda) {
   }
 
 // `steps` steps of the graph step and of the eager step on the GPU, from the same weights and
-// seed; a conditional GAN's images get random labels. G is held to `g_tolerance` (not compared when
-// negative), as in expect_static_step_matches_eager.
+// seed, with the same Adam eps; a conditional GAN's images get random labels. G is held to
+// `g_tolerance` (not compared when negative), as in expect_static_step_matches_eager.
 void expect_graph_step_matches_eager(const GanOptions& options, int steps = 3,
                                      double g_tolerance = 1e-4) {
   const torch::Device cuda(torch::kCUDA, 0);
   at::globalContext().setBenchmarkCuDNN(false);
   at::globalContext().setDeterministicCuDNN(true);
+  // cuDNN convolutions run in TF32 by default on Ampere and later: rounding at 1e-3, ten times the
+  // tolerances below. The comparison is of the steps, in fp32.
+  const bool tf32 = at::globalContext().allowTF32CuDNN();
+  at::globalContext().setAllowTF32CuDNN(false);
   torch::manual_seed(0);
   const auto images = random_images(512, cuda);
   const auto labels = options.conditional()
@@ -293,6 +300,8 @@ void expect_graph_step_matches_eager(const GanOptions& options, int steps = 3,
   Gan eager(options, cuda);
   torch::manual_seed(1);
   Gan graphed(options, cuda);
+  adam_eps_for_comparison(eager);
+  adam_eps_for_comparison(graphed);
   const auto eager_losses = run_steps(StepKind::kEager, eager, images, steps, 128, labels);
   const auto graph_losses = run_steps(StepKind::kGraph, graphed, images, steps, 128, labels);
   for (size_t i = 0; i < eager_losses.size(); ++i) {
@@ -302,6 +311,7 @@ void expect_graph_step_matches_eager(const GanOptions& options, int steps = 3,
   expect_modules_close(*graphed.discriminator, *eager.discriminator, 1e-4, "D");
   if (g_tolerance >= 0) expect_modules_close(*graphed.generator, *eager.generator, g_tolerance, "G");
   at::globalContext().setDeterministicCuDNN(false);
+  at::globalContext().setAllowTF32CuDNN(tf32);
 }
 
 TEST(GraphStep, AgreesWithTheEagerStepInFp32_CUDA) {
