@@ -282,15 +282,36 @@ TEST(StepKinds, AutoIsEagerOnTheCpuAndGraphNeedsCuda) {
 // `steps` steps of the graph step and of the eager step on the GPU, from the same weights and
 // seed, with the same Adam eps; a conditional GAN's images get random labels. G is held to
 // `g_tolerance` (not compared when negative), as in expect_static_step_matches_eager.
+// cuDNN set up for comparing two steps: one fixed algorithm per convolution, and fp32 (cuDNN's
+// convolutions run in TF32 by default on Ampere and later: rounding at 1e-3, ten times the
+// tolerances of the comparison). The settings in place before come back on destruction, also when
+// an assertion returns early.
+class CudnnForComparison {
+ public:
+  CudnnForComparison()
+      : benchmark_(at::globalContext().benchmarkCuDNN()),
+        deterministic_(at::globalContext().deterministicCuDNN()),
+        tf32_(at::globalContext().allowTF32CuDNN()) {
+    at::globalContext().setBenchmarkCuDNN(false);
+    at::globalContext().setDeterministicCuDNN(true);
+    at::globalContext().setAllowTF32CuDNN(false);
+  }
+  ~CudnnForComparison() {
+    at::globalContext().setBenchmarkCuDNN(benchmark_);
+    at::globalContext().setDeterministicCuDNN(deterministic_);
+    at::globalContext().setAllowTF32CuDNN(tf32_);
+  }
+  CudnnForComparison(const CudnnForComparison&) = delete;
+  CudnnForComparison& operator=(const CudnnForComparison&) = delete;
+
+ private:
+  bool benchmark_, deterministic_, tf32_;
+};
+
 void expect_graph_step_matches_eager(const GanOptions& options, int steps = 3,
                                      double g_tolerance = 1e-4) {
   const torch::Device cuda(torch::kCUDA, 0);
-  at::globalContext().setBenchmarkCuDNN(false);
-  at::globalContext().setDeterministicCuDNN(true);
-  // cuDNN convolutions run in TF32 by default on Ampere and later: rounding at 1e-3, ten times the
-  // tolerances below. The comparison is of the steps, in fp32.
-  const bool tf32 = at::globalContext().allowTF32CuDNN();
-  at::globalContext().setAllowTF32CuDNN(false);
+  const CudnnForComparison cudnn;
   torch::manual_seed(0);
   const auto images = random_images(512, cuda);
   const auto labels = options.conditional()
@@ -310,8 +331,6 @@ void expect_graph_step_matches_eager(const GanOptions& options, int steps = 3,
   }
   expect_modules_close(*graphed.discriminator, *eager.discriminator, 1e-4, "D");
   if (g_tolerance >= 0) expect_modules_close(*graphed.generator, *eager.generator, g_tolerance, "G");
-  at::globalContext().setDeterministicCuDNN(false);
-  at::globalContext().setAllowTF32CuDNN(tf32);
 }
 
 TEST(GraphStep, AgreesWithTheEagerStepInFp32_CUDA) {
