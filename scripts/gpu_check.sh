@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU check, for a machine with an NVIDIA GPU, Python with PyTorch (CUDA), and no network, in
 # phases short enough for one call each on a short device lease:
-#   build-test  configure and build against PyTorch's LibTorch; the CUDA and step tests
+#   build-test  configure and build against PyTorch's LibTorch; the link order (tests/link_order),
+#               the CUDA and step tests
 #   bench       the training step (C++ eager, graph fp32, graph bf16 + channels_last) beside the
 #               Python references (bench/gpu_reference.py), one table row per entry of bench_rows
 #   train       a 50-epoch `dcgan train` on a 73,257-image file made on the spot, load included
@@ -219,6 +220,8 @@ render() {
     echo "|---|---|"
     cell build
     echo "| build | $REPLY |"
+    cell link_order
+    echo "| libstdc++ before LibTorch (\`tests/link_order\`) | $REPLY |"
     cell tests
     echo "| tests (\`$tests_filter\`) | $REPLY |"
     cell train
@@ -303,7 +306,8 @@ ensure_build() {
   local started=$SECONDS
   if [[ $build == 0 ]]; then
     local missing=()
-    for f in dcgan dcgan_bench tests/dcgan_tests; do [[ -x $build_dir/$f ]] || missing+=("$f"); done
+    for f in dcgan dcgan_bench tests/dcgan_tests tests/dcgan_io_tests \
+      tests/dcgan_link_order_probe; do [[ -x $build_dir/$f ]] || missing+=("$f"); done
     if [[ ${#missing[@]} -gt 0 ]]; then
       record build failed "" "--no-build: $build_dir lacks ${missing[*]}"
       tests_failed=1
@@ -333,6 +337,7 @@ ensure_build() {
   fi
   if [[ $rc -eq 0 ]]; then
     timeout "$BUILD_TIMEOUT" cmake --build "$build_dir" -j "$JOBS" --target dcgan dcgan_tests dcgan_bench \
+      dcgan_io_tests dcgan_link_order_probe \
       > "$logs/build.out" 2>&1
     rc=$?
   fi
@@ -357,6 +362,16 @@ phase_build_test() {
     record tests failed "" "not run: the build failed"
     tests_failed=1
     return
+  fi
+  # libstdc++ before LibTorch in every program (a wheel's LibTorch exports std::filesystem copies
+  # that crash when called; see docs/GPU.md): the probe and the programs' libraries.
+  run link_order 60 bash tests/link_order/link_order_test.sh "$build_dir/tests/dcgan_link_order_probe" \
+    "$state/link_order" "$build_dir/dcgan" "$build_dir/tests/dcgan_tests" "$build_dir/tests/dcgan_io_tests"
+  if [[ $rc -eq 0 ]]; then
+    record link_order passed "" ""
+  else
+    record link_order failed "" "$reason"
+    tests_failed=1
   fi
   local started=$SECONDS
   rm -f "$state/tests.json"
@@ -464,6 +479,8 @@ esac
 status_of build
 [[ $REPLY == failed ]] && tests_failed=1
 status_of tests
+[[ $REPLY == failed ]] && tests_failed=1
+status_of link_order
 [[ $REPLY == failed ]] && tests_failed=1
 log "done: tests $([[ $tests_failed == 0 ]] && echo passed or not run || echo FAILED); summary in $out/summary.md"
 render

@@ -4,8 +4,8 @@
 #  1. every phase, one benchmark cell made to fail: exit 0 (a benchmark is not a test), every other
 #     cell holds a number, the planted one its reason, summary.md ends with the tables, OUT_DIR holds
 #     at most 6 small files and no .mat, and a relative OUT_DIR is the caller's, not the repo's;
-#  2. the build-test phase with the tests made to fail: exit 1, the reason in the summary, the
-#     benchmark cells "not run";
+#  2. the build-test phase with the tests and the link-order check made to fail: exit 1, the
+#     reasons in the summary, the benchmark cells "not run";
 #  3. the train phase as a second call on that record, into a fresh OUT_DIR (as a device returns
 #     each call's files): both phases in its summary, and still exit 1 for the tests on record.
 # Usage: tests/gpu_check_dry_run.sh BUILD_DIR [PYTHON]
@@ -72,19 +72,22 @@ expect "the planted cell failed with its reason: ${row2[2]:-}" \
   test "${row2[2]:-}" = "failed: exit 3: gpu_check: planted failure (DCGAN_GPU_CHECK_FAIL)"
 expect "the build is recorded" grep -qE '^\| build \| as built in ' "$summary"
 expect "the tests passed" grep -qE '^\| tests .*\| [0-9]+ passed' "$summary"
+expect "the link order passed" grep -qE '^\| libstdc\+\+ before LibTorch .*\| passed \|$' "$summary"
 expect "the training run is timed" grep -qE '^\| 2 epochs .*\| [0-9.]+ s wall \|$' "$summary"
 expect "results.jsonl: 14 cells and the training run, each a JSON object" \
   "$PYTHON" -c 'import json, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
 assert len(rows) == 15 and sum(r["check"] == "train" for r in rows) == 1, rows' out1/results.jsonl
 
-# --- 2: the build-test phase, the tests planted to fail -----------------------------------------
-DCGAN_GPU_CHECK_FAIL=tests run_dry state2 out2 --phase build-test
+# --- 2: the build-test phase, the tests and the link order planted to fail ----------------------
+DCGAN_GPU_CHECK_FAIL=tests,link_order run_dry state2 out2 --phase build-test
 summary=out2/summary.md
 expect "exit 1 when the tests failed" test "$rc" -eq 1
 expect "summary.md ends with the tables" ends_with_table "$summary"
 expect "the tests failed with the planted reason" \
   grep -qE '^\| tests .*\| failed: .*planted failure' "$summary"
+expect "the link order failed with the planted reason" \
+  grep -qE '^\| libstdc\+\+ before LibTorch .*\| failed: .*planted failure' "$summary"
 expect "the 18 benchmark cells and the training run: not run" test "$(grep -o '| not run' "$summary" | wc -l)" -eq 19
 
 # --- 3: the train phase on that record, into a new OUT_DIR ---------------------------------------
