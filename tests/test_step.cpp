@@ -40,6 +40,14 @@ double share_apart(const torch::Tensor& actual, const torch::Tensor& expected, d
   return ((a - e).abs() > tolerance).to(torch::kFloat64).mean().item<double>();
 }
 
+void expect_buffers_close(torch::nn::Module& actual, torch::nn::Module& expected, double tolerance,
+                          const std::string& what) {
+  const auto ba = actual.named_buffers(), be = expected.named_buffers();
+  for (const auto& b : be) {
+    EXPECT_LE(relative_difference(ba[b.key()], b.value()), tolerance) << what << " " << b.key();
+  }
+}
+
 void expect_modules_close(torch::nn::Module& actual, torch::nn::Module& expected, double tolerance,
                           const std::string& what) {
   const auto pa = actual.named_parameters(), pe = expected.named_parameters();
@@ -47,10 +55,7 @@ void expect_modules_close(torch::nn::Module& actual, torch::nn::Module& expected
   for (const auto& p : pe) {
     EXPECT_LE(relative_difference(pa[p.key()], p.value()), tolerance) << what << " " << p.key();
   }
-  const auto ba = actual.named_buffers(), be = expected.named_buffers();
-  for (const auto& b : be) {
-    EXPECT_LE(relative_difference(ba[b.key()], b.value()), tolerance) << what << " " << b.key();
-  }
+  expect_buffers_close(actual, expected, tolerance, what);
 }
 
 // Two networks trained by two kinds of step from the same start, compared. Weights are held to a
@@ -69,10 +74,7 @@ void expect_trained_alike(torch::nn::Module& actual, torch::nn::Module& expected
         << what << " " << p.key() << " (largest difference "
         << (pa[p.key()] - p.value()).abs().max().item<double>() << ", lr " << lr << ")";
   }
-  const auto ba = actual.named_buffers(), be = expected.named_buffers();
-  for (const auto& b : be) {
-    EXPECT_LE(relative_difference(ba[b.key()], b.value()), 1e-4) << what << " " << b.key();
-  }
+  expect_buffers_close(actual, expected, 1e-4, what);
 }
 
 GanOptions notebook_options() {
@@ -308,9 +310,6 @@ TEST(StepKinds, AutoIsEagerOnTheCpuAndGraphNeedsCuda) {
     GTEST_SKIP() << "needs a CUDA device and a build with the CUDA-graph step"; \
   }
 
-// `steps` steps of the graph step and of the eager step on the GPU, from the same weights and
-// seed, with the same Adam eps; a conditional GAN's images get random labels. G is compared unless
-// `compare_g` is false, as in expect_static_step_matches_eager.
 // cuDNN set up for comparing two steps: one fixed algorithm per convolution, and fp32 (cuDNN's
 // convolutions run in TF32 by default on Ampere and later: rounding at 1e-3, ten times the
 // tolerances of the comparison). The settings in place before come back on destruction, also when
@@ -337,6 +336,9 @@ class CudnnForComparison {
   bool benchmark_, deterministic_, tf32_;
 };
 
+// `steps` steps of the graph step and of the eager step on the GPU, from the same weights and
+// seed, with the same Adam eps; a conditional GAN's images get random labels. G is compared unless
+// `compare_g` is false, as in expect_static_step_matches_eager.
 void expect_graph_step_matches_eager(const GanOptions& options, int steps = 3,
                                      bool compare_g = true) {
   const torch::Device cuda(torch::kCUDA, 0);
