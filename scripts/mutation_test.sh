@@ -169,6 +169,12 @@ mutation lever_translation_direction src/train/augment.cpp \
 mutation lever_spectral_norm_no_power_iteration src/models/spectral_norm.cpp \
   'u.copy_(normalized(torch::mv(matrix, v)));' '(void)0;' \
   "Spectral norm never refines u: sigma stays a random projection, not the top singular value."
+mutation lever_minibatch_std_channel_blank src/models/minibatch_std.cpp \
+  'return torch::cat({x, map}, /*dim=*/1);' 'return torch::cat({x, torch::zeros_like(map)}, /*dim=*/1);' \
+  "D's minibatch standard deviation channel holds zeros: the logit cannot see how varied a batch is."
+mutation lever_minibatch_std_groups_adjacent src/models/minibatch_std.cpp \
+  'spread.repeat({group})' 'spread.repeat_interleave(group)' \
+  "Each image gets another group's deviation (adjacent images, not image i % (N / size))."
 mutation lever_batch_norm_kept src/models/generator.cpp \
   'if (hidden && norm)' 'if (hidden)' \
   "--no-batch-norm leaves G's BatchNorm layers in."

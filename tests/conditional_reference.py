@@ -24,7 +24,11 @@ Runs with Debian's python3-torch (1.13 and 2.x). The networks are the notebook's
   flattened last features. Losses: D: BCE-with-logits (real 1, fake 0) plus the classifier's
   cross-entropy on the real images; G: BCE(D(G(z, y)) -> 1) plus the cross-entropy of D's class
   logits on the fakes against y.
-Both D's return (logit, class logits or None); the sigmoid lives in the loss.
+Both D's return (logit, class logits or None); the sigmoid lives in the loss. With a minibatch
+standard deviation group size (dcgan train --minibatch-std, on by default with acgan), D appends
+MinibatchStd's channel to its last features before the logit (fc or main's last conv takes one
+more channel); the class head and the projection see the features without it. A state_dict does
+not hold the group size; it is the classes' constructor argument, as the class count is.
 """
 import copy
 import math
@@ -48,12 +52,33 @@ Z_SIZE = 8
 CLASSES = 3
 BATCH = 6
 LR, BETA1, BETA2 = 0.0002, 0.5, 0.999
-CASES = [("notebook", "projection"), ("notebook", "acgan"), ("pytorch-examples", "projection"),
-         ("pytorch-examples", "acgan")]
+# (arch, conditioning, minibatch std group size): 4 does not divide BATCH, so groups of 3.
+CASES = [("notebook", "projection", 0), ("notebook", "acgan", 0), ("pytorch-examples", "projection", 0),
+         ("pytorch-examples", "acgan", 0), ("notebook", "acgan", 4), ("pytorch-examples", "acgan", 4)]
 
 
-def case_folder(folder, arch, conditioning):
-    return os.path.join(folder, arch.replace("-", "_") + "_" + conditioning)
+def case_folder(folder, arch, conditioning, minibatch_std):
+    name = arch.replace("-", "_") + "_" + conditioning
+    return os.path.join(folder, name + ("_mbstd%d" % minibatch_std if minibatch_std else ""))
+
+
+class MinibatchStd(nn.Module):
+    """Karras et al. 2018: one more channel holding, per image, the standard deviation of each
+    feature over its group, averaged. Groups of group_size images, or of the largest size below it
+    that divides the batch; image i is in group i % (N / size)."""
+
+    def __init__(self, group_size):
+        super().__init__()
+        self.group_size = group_size
+
+    def forward(self, x):
+        n, c, h, w = x.shape
+        group = min(self.group_size, n)
+        while n % group:
+            group -= 1
+        grouped = x.float().reshape(group, n // group, c, h, w)
+        spread = (grouped.var(0, unbiased=False) + 1e-8).sqrt().mean([1, 2, 3])
+        return torch.cat([x, spread.repeat(group).to(x.dtype).view(n, 1, 1, 1).expand(n, 1, h, w)], 1)
 
 
 class ConditionalBatchNorm2d(nn.Module):
@@ -130,23 +155,28 @@ class NotebookGenerator(nn.Module):
         return torch.tanh(self.t_conv3(out))
 
 
+def with_minibatch_std(D, features):
+    return D.minibatch_std(features) if D.minibatch_std is not None else features
+
+
 class NotebookDiscriminator(nn.Module):
     """The notebook's Discriminator with `embed` (projection) or `classifier` (acgan) after fc."""
 
-    def __init__(self, conv_dim, classes, conditioning):
+    def __init__(self, conv_dim, classes, conditioning, minibatch_std=0):
         super().__init__()
         self.conv_dim = conv_dim
         self.conv1 = conv(3, conv_dim, 4, batch_norm=False)
         self.conv2 = conv(conv_dim, conv_dim * 2, 4)
         self.conv3 = conv(conv_dim * 2, conv_dim * 4, 4)
-        self.fc = nn.Linear(conv_dim * 4 * 4 * 4, 1)
+        self.minibatch_std = MinibatchStd(minibatch_std) if minibatch_std else None
+        self.fc = nn.Linear((conv_dim * 4 + (1 if minibatch_std else 0)) * 4 * 4, 1)
         add_class_layers(self, conv_dim * 4, classes, conditioning)
 
     def forward(self, x, labels):
         out = F.leaky_relu(self.conv1(x), 0.2)
         out = F.leaky_relu(self.conv2(out), 0.2)
         out = F.leaky_relu(self.conv3(out), 0.2)
-        return judge(self, out, self.fc(out.view(-1, self.conv_dim * 4 * 4 * 4)), labels)
+        return judge(self, out, self.fc(with_minibatch_std(self, out).flatten(1)), labels)
 
 
 class ExamplesGenerator(nn.Module):
@@ -177,8 +207,9 @@ class ExamplesDiscriminator(nn.Module):
     """pytorch/examples' Discriminator at 32x32 returning the logit (no Sigmoid), with `embed` or
     `classifier` beside `main`."""
 
-    def __init__(self, ndf, classes, conditioning):
+    def __init__(self, ndf, classes, conditioning, minibatch_std=0):
         super().__init__()
+        self.minibatch_std = MinibatchStd(minibatch_std) if minibatch_std else None
         # 3 x 32 x 32 -> ndf x 16 x 16 -> 2ndf x 8 x 8 -> 4ndf x 4 x 4 -> 1 x 1 x 1
         self.main = nn.Sequential(
             nn.Conv2d(3, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, inplace=True),
@@ -186,20 +217,21 @@ class ExamplesDiscriminator(nn.Module):
             nn.LeakyReLU(0.2, inplace=True),
             nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 4),
             nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(ndf * 4, 1, 4, 1, 0, bias=False))
+            nn.Conv2d(ndf * 4 + (1 if minibatch_std else 0), 1, 4, 1, 0, bias=False))
         add_class_layers(self, ndf * 4, classes, conditioning)
 
     def forward(self, images, labels):
         features = self.main[:-1](images)
-        return judge(self, features, self.main[-1](features).view(-1, 1), labels)
+        return judge(self, features, self.main[-1](with_minibatch_std(self, features)).view(-1, 1),
+                     labels)
 
 
-def build(arch, conditioning, z_size=Z_SIZE, conv_dim=CONV_DIM, classes=CLASSES):
+def build(arch, conditioning, z_size=Z_SIZE, conv_dim=CONV_DIM, classes=CLASSES, minibatch_std=0):
     if arch == "notebook":
         return (NotebookGenerator(z_size, conv_dim, classes, conditioning),
-                NotebookDiscriminator(conv_dim, classes, conditioning))
+                NotebookDiscriminator(conv_dim, classes, conditioning, minibatch_std))
     return (ExamplesGenerator(z_size, conv_dim, classes, conditioning),
-            ExamplesDiscriminator(conv_dim, classes, conditioning))
+            ExamplesDiscriminator(conv_dim, classes, conditioning, minibatch_std))
 
 
 def draw_z(arch, n):
@@ -230,10 +262,10 @@ def g_loss_of(G, D, z, labels):
     return loss
 
 
-def generate_case(folder, arch, conditioning, seed):
+def generate_case(folder, arch, conditioning, minibatch_std, seed):
     os.makedirs(folder, exist_ok=True)
     torch.manual_seed(seed)
-    G, D = build(arch, conditioning)
+    G, D = build(arch, conditioning, minibatch_std=minibatch_std)
     labels_of = lambda: torch.randint(0, CLASSES, (BATCH,))  # noqa: E731
     # As after some training: class gains and biases away from 1 and 0, running statistics of
     # their own, so that a mix-up of classes, gains or statistics shows.
@@ -289,20 +321,22 @@ def generate_case(folder, arch, conditioning, seed):
 
 
 def generate(folder):
-    for seed, (arch, conditioning) in enumerate(CASES):
-        generate_case(case_folder(folder, arch, conditioning), arch, conditioning, 30 + seed)
+    for seed, (arch, conditioning, minibatch_std) in enumerate(CASES):
+        generate_case(case_folder(folder, arch, conditioning, minibatch_std), arch, conditioning,
+                      minibatch_std, 30 + seed)
     print("conditional_reference: wrote %s (PyTorch %s)" % (folder, torch.__version__))
 
 
-def from_state_dicts(g_state, d_state):
-    """The classes above built from the keys and shapes of two state_dicts, then loaded strictly."""
+def from_state_dicts(g_state, d_state, minibatch_std=0):
+    """The classes above built from the keys and shapes of two state_dicts (and D's minibatch std
+    group size, which they do not hold), then loaded strictly."""
     arch = "pytorch-examples" if "main.0.weight" in d_state else "notebook"
     conditioning = "projection" if "embed.weight" in d_state else "acgan"
     classes = d_state["embed.weight" if conditioning == "projection" else "classifier.weight"].shape[0]
     conv_dim = d_state["main.0.weight" if arch != "notebook" else "conv1.0.weight"].shape[0]
     first = g_state["fc.weight"].shape[1] if arch == "notebook" else g_state["main.0.weight"].shape[0]
     z_size = first - (classes if conditioning == "acgan" else 0)
-    G, D = build(arch, conditioning, z_size, conv_dim, classes)
+    G, D = build(arch, conditioning, z_size, conv_dim, classes, minibatch_std)
     G.load_state_dict(g_state)  # strict: every key, no other
     D.load_state_dict(d_state)
     return G, D, arch, conditioning, classes
@@ -310,8 +344,13 @@ def from_state_dicts(g_state, d_state):
 
 def check(folder):
     outputs = load(folder + "/cpp_outputs.pt")
+    # dcgan's TorchScript exports, run with no model code below; D's says its group size.
+    G_ts = torch.jit.load(folder + "/exported_G.ts")
+    D_ts = torch.jit.load(folder + "/exported_D.ts")
+    minibatch_std = D_ts.minibatch_std if hasattr(D_ts, "minibatch_std") else 0
     G, D, arch, conditioning, classes = from_state_dicts(load(folder + "/exported_G.pt"),
-                                                         load(folder + "/exported_D.pt"))
+                                                         load(folder + "/exported_D.pt"),
+                                                         minibatch_std)
     G.eval()
     D.eval()
     z, labels = outputs["z"], outputs["labels"]
@@ -323,9 +362,6 @@ def check(folder):
             results["d_eval.class_logits"] = class_logits
     failures = compare(results, outputs)
 
-    # dcgan's TorchScript exports, run with no model code.
-    G_ts = torch.jit.load(folder + "/exported_G.ts")
-    D_ts = torch.jit.load(folder + "/exported_D.ts")
     with torch.no_grad():
         scripted = {"g_eval.out": G_ts(z, labels), "d_eval.logit": D_ts(real, labels)}
         if class_logits is not None:
@@ -364,8 +400,9 @@ def check(folder):
     if failures:
         sys.exit("conditional_reference: %d check(s) differ between dcgan and the reference classes"
                  % failures)
-    print("conditional_reference: dcgan's exported %s %s models compute the same in the reference "
-          "classes (PyTorch %s)" % (arch, conditioning, torch.__version__))
+    print("conditional_reference: dcgan's exported %s %s models (minibatch std %d) compute the same "
+          "in the reference classes (PyTorch %s)" % (arch, conditioning, minibatch_std,
+                                                      torch.__version__))
 
 
 if __name__ == "__main__":

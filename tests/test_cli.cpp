@@ -22,8 +22,9 @@
 #include "dcgan/image/grid.h"
 #include "dcgan/image/png.h"
 #include "dcgan/models/generator.h"
-#include "dcgan/train/checkpoint.h"
 #include "dcgan/sampling/sampling.h"
+#include "dcgan/train/checkpoint.h"
+#include "dcgan/train/config.h"
 #include "test_helpers.h"
 #include "tiny_train_args.h"
 
@@ -725,15 +726,28 @@ TEST(Commands, SummaryGivesTheNotebookParameterCounts) {
   EXPECT_EQ(json.at("discriminator").at("total_params"), 167809) << r.out;
   expect_input_error(dcgan({"summary", "--conv-dim", "0"}, tmp.path()), "--conv-dim");
   // AC-GAN: fc takes 10 more inputs (10 x 2,048 weights); D's classifier maps 2,048 features to
-  // 10 classes (20,480 weights and 10 biases). The counts `train --conditional acgan` logs.
+  // 10 classes (20,480 weights and 10 biases), and its minibatch std channel (4 x 4 positions)
+  // gives fc 16 more weights. The counts `train --conditional acgan` logs.
   const auto acgan =
       dcgan({"summary", "--conv-dim", "32", "--conditional", "acgan", "--json"}, tmp.path());
   ASSERT_EQ(acgan.code, 0) << describe(acgan);
   const auto acgan_json = nlohmann::json::parse(acgan.out);
   EXPECT_EQ(acgan_json.at("generator").at("total_params"), 372416 + 20480) << acgan.out;
-  EXPECT_EQ(acgan_json.at("discriminator").at("total_params"), 167809 + 20490) << acgan.out;
-  EXPECT_EQ(acgan_json.at("discriminator").at("layers").back().at("name"), "classifier");
-  EXPECT_EQ(acgan_json.at("discriminator").at("layers").back().at("params"), 20490);
+  EXPECT_EQ(acgan_json.at("discriminator").at("total_params"), 167809 + 20490 + 16) << acgan.out;
+  const auto& d_layers = acgan_json.at("discriminator").at("layers");
+  EXPECT_EQ(d_layers.back().at("name"), "classifier");
+  EXPECT_EQ(d_layers.back().at("params"), 20490);
+  const auto std_layer = std::find_if(d_layers.begin(), d_layers.end(), [](const auto& layer) {
+    return layer.at("name") == "minibatch_std";
+  });
+  ASSERT_NE(std_layer, d_layers.end()) << acgan.out;
+  EXPECT_EQ(std_layer->at("output_shape"), nlohmann::json({1, 129, 4, 4}));
+  const auto plain = dcgan(
+      {"summary", "--conv-dim", "32", "--conditional", "acgan", "--minibatch-std", "0", "--json"},
+      tmp.path());
+  ASSERT_EQ(plain.code, 0) << describe(plain);
+  EXPECT_EQ(nlohmann::json::parse(plain.out).at("discriminator").at("total_params"),
+            167809 + 20490);
   expect_input_error(
       dcgan({"summary", "--conditional", "acgan", "--classes", "1"}, tmp.path()), "--classes");
 }
@@ -877,10 +891,11 @@ TEST(TrainOptions, RecipesAndAFlagThatOverridesThem) {
 TEST(TrainOptions, LeversReachTheRunAndBadValuesAreRefused) {
   TempDir tmp;
   const auto run = tmp.path() / "run";
-  const auto r = dcgan(train_args(run, {"--augment", "translation,cutout", "--augment-strength",
-                                        "0.5", "--loss", "hinge", "--spectral-norm",
-                                        "--no-batch-norm", "--lr-d", "0.0004", "--lr-g", "0.0001"}),
-                       tmp.path());
+  const auto r =
+      dcgan(train_args(run, {"--augment", "translation,cutout", "--augment-strength", "0.5",
+                             "--loss", "hinge", "--spectral-norm", "--no-batch-norm", "--lr-d",
+                             "0.0004", "--lr-g", "0.0001", "--minibatch-std", "2"}),
+            tmp.path());
   ASSERT_EQ(r.code, 0) << describe(r);
   const auto config = json_file(run / "config.json");
   EXPECT_EQ(config.at("augment"), "translation,cutout");
@@ -890,9 +905,18 @@ TEST(TrainOptions, LeversReachTheRunAndBadValuesAreRefused) {
   EXPECT_EQ(config.at("batch_norm"), false);
   EXPECT_EQ(config.at("lr_d"), 0.0004);
   EXPECT_EQ(config.at("lr_g"), 0.0001);
+  EXPECT_EQ(config.at("minibatch_std"), 2);
   const auto info = dcgan::train::read_checkpoint_info((run / "checkpoints/last.pt").string());
   EXPECT_TRUE(info.spectral_norm);
   EXPECT_FALSE(info.batch_norm);
+  EXPECT_EQ(info.minibatch_std, 2);
+  // A resumed run keeps its D: another group size is refused before anything is written.
+  expect_input_error(
+      dcgan({"train", "--resume", run.string(), "--epochs", "2", "--minibatch-std", "4"},
+            tmp.path()),
+      "--minibatch-std 4 disagrees with the resumed run's 2");
+  EXPECT_EQ(dcgan::train::read_checkpoint_info((run / "checkpoints/last.pt").string()).epochs_done,
+            info.epochs_done);
   expect_input_error(dcgan(train_args(tmp.path() / "b1", {"--augment", "flip"}), tmp.path()),
                      "--augment: unknown augmentation 'flip'");
   expect_input_error(
@@ -900,6 +924,8 @@ TEST(TrainOptions, LeversReachTheRunAndBadValuesAreRefused) {
       "--smooth-labels is for the BCE loss");
   expect_input_error(dcgan(train_args(tmp.path() / "b3", {"--lr-g=0"}), tmp.path()),
                      "--lr-g must be a positive number");
+  expect_input_error(dcgan(train_args(tmp.path() / "b4", {"--minibatch-std=-1"}), tmp.path()),
+                     "--minibatch-std must be 0 (off) or a group size up to 1024, got -1");
 }
 
 TEST(TrainOptions, CheckpointEveryAndKeepCheckpointsZero) {
@@ -1009,13 +1035,17 @@ TEST(Conditional, TrainThenGenerateClassesAndPlates) {
   args.insert(args.end(), {"--conditional", "--g-class-weight", "0.5", "--nrow", "3"});
   const auto trained = dcgan(args, tmp.path());
   ASSERT_EQ(trained.code, 0) << describe(trained);
-  EXPECT_EQ(json_file(tmp.path() / "run" / "config.json").at("g_class_weight"), 0.5);
+  const auto config = json_file(tmp.path() / "run" / "config.json");
+  EXPECT_EQ(config.at("g_class_weight"), 0.5);
+  // AC-GAN's D judges with the minibatch standard deviation unless told otherwise.
+  EXPECT_EQ(config.at("minibatch_std"), dcgan::train::kAcganMinibatchStd);
   // 10 rows (the digits) of 3 columns, 34 px a cell.
   EXPECT_EQ(png_size(read_bytes((tmp.path() / "run" / "samples" / "epoch_001.png").string())),
             (std::pair<uint32_t, uint32_t>{3 * 34 + 2, 10 * 34 + 2}));
   const auto checkpoint = (tmp.path() / "run" / "checkpoints" / "last.pt").string();
   const auto info = dcgan::train::read_checkpoint_info(checkpoint);
   EXPECT_EQ(info.conditioning, dcgan::models::Conditioning::kAcgan);
+  EXPECT_EQ(info.minibatch_std, dcgan::train::kAcganMinibatchStd);
   EXPECT_EQ(info.class_names,
             (std::vector<std::string>{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}));
 

@@ -794,18 +794,23 @@ using dcgan::models::Conditioning;
 struct ConditionalCase {
   Arch arch;
   Conditioning conditioning;
-  // The reference's folder: notebook_projection, pytorch_examples_acgan, ...
+  int64_t minibatch_std = 0;  // D's group size (--minibatch-std)
+  // The reference's folder: notebook_projection, pytorch_examples_acgan_mbstd4, ...
   std::string folder() const {
     return (arch == Arch::kNotebook ? "notebook_" : "pytorch_examples_") +
-           dcgan::models::to_string(conditioning);
+           dcgan::models::to_string(conditioning) +
+           (minibatch_std ? "_mbstd" + std::to_string(minibatch_std) : "");
   }
 };
 
+// The reference's batches of 6 take the group size of 4 down to 3.
 const std::vector<ConditionalCase> kConditionalCases = {
     {Arch::kNotebook, Conditioning::kProjection},
     {Arch::kNotebook, Conditioning::kAcgan},
     {Arch::kPytorchExamples, Conditioning::kProjection},
     {Arch::kPytorchExamples, Conditioning::kAcgan},
+    {Arch::kNotebook, Conditioning::kAcgan, 4},
+    {Arch::kPytorchExamples, Conditioning::kAcgan, 4},
 };
 
 std::string conditional_reference(const ConditionalCase& c, const std::string& name) {
@@ -834,12 +839,14 @@ dcgan::train::Gan conditional_gan(const ConditionalCase& c) {
   EXPECT_EQ(d_options.arch(), c.arch);
   EXPECT_EQ(g_options.conv_dim(), 4);
   EXPECT_EQ(g_options.image_size(), 32);
+  EXPECT_EQ(dcgan::interop::has_minibatch_std_channel(d_state, d_options), c.minibatch_std > 0);
   dcgan::train::GanOptions options;
   options.conv_dim = 4;
   options.z_size = 8;
   options.arch = c.arch;
   options.conditioning = c.conditioning;
   options.classes = 3;
+  options.minibatch_std = c.minibatch_std;
   dcgan::train::Gan gan(options, torch::kCPU);
   dcgan::interop::load_pytorch_state_dict(gan.generator, g_state, "G.pt");
   dcgan::interop::load_pytorch_state_dict(gan.discriminator, d_state, "D.pt");
@@ -879,6 +886,7 @@ dcgan::train::GanOptions tiny_options(const ConditionalCase& c) {
   options.z_size = 8;
   options.arch = c.arch;
   options.conditioning = c.conditioning;
+  options.minibatch_std = c.minibatch_std;
   return options;
 }
 
@@ -966,9 +974,10 @@ TEST(ConditionalParity, ExportedModelsComputeTheSameInTheirClasses) {
     auto generator = dcgan::train::load_generator(checkpoint, torch::kCPU);
     auto discriminator = dcgan::train::load_discriminator(checkpoint, torch::kCPU);
     torch::manual_seed(3);
-    const auto z = dcgan::train::sample_z(tiny_options(c), 5, torch::kCPU);
-    const auto labels = torch::tensor({2, 0, 1, 1, 2}, torch::kInt64);
-    const auto images = torch::randint(0, 256, {5, 3, 32, 32}, torch::kUInt8);
+    // Six images: groups of 3 for a minibatch std of 4.
+    const auto z = dcgan::train::sample_z(tiny_options(c), 6, torch::kCPU);
+    const auto labels = torch::tensor({2, 0, 1, 1, 2, 0}, torch::kInt64);
+    const auto images = torch::randint(0, 256, {6, 3, 32, 32}, torch::kUInt8);
     const auto made = generator->forward_with_labels(z, labels);
     const auto judgement = discriminator->judge(dcgan::data::scale(images), labels);
     TensorDict outputs = {{"z", z},
@@ -1024,6 +1033,41 @@ TEST(ConditionalParity, ExportedModelsComputeTheSameInTheirClasses) {
     EXPECT_EQ(info.conditioning, c.conditioning);
     EXPECT_EQ(info.class_names, names);
     EXPECT_EQ(largest_difference(imported->forward_with_labels(z, labels), made), 0.0);
+
+    // With its discriminator: the TorchScript module says its minibatch std group size; a
+    // state_dict cannot, so --minibatch-std must say it.
+    auto pair = dcgan_cli("import --generator " + dir.file("exported_G.ts") + " --discriminator " +
+                          dir.file("exported_D.ts") + " --out " + dir.file("pair") + " --seed 1");
+    ASSERT_EQ(pair.code, 0) << pair.output;
+    const auto pair_checkpoint = dir.file("pair") + "/checkpoints/last.pt";
+    EXPECT_EQ(dcgan::train::read_checkpoint_info(pair_checkpoint).minibatch_std, c.minibatch_std);
+    EXPECT_LE(largest_difference(dcgan::train::load_discriminator(pair_checkpoint, torch::kCPU)
+                                     ->judge(real, labels)
+                                     .logit,
+                                 judgement.logit),
+              1e-6);
+    const auto state_dicts = "import --generator " + dir.file("exported_G.pt") +
+                             " --discriminator " + dir.file("exported_D.pt") + " --seed 1 --out ";
+    if (c.minibatch_std > 0) {
+      const auto refused = dcgan_cli(state_dicts + dir.file("unsaid"));
+      EXPECT_EQ(refused.code, 2) << refused.output;
+      EXPECT_NE(refused.output.find(dir.file("exported_D.pt") +
+                                    ": has a minibatch standard deviation channel"),
+                std::string::npos)
+          << refused.output;
+      pair = dcgan_cli(state_dicts + dir.file("said") + " --minibatch-std " +
+                       std::to_string(c.minibatch_std));
+      ASSERT_EQ(pair.code, 0) << pair.output;
+      EXPECT_EQ(dcgan::train::read_checkpoint_info(dir.file("said") + "/checkpoints/last.pt")
+                    .minibatch_std,
+                c.minibatch_std);
+    } else {
+      const auto refused = dcgan_cli(state_dicts + dir.file("unsaid") + " --minibatch-std 4");
+      EXPECT_EQ(refused.code, 2) << refused.output;
+      EXPECT_NE(refused.output.find("has no minibatch standard deviation channel"),
+                std::string::npos)
+          << refused.output;
+    }
   }
 }
 

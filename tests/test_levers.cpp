@@ -4,11 +4,14 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "dcgan/models/discriminator.h"
 #include "dcgan/models/generator.h"
+#include "dcgan/models/minibatch_std.h"
 #include "dcgan/models/spectral_norm.h"
+#include "dcgan/models/summary.h"
 #include "dcgan/train/augment.h"
 #include "dcgan/train/checkpoint.h"
 #include "dcgan/train/config.h"
@@ -190,6 +193,87 @@ TEST(SpectralNorm, DiscriminatorNormalisesEveryLayerAndTrains) {
   }
 }
 
+// Four images of 1 x 1 x 2 features in groups of two: image i is in group i % 2.
+TEST(MinibatchStd, HandWorkedGroupsOfTwo) {
+  const auto x = torch::tensor({0.0f, 0.0f, 1.0f, 1.0f, 2.0f, 4.0f, 1.0f, 3.0f}).view({4, 1, 1, 2});
+  const auto out = dcgan::models::append_minibatch_std(x, 2);
+  ASSERT_EQ(out.sizes(), (std::vector<int64_t>{4, 2, 1, 2}));
+  EXPECT_TRUE(torch::equal(out.narrow(1, 0, 1), x)) << "the features themselves pass unchanged";
+  // Images 0 and 2: standard deviations (population) 1 and 2, mean 1.5. Images 1 and 3: 0 (the
+  // epsilon leaves sqrt(1e-8)) and 1, mean 0.50005. Each fills its image's whole channel.
+  const auto spread = out.narrow(1, 1, 1).flatten();
+  const auto expected =
+      torch::tensor({1.5f, 1.5f, 0.50005f, 0.50005f, 1.5f, 1.5f, 0.50005f, 0.50005f});
+  EXPECT_TRUE(torch::allclose(spread, expected, 1e-5, 1e-6)) << spread;
+  // Gradients stay finite where a group's features are identical.
+  const auto same = torch::ones({4, 2, 2, 2}, torch::requires_grad());
+  const auto grad =
+      torch::autograd::grad({dcgan::models::append_minibatch_std(same, 4).sum()}, {same});
+  EXPECT_TRUE(torch::isfinite(grad[0]).all().item<bool>());
+}
+
+TEST(MinibatchStd, GroupSizeFallsToADivisorOfTheBatch) {
+  using dcgan::models::minibatch_std_group;
+  EXPECT_EQ(minibatch_std_group(64, 4), 4);
+  EXPECT_EQ(minibatch_std_group(16, 64), 16);  // a batch smaller than the group: one group
+  EXPECT_EQ(minibatch_std_group(6, 4), 3);
+  EXPECT_EQ(minibatch_std_group(5, 4), 1);
+  EXPECT_EQ(minibatch_std_group(1, 8), 1);
+  // A whole batch of 6 in groups of 3: images 0, 2, 4 and 1, 3, 5.
+  const auto x = torch::arange(6, torch::kFloat32).view({6, 1, 1, 1}).pow(2);
+  const auto spread = dcgan::models::append_minibatch_std(x, 4).narrow(1, 1, 1).flatten();
+  const auto even = torch::tensor({0.0f, 4.0f, 16.0f}).std(/*unbiased=*/false).item<float>();
+  const auto odd = torch::tensor({1.0f, 9.0f, 25.0f}).std(/*unbiased=*/false).item<float>();
+  EXPECT_TRUE(torch::allclose(spread, torch::tensor({even, odd, even, odd, even, odd}), 1e-5))
+      << spread;
+}
+
+// D's logit sees the channel (its last layer takes one more), its class head does not; an image's
+// logit then depends on the other images of its group, even in eval mode.
+TEST(MinibatchStd, DiscriminatorJudgesEachImageWithItsGroup) {
+  using dcgan::models::Arch;
+  using dcgan::models::Conditioning;
+  torch::manual_seed(4);
+  for (const auto arch : {Arch::kNotebook, Arch::kPytorchExamples}) {
+    SCOPED_TRACE(dcgan::models::to_string(arch));
+    const auto options = dcgan::models::DiscriminatorOptions(4)
+                             .arch(arch)
+                             .conditioning(Conditioning::kAcgan)
+                             .classes(3);
+    dcgan::models::Discriminator with(
+        dcgan::models::DiscriminatorOptions(options).minibatch_std(2));
+    dcgan::models::Discriminator without(options);
+    // W0 = 16 features of 4 x 4.
+    if (arch == Arch::kNotebook) {
+      EXPECT_EQ(with->fc->weight.size(1), 17 * 16);
+      EXPECT_EQ(without->fc->weight.size(1), 16 * 16);
+    } else {
+      EXPECT_EQ(with->conv_out->weight.size(1), 17);
+      EXPECT_EQ(without->conv_out->weight.size(1), 16);
+    }
+    EXPECT_EQ(with->classifier->weight.size(1), 16 * 16);
+    const auto summary = dcgan::models::summarize(with);
+    const auto row = std::find_if(summary.layers.begin(), summary.layers.end(),
+                                  [](const auto& layer) { return layer.name == "minibatch_std"; });
+    ASSERT_NE(row, summary.layers.end());
+    EXPECT_EQ(row->output_shape, (std::vector<int64_t>{1, 17, 4, 4}));
+
+    torch::NoGradGuard no_grad;
+    with->eval();
+    without->eval();
+    const auto images = torch::rand({4, 3, 32, 32}) * 2 - 1;
+    auto changed = images.clone();
+    changed[2].copy_(torch::rand({3, 32, 32}) * 2 - 1);  // image 0's group mate
+    const auto labels = torch::tensor({0, 1, 2, 0}, torch::kInt64);
+    const auto before = with->judge(images, labels), after = with->judge(changed, labels);
+    EXPECT_GT((before.logit[0] - after.logit[0]).abs().item<double>(), 1e-6);
+    EXPECT_TRUE(torch::equal(before.logit[1], after.logit[1])) << "image 1 is in the other group";
+    EXPECT_TRUE(torch::equal(before.class_logits[0], after.class_logits[0]))
+        << "the class head judges each image alone";
+    EXPECT_TRUE(torch::equal(without->forward(images)[0], without->forward(changed)[0]));
+  }
+}
+
 TEST(LearningRates, EachNetworkGetsItsOwn) {
   auto lr_of = [](torch::optim::Adam& adam) {
     return static_cast<torch::optim::AdamOptions&>(adam.param_groups()[0].options()).lr();
@@ -292,6 +376,7 @@ TEST(LeverCheckpoints, RecordTheNetworksAndLoadThem) {
   options.z_size = 8;
   options.batch_norm = false;
   options.spectral_norm = true;
+  options.minibatch_std = 3;
   Gan gan(options, torch::kCPU);
   dcgan::train::TrainingProgress progress;
   progress.fixed_z = torch::zeros({2, 8});
@@ -301,7 +386,9 @@ TEST(LeverCheckpoints, RecordTheNetworksAndLoadThem) {
   const auto info = dcgan::train::read_checkpoint_info(path);
   EXPECT_FALSE(info.batch_norm);
   EXPECT_TRUE(info.spectral_norm);
+  EXPECT_EQ(info.minibatch_std, 3);
   auto d = dcgan::train::load_discriminator(path, torch::kCPU);
+  EXPECT_EQ(d->options().minibatch_std(), 3);
   EXPECT_TRUE(torch::equal(d->named_buffers()["conv2.weight_u"],
                            gan.discriminator->named_buffers()["conv2.weight_u"]));
   auto g = dcgan::train::load_generator(path, torch::kCPU);
@@ -309,7 +396,7 @@ TEST(LeverCheckpoints, RecordTheNetworksAndLoadThem) {
   // A run with BatchNorm can't load it.
   Gan other(GanOptions{4, 8}, torch::kCPU);
   dcgan::test::expect_error([&] { dcgan::train::load_checkpoint(path, other); },
-                            {"another architecture", "no batch norm"});
+                            {"another architecture", "no batch norm", "minibatch std 3"});
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "dcgan/interop/transfer.h"
 #include "dcgan/models/conditioning.h"
 #include "dcgan/models/summary.h"
+#include "dcgan/train/config.h"
 #include "dcgan/util/errors.h"
 
 namespace dcgan::cli {
@@ -54,6 +55,9 @@ int summary_command(int argc, char** argv) {
       "conditional", "none, acgan or projection: the class-conditional models (as train's "
       "--conditional)", cxxopts::value<std::string>()->default_value("none"))(
       "classes", "Classes of a conditional model", cxxopts::value<int64_t>()->default_value("10"))(
+      "minibatch-std", "D's minibatch std group size, as train's --minibatch-std (default: " +
+      std::to_string(train::kAcganMinibatchStd) + " with --conditional acgan, else 0)",
+      cxxopts::value<int64_t>()->default_value("0"))(
       "json", "Print one JSON object instead of tables (default: off)",
       cxxopts::value<bool>()->default_value("false"));
   // clang-format on
@@ -75,6 +79,14 @@ int summary_command(int argc, char** argv) {
   if (conditioning != models::Conditioning::kNone && (classes < 2 || classes > models::kMaxClasses))
     throw InputError("--classes must be 2-" + std::to_string(models::kMaxClasses) + ", got " +
                      std::to_string(classes));
+  // As train builds D: acgan has the minibatch std layer unless told otherwise.
+  const auto minibatch_std = args->count("minibatch-std") ? (*args)["minibatch-std"].as<int64_t>()
+                             : conditioning == models::Conditioning::kAcgan
+                                 ? train::kAcganMinibatchStd
+                                 : 0;
+  if (minibatch_std < 0 || minibatch_std > 1024)
+    throw InputError("--minibatch-std must be 0 (off) or a group size up to 1024, got " +
+                     std::to_string(minibatch_std));
   models::Generator generator(models::GeneratorOptions(z_size, conv_dim)
                                   .image_size(image_size)
                                   .arch(arch)
@@ -83,6 +95,7 @@ int summary_command(int argc, char** argv) {
   models::Discriminator discriminator{models::DiscriminatorOptions(conv_dim)
                                           .image_size(image_size)
                                           .arch(arch)
+                                          .minibatch_std(minibatch_std)
                                           .conditioning(conditioning)
                                           .classes(classes)};
   const auto side = std::to_string(image_size) + "x" + std::to_string(image_size);
@@ -98,11 +111,13 @@ int summary_command(int argc, char** argv) {
                        std::to_string(conv_dim) +
                        (classes ? ", " + method + " over " + std::to_string(classes) + " classes"
                                 : "");
+    const auto d_model =
+        model + (minibatch_std ? ", minibatch std " + std::to_string(minibatch_std) : "");
     std::cout << models::to_table("Generator (" + model + ", z_size " + std::to_string(z_size) +
                                       ")",
                                   g)
               << "\n"
-              << models::to_table("Discriminator (" + model + ")", d);
+              << models::to_table("Discriminator (" + d_model + ")", d);
   }
   return 0;
 }

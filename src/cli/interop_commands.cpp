@@ -79,6 +79,11 @@ int import_command(int argc, char** argv) {
       "acgan-classes",
       "The generator is AC-GAN's, z followed by a one-hot label of this many classes (needed "
       "only for its state_dict without --discriminator)",
+      cxxopts::value<int64_t>()->default_value("0"))(
+      "minibatch-std",
+      "The discriminator's minibatch std group size (needed only for the state_dict of one with "
+      "that layer); without --discriminator, the fresh one's (default: " +
+          std::to_string(train::kAcganMinibatchStd) + " for an AC-GAN generator, else none)",
       cxxopts::value<int64_t>()->default_value("0"));
   // clang-format on
   const auto parsed = parse_options(options, argc, argv);
@@ -92,6 +97,10 @@ int import_command(int argc, char** argv) {
   o.config.batch_size = args["batch-size"].as<int64_t>();
   o.config.smooth_labels = args["smooth-labels"].as<bool>();
   o.acgan_classes = args["acgan-classes"].as<int64_t>();
+  o.minibatch_std = args["minibatch-std"].as<int64_t>();
+  if (o.minibatch_std < 0 || o.minibatch_std > 1024)
+    throw InputError("--minibatch-std must be 0 (none) or a group size up to 1024, got " +
+                     std::to_string(o.minibatch_std));
   if (args.count("seed")) {
     o.config.seed = args["seed"].as<uint64_t>();
     o.config.seed_given = true;

@@ -33,6 +33,11 @@ void add_lever_options(cxxopts::Options& options, const train::TrainConfig& d) {
       cxxopts::value<double>()->default_value(number(d.augment_strength)))(
       "spectral-norm", "Spectral normalisation of D's layers (default: off)",
       cxxopts::value<bool>()->default_value("false"))(
+      "minibatch-std",
+      "D sees the standard deviation of its features over groups of N images, as one more feature "
+      "map (Karras et al. 2018), which pushes G to vary its images; 0: off (default: " +
+          std::to_string(train::kAcganMinibatchStd) + " with --conditional acgan, else 0)",
+      cxxopts::value<int64_t>()->default_value("0"))(
       "no-batch-norm", "No BatchNorm in either network; their convolutions get biases instead "
       "(default: off, i.e. BatchNorm as in the notebook)",
       cxxopts::value<bool>()->default_value("false"))(
@@ -71,6 +76,7 @@ void read_lever_options(const cxxopts::ParseResult& args, train::TrainConfig& co
   config.augment = args["augment"].as<std::string>();
   config.augment_strength = args["augment-strength"].as<double>();
   config.spectral_norm = args["spectral-norm"].as<bool>();
+  config.minibatch_std = args["minibatch-std"].as<int64_t>();
   config.batch_norm = !args["no-batch-norm"].as<bool>();
   config.conditional = args["conditional"].as<std::string>();
   config.g_class_weight = args["g-class-weight"].as<double>();

@@ -318,6 +318,20 @@ models::DiscriminatorOptions discriminator_options(const serialization::TensorDi
   return options;
 }
 
+bool has_minibatch_std_channel(const serialization::TensorDict& given,
+                               const models::DiscriminatorOptions& options) {
+  const auto state = without_data_parallel_prefix(given);
+  const int64_t width = models::feature_widths(options.conv_dim(), options.image_size()).front();
+  const auto halvings =
+      static_cast<int64_t>(models::feature_widths(options.conv_dim(), options.image_size()).size());
+  const auto* last =
+      find(state, options.arch() == Arch::kNotebook ? "fc.weight"
+                                                    : main_index(3 * halvings - 1) + ".weight");
+  if (!last || last->dim() < 2) return false;  // load_pytorch_state_dict names what is missing
+  const int64_t inputs = last->size(1);
+  return options.arch() == Arch::kNotebook ? inputs == (width + 1) * 4 * 4 : inputs == width + 1;
+}
+
 void load_pytorch_state_dict(models::Generator& generator, const serialization::TensorDict& state,
                              const std::string& source) {
   load(*generator, generator_layers(generator), state, source);

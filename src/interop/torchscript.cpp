@@ -238,6 +238,8 @@ torch::jit::Module discriminator_module(models::Discriminator& discriminator,
   register_common_attributes(module, o.arch(), o.image_size(), o.conv_dim(), o.batch_norm());
   const bool conditional = o.conditioning() != models::Conditioning::kNone;
   if (conditional) register_class_attributes(module, o.conditioning(), o.classes(), class_names);
+  if (o.minibatch_std() > 0)
+    module.register_attribute("minibatch_std", c10::IntType::get(), o.minibatch_std());
   register_tensors(module, *discriminator);
 
   const Source s(module);
@@ -251,16 +253,37 @@ torch::jit::Module discriminator_module(models::Discriminator& discriminator,
   }
   features += "    return x.flatten(1)\n";
   const int64_t width = models::feature_widths(o.conv_dim(), o.image_size()).front();  // {W0,4,4}
+  // The logit of features h: through models::append_minibatch_std first when D has it.
+  std::string logit_of_h;
+  std::string judged = "h";
+  if (o.minibatch_std() > 0) {
+    logit_of_h +=
+        "    x = self.features_with_minibatch_std(h.view(" + ints({-1, width, 4, 4}) + "))\n";
+    judged = "x";
+    features +=
+        "\ndef features_with_minibatch_std(self, x: Tensor) -> Tensor:\n"
+        "    n = x.size(0)\n"
+        "    group = min(self.minibatch_std, n)\n"
+        "    while n % group != 0:\n"
+        "        group -= 1\n"
+        "    grouped = x.float().reshape([group, n // group, x.size(1), x.size(2), x.size(3)])\n"
+        "    spread = (grouped.var(0, unbiased=False) + 1e-8).sqrt().mean([1, 2, 3])\n"
+        "    std_map = spread.repeat([group]).to(x.dtype).view([n, 1, 1, 1])\n"
+        "    return torch.cat([x, std_map.expand([n, 1, x.size(2), x.size(3)])], 1)\n";
+  }
+  const int64_t judged_width = width + (o.minibatch_std() > 0 ? 1 : 0);
+  if (o.arch() == Arch::kNotebook) {
+    logit_of_h += "    logit = torch.linear(" + judged + ".flatten(1), self.fc_weight, " +
+                  s.tensor("fc", "bias") + ")\n";
+  } else {
+    logit_of_h += "    logit = torch.conv2d(" + judged + ".view(" + ints({-1, judged_width, 4, 4}) +
+                  "), self.conv_out_weight, " + s.tensor("conv_out", "bias") + ").flatten(1)\n";
+  }
   if (!conditional) {
-    std::string forward = "def forward(self, images: Tensor) -> Tensor:\n";
-    if (o.arch() == Arch::kNotebook) {
-      forward += "    return torch.linear(self.features(images), self.fc_weight, " +
-                 s.tensor("fc", "bias") + ")\n";
-    } else {
-      forward += "    x = self.features(images).view(" + ints({-1, width, 4, 4}) + ")\n";
-      forward += "    return torch.conv2d(x, self.conv_out_weight, " +
-                 s.tensor("conv_out", "bias") + ").flatten(1)\n";
-    }
+    const std::string forward =
+        "def forward(self, images: Tensor) -> Tensor:\n"
+        "    h = self.features(images)\n" +
+        logit_of_h + "    return logit\n";
     const std::string probability =
         "def probability(self, images: Tensor) -> Tensor:\n"
         "    return torch.sigmoid(self.forward(images))\n";
@@ -270,13 +293,7 @@ torch::jit::Module discriminator_module(models::Discriminator& discriminator,
   // Conditional: forward(images, labels) for both methods; projection adds the class term of
   // models::projection_term, acgan's classifier is classify(images).
   std::string forward = "def forward(self, images: Tensor, labels: Tensor) -> Tensor:\n";
-  forward += "    h = self.features(images)\n";
-  if (o.arch() == Arch::kNotebook) {
-    forward += "    logit = torch.linear(h, self.fc_weight, " + s.tensor("fc", "bias") + ")\n";
-  } else {
-    forward += "    logit = torch.conv2d(h.view(" + ints({-1, width, 4, 4}) +
-               "), self.conv_out_weight, " + s.tensor("conv_out", "bias") + ").flatten(1)\n";
-  }
+  forward += "    h = self.features(images)\n" + logit_of_h;
   if (o.conditioning() == models::Conditioning::kProjection) {
     forward += "    pooled = h.view(" + ints({-1, width, 4, 4}) + ").sum([2, 3])\n";
     forward +=
@@ -320,30 +337,37 @@ void load_tensors(const torch::jit::Module& module, torch::nn::Module& model,
   });
 }
 
-// A conditional module's conditioning and class names, checked against each other.
-ExportedClasses exported_classes(const torch::jit::Module& module, const std::string& path) {
-  ExportedClasses classes;
-  if (!module.hasattr("conditioning")) return classes;
+// A discriminator's minibatch std group size; a conditional module's conditioning and class names,
+// checked against each other.
+ExportedAttributes exported_attributes(const torch::jit::Module& module, const std::string& path) {
+  ExportedAttributes said;
+  if (module.hasattr("minibatch_std")) {
+    said.minibatch_std = module.attr("minibatch_std").toInt();
+    if (said.minibatch_std < 1 || said.minibatch_std > 1024)
+      throw InputError(path + ": TorchScript module has a minibatch std group size of " +
+                       std::to_string(said.minibatch_std));
+  }
+  if (!module.hasattr("conditioning")) return said;
   const auto name = module.attr("conditioning").toStringRef();
   if (name != "projection" && name != "acgan")
     throw InputError(path + ": TorchScript module has an unknown conditioning '" + name + "'");
-  classes.conditioning = models::parse_conditioning(name);
+  said.conditioning = models::parse_conditioning(name);
   const int64_t count = module.attr("classes").toInt();
   // Held by name: a range-for over attr(...).toListRef() would outlive the IValue holding the list.
   const auto names = module.attr("class_names");
   for (const auto& class_name : names.toListRef())
-    classes.class_names.push_back(class_name.toStringRef());
+    said.class_names.push_back(class_name.toStringRef());
   if (count < 2 || count > models::kMaxClasses ||
-      static_cast<int64_t>(classes.class_names.size()) != count) {
+      static_cast<int64_t>(said.class_names.size()) != count) {
     throw InputError(path + ": TorchScript module says it has " + std::to_string(count) +
-                     " classes and names " + std::to_string(classes.class_names.size()));
+                     " classes and names " + std::to_string(said.class_names.size()));
   }
-  return classes;
+  return said;
 }
 
 // A module `dcgan export --format torchscript` wrote, back in the state_dict layout of its arch.
 serialization::TensorDict exported_module_state(const torch::jit::Module& module,
-                                                const std::string& path, ExportedClasses& classes) {
+                                                const std::string& path, ExportedAttributes& said) {
   if (module.attr("dcgan_export_version").toInt() > kTorchScriptExportVersion)
     throw InputError(path + ": exported by a newer dcgan; import it with that dcgan");
   const auto arch = models::parse_arch(module.attr("arch").toStringRef());
@@ -351,14 +375,14 @@ serialization::TensorDict exported_module_state(const torch::jit::Module& module
   const auto conv_dim = module.attr("conv_dim").toInt();
   const auto batch_norm = module.attr("batch_norm").toBool();
   models::check_image_size(image_size);
-  classes = exported_classes(module, path);
-  const auto count = static_cast<int64_t>(classes.class_names.size());
+  said = exported_attributes(module, path);
+  const auto count = static_cast<int64_t>(said.class_names.size());
   if (module.hasattr("z_size")) {
     models::Generator generator(models::GeneratorOptions(module.attr("z_size").toInt(), conv_dim)
                                     .image_size(image_size)
                                     .arch(arch)
                                     .batch_norm(batch_norm)
-                                    .conditioning(classes.conditioning)
+                                    .conditioning(said.conditioning)
                                     .classes(count));
     load_tensors(module, *generator, path);
     return pytorch_state_dict(generator);
@@ -367,7 +391,8 @@ serialization::TensorDict exported_module_state(const torch::jit::Module& module
                                           .image_size(image_size)
                                           .arch(arch)
                                           .batch_norm(batch_norm)
-                                          .conditioning(classes.conditioning)
+                                          .minibatch_std(said.minibatch_std)
+                                          .conditioning(said.conditioning)
                                           .classes(count));
   load_tensors(module, *discriminator, path);
   return pytorch_state_dict(discriminator);
@@ -375,7 +400,8 @@ serialization::TensorDict exported_module_state(const torch::jit::Module& module
 
 }  // namespace
 
-serialization::TensorDict torchscript_state(const std::string& path, ExportedClasses* classes) {
+serialization::TensorDict torchscript_state(const std::string& path,
+                                            ExportedAttributes* attributes) {
   torch::jit::Module module;
   try {
     module = torch::jit::load(path, torch::kCPU);
@@ -387,9 +413,9 @@ serialization::TensorDict torchscript_state(const std::string& path, ExportedCla
   }
   if (module.hasattr("dcgan_export_version")) {
     try {
-      ExportedClasses said;
+      ExportedAttributes said;
       auto state = exported_module_state(module, path, said);
-      if (classes) *classes = said;
+      if (attributes) *attributes = said;
       return state;
     } catch (const c10::Error& e) {
       throw InputError(path + ": TorchScript module exported by dcgan is damaged (" +

@@ -1,5 +1,6 @@
 #include "dcgan/interop/transfer.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <random>
 
@@ -95,11 +96,12 @@ std::string export_model(const ExportOptions& options) {
               : "");
 }
 
-serialization::TensorDict read_model_weights(const std::string& path, ExportedClasses* classes) {
+serialization::TensorDict read_model_weights(const std::string& path,
+                                             ExportedAttributes* attributes) {
   serialization::TensorDict state;
   switch (serialization::file_kind(path)) {
     case serialization::FileKind::kTorchScript:
-      state = torchscript_state(path, classes);
+      state = torchscript_state(path, attributes);
       break;
     case serialization::FileKind::kLegacyTorchSave:
       throw InputError(path +
@@ -159,8 +161,8 @@ void import_models(ImportOptions options) {
   if (fs::exists(fs::path(config.out_dir) / "checkpoints" / "last.pt")) {
     throw InputError(config.out_dir + ": already holds a run; choose another --out");
   }
-  ExportedClasses g_classes, d_classes;
-  const auto g_state = read_model_weights(options.generator, &g_classes);
+  ExportedAttributes g_exported, d_exported;
+  const auto g_state = read_model_weights(options.generator, &g_exported);
   auto g_options = options_of(g_state, options.generator, &generator_options);
   // An AC-GAN generator reads as an unconditional one with a longer z: its class count comes from
   // a dcgan module's attributes, --acgan-classes, or its discriminator's classifier (below).
@@ -174,13 +176,13 @@ void import_models(ImportOptions options) {
     }
     g_options = as_acgan_generator(g_options, classes, options.generator);
   };
-  if (g_classes.conditioning == models::Conditioning::kAcgan)
-    as_acgan(static_cast<int64_t>(g_classes.class_names.size()));
+  if (g_exported.conditioning == models::Conditioning::kAcgan)
+    as_acgan(static_cast<int64_t>(g_exported.class_names.size()));
   if (options.acgan_classes > 0 && g_options.conditioning() != models::Conditioning::kAcgan)
     as_acgan(options.acgan_classes);
   serialization::TensorDict d_state;
   if (!options.discriminator.empty()) {
-    d_state = read_model_weights(options.discriminator, &d_classes);
+    d_state = read_model_weights(options.discriminator, &d_exported);
     const auto d_options = options_of(d_state, options.discriminator, &discriminator_options);
     if (d_options.conditioning() == models::Conditioning::kAcgan &&
         g_options.conditioning() == models::Conditioning::kNone) {
@@ -201,6 +203,32 @@ void import_models(ImportOptions options) {
             models::to_string(g_options.conditioning()));
     differs("class count", std::to_string(d_options.classes()),
             std::to_string(g_options.classes()));
+    // The minibatch std layer has no weights of its own: the channel it adds shows in the logit
+    // layer's shape, its group size only in a dcgan module's attributes or --minibatch-std.
+    const bool has_channel = has_minibatch_std_channel(d_state, d_options);
+    const auto said = d_exported.minibatch_std;
+    if (!has_channel && options.minibatch_std > 0) {
+      throw InputError(options.discriminator +
+                       ": has no minibatch standard deviation channel; leave out --minibatch-std");
+    }
+    if (has_channel && said > 0 && options.minibatch_std > 0 && said != options.minibatch_std) {
+      throw InputError(options.discriminator + ": says its minibatch std group size is " +
+                       std::to_string(said) + ", not the " + std::to_string(options.minibatch_std) +
+                       " of --minibatch-std");
+    }
+    if (has_channel && said == 0 && options.minibatch_std == 0) {
+      throw InputError(options.discriminator +
+                       ": has a minibatch standard deviation channel (its last layer takes one "
+                       "more channel than its features), whose group size a state_dict does not "
+                       "hold; give it with --minibatch-std N");
+    }
+    config.minibatch_std = has_channel ? std::max(said, options.minibatch_std) : 0;
+  } else {
+    // A fresh discriminator: as `dcgan train` would build it for this generator.
+    config.minibatch_std = options.minibatch_std > 0 ? options.minibatch_std
+                           : g_options.conditioning() == models::Conditioning::kAcgan
+                               ? train::kAcganMinibatchStd
+                               : 0;
   }
   if (options.acgan_classes > 0 && g_options.classes() != options.acgan_classes) {
     throw InputError(options.generator + ": has " + std::to_string(g_options.classes()) +
@@ -213,9 +241,10 @@ void import_models(ImportOptions options) {
   config.arch = models::to_string(g_options.arch());
   config.conditional = models::to_string(g_options.conditioning());
   const bool conditional = g_options.conditioning() != models::Conditioning::kNone;
-  const auto class_names = !g_classes.class_names.empty()   ? g_classes.class_names
-                           : !d_classes.class_names.empty() ? d_classes.class_names
-                                                            : numbered_classes(g_options.classes());
+  const auto class_names = !g_exported.class_names.empty() ? g_exported.class_names
+                           : !d_exported.class_names.empty()
+                               ? d_exported.class_names
+                               : numbered_classes(g_options.classes());
   if (!config.seed_given) config.seed = std::random_device{}() & 0x7FFFFFFF;
   config.seed_given = true;
   train::validate(config);

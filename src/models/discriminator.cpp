@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "dcgan/models/minibatch_std.h"
 #include "dcgan/models/spectral_norm.h"
 
 namespace dcgan::models {
@@ -33,12 +34,17 @@ void DiscriminatorImpl::reset() {
     convs[i] = register_module("conv" + n, torch::nn::Conv2d(strided_conv(in, out, i > 1 && !norm)));
     if (i > 1 && norm) bns[i] = register_module("bn" + n, torch::nn::BatchNorm2d(out));
   }
+  TORCH_CHECK(options_.minibatch_std() >= 0,
+              "Discriminator: the minibatch std group size must be 0 (off) or more, got ",
+              options_.minibatch_std());
+  // The logit's input: the last features, plus the minibatch standard deviation channel.
+  const int64_t judged = widths[0] + (options_.minibatch_std() > 0 ? 1 : 0);
   if (options_.arch() == Arch::kNotebook) {
-    fc = register_module("fc", torch::nn::Linear(widths[0] * 4 * 4, 1));  // -> {1}
+    fc = register_module("fc", torch::nn::Linear(judged * 4 * 4, 1));  // -> {1}
   } else {
-    conv_out = register_module(  // {W0,4,4} -> {1,1,1}
+    conv_out = register_module(  // {judged,4,4} -> {1,1,1}
         "conv_out",
-        torch::nn::Conv2d(torch::nn::Conv2dOptions(widths[0], 1, 4).stride(1).padding(0).bias(false)));
+        torch::nn::Conv2d(torch::nn::Conv2dOptions(judged, 1, 4).stride(1).padding(0).bias(false)));
   }
   const int64_t classes = options_.classes();
   TORCH_CHECK(options_.conditioning() == Conditioning::kNone || (classes >= 2 && classes <= kMaxClasses),
@@ -90,6 +96,8 @@ Judgement DiscriminatorImpl::judge(const torch::Tensor& images, const torch::Ten
     x = seen("leaky_relu" + n, torch::leaky_relu(x, 0.2));
   }
   const auto features = x;  // {W0,4,4}
+  if (options_.minibatch_std() > 0)
+    x = seen("minibatch_std", append_minibatch_std(x, options_.minibatch_std()));  // {W0+1,4,4}
   Judgement judgement;
   if (!conv_out.is_empty()) {
     x = seen("conv_out", convolve(conv_out, x, /*padding=*/0));

@@ -136,6 +136,11 @@ CheckpointInfo read_info(torch::serialize::InputArchive& archive, const std::str
   if (archive.try_read("batch_norm", batch_norm)) info.batch_norm = batch_norm.item<int64_t>() != 0;
   if (archive.try_read("spectral_norm", spectral_norm))
     info.spectral_norm = spectral_norm.item<int64_t>() != 0;
+  torch::Tensor minibatch_std;  // absent from checkpoints written before --minibatch-std
+  if (archive.try_read("minibatch_std", minibatch_std)) {
+    info.minibatch_std = minibatch_std.item<int64_t>();
+    if (info.minibatch_std < 0) throw InputError(path + ": checkpoint has invalid model sizes");
+  }
   torch::Tensor conditioning, class_names;
   if (archive.try_read("conditioning", conditioning)) {
     const auto name = tensor_string(conditioning.cpu());
@@ -167,6 +172,7 @@ std::string serialize_checkpoint(Gan& gan, const TrainingProgress& progress) {
   archive.write("arch", string_tensor(models::to_string(gan.options.arch)));
   archive.write("batch_norm", int_tensor(gan.options.batch_norm ? 1 : 0));
   archive.write("spectral_norm", int_tensor(gan.options.spectral_norm ? 1 : 0));
+  archive.write("minibatch_std", int_tensor(gan.options.minibatch_std));
   if (gan.options.conditional()) {
     archive.write("conditioning", string_tensor(models::to_string(gan.options.conditioning)));
     archive.write("class_names", string_tensor(nlohmann::json(progress.class_names).dump()));
@@ -229,6 +235,7 @@ GanOptions gan_options(const CheckpointInfo& info) {
   options.arch = info.arch;
   options.batch_norm = info.batch_norm;
   options.spectral_norm = info.spectral_norm;
+  options.minibatch_std = info.minibatch_std;
   options.conditioning = info.conditioning;
   options.classes =
       info.conditioning == models::Conditioning::kNone ? 0 : static_cast<int64_t>(info.class_names.size());
@@ -239,7 +246,9 @@ std::string describe(const CheckpointInfo& info) {
   const auto side = std::to_string(info.image_size);
   return models::to_string(info.arch) + ", " + side + "x" + side + ", conv_dim " +
          std::to_string(info.conv_dim) + ", z_size " + std::to_string(info.z_size) +
-         (info.batch_norm ? "" : ", no batch norm") + (info.spectral_norm ? ", spectral norm" : "") +
+         (info.batch_norm ? "" : ", no batch norm") +
+         (info.spectral_norm ? ", spectral norm" : "") +
+         (info.minibatch_std > 0 ? ", minibatch std " + std::to_string(info.minibatch_std) : "") +
          (info.conditioning == models::Conditioning::kNone
               ? ""
               : ", conditional (" + models::to_string(info.conditioning) + ", " +
@@ -251,7 +260,9 @@ TrainingProgress load_checkpoint(const std::string& path, Gan& gan) {
   const auto info = read_info(archive, path);
   if (info.conv_dim != gan.options.conv_dim || info.z_size != gan.options.z_size ||
       info.image_size != gan.options.image_size || info.arch != gan.options.arch ||
-      info.batch_norm != gan.options.batch_norm || info.spectral_norm != gan.options.spectral_norm ||
+      info.batch_norm != gan.options.batch_norm ||
+      info.spectral_norm != gan.options.spectral_norm ||
+      info.minibatch_std != gan.options.minibatch_std ||
       info.conditioning != gan.options.conditioning ||
       gan_options(info).classes != gan.options.classes) {
     CheckpointInfo wanted = info;
@@ -261,6 +272,7 @@ TrainingProgress load_checkpoint(const std::string& path, Gan& gan) {
     wanted.arch = gan.options.arch;
     wanted.batch_norm = gan.options.batch_norm;
     wanted.spectral_norm = gan.options.spectral_norm;
+    wanted.minibatch_std = gan.options.minibatch_std;
     wanted.conditioning = gan.options.conditioning;
     wanted.class_names.assign(static_cast<size_t>(gan.options.classes), "");
     throw InputError(path + ": checkpoint is of another architecture (" + describe(info) +

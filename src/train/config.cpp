@@ -65,6 +65,8 @@ void set_option(TrainConfig& c, const std::string& option, const std::string& va
 void apply_recipe(TrainConfig& c, const std::set<std::string>& given) {
   // pytorch/examples initialises every layer as the DCGAN paper does; its users expect that.
   if (c.arch == "pytorch-examples" && !given.count("weights-init")) c.weights_init = "normal";
+  if (c.conditional == "acgan" && !given.count("minibatch-std"))
+    c.minibatch_std = kAcganMinibatchStd;
   const Recipe* recipe = find_recipe(c.recipe);
   if (recipe == nullptr) return;  // validate() names the recipes
   for (const auto& [option, value] : recipe->flags) {
@@ -118,6 +120,9 @@ void validate(const TrainConfig& c) {
   require(c.g_class_weight >= 0 && std::isfinite(c.g_class_weight),
           "--g-class-weight must be 0 or a positive number, got " +
               std::to_string(c.g_class_weight));
+  require(c.minibatch_std >= 0 && c.minibatch_std <= 1024,
+          "--minibatch-std must be 0 (off) or a group size up to 1024, got " +
+              std::to_string(c.minibatch_std));
   require(c.beta1 >= 0 && c.beta1 < 1, "--beta1 must be in [0, 1), got " + std::to_string(c.beta1));
   require(c.beta2 >= 0 && c.beta2 < 1, "--beta2 must be in [0, 1), got " + std::to_string(c.beta2));
   require(c.g_ema >= 0 && c.g_ema < 1,
@@ -177,6 +182,7 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"augment", c.augment},
           {"augment_strength", c.augment_strength},
           {"spectral_norm", c.spectral_norm},
+          {"minibatch_std", c.minibatch_std},
           {"conditional", c.conditional},
           {"g_class_weight", c.g_class_weight},
           {"batch_norm", c.batch_norm},
@@ -226,6 +232,7 @@ TrainConfig config_from_json(const nlohmann::json& j) {
   c.augment = j.value("augment", std::string("none"));
   c.augment_strength = j.value("augment_strength", 1.0);
   c.spectral_norm = j.value("spectral_norm", false);
+  c.minibatch_std = j.value("minibatch_std", int64_t{0});
   c.conditional = j.value("conditional", std::string("none"));
   c.g_class_weight = j.value("g_class_weight", 1.0);
   c.batch_norm = j.value("batch_norm", true);

@@ -81,6 +81,7 @@ models::DiscriminatorOptions GanOptions::discriminator() const {
       .arch(arch)
       .batch_norm(batch_norm)
       .spectral_norm(spectral_norm)
+      .minibatch_std(minibatch_std)
       .conditioning(conditioning)
       .classes(classes);
 }
@@ -99,6 +100,7 @@ GanOptions gan_options(const TrainConfig& config) {
   o.arch = models::parse_arch(config.arch);
   o.batch_norm = config.batch_norm;
   o.spectral_norm = config.spectral_norm;
+  o.minibatch_std = config.minibatch_std;
   o.loss = parse_loss(config.loss);
   o.augment = parse_augment_policy(config.augment, config.augment_strength);
   o.conditioning = models::parse_conditioning(config.conditional);

@@ -24,6 +24,8 @@ namespace dcgan::interop {
 //   D gets `embed.weight` (Embedding(classes, W0)), after fc / conv_out;
 // - acgan: G's first layer (fc, or main.0) takes z_size + classes inputs, z then the one-hot
 //   label; D gets `classifier.weight` and `classifier.bias` (Linear(W0 * 4 * 4, classes)).
+// A discriminator with a minibatch standard deviation channel (--minibatch-std) has no more keys:
+// its fc (or last conv) takes W0 + 1 channels.
 serialization::TensorDict pytorch_state_dict(models::Generator& generator);
 serialization::TensorDict pytorch_state_dict(models::Discriminator& discriminator);
 
@@ -36,6 +38,11 @@ models::GeneratorOptions generator_options(const serialization::TensorDict& stat
                                            const std::string& source);
 models::DiscriminatorOptions discriminator_options(const serialization::TensorDict& state,
                                                    const std::string& source);
+
+// Whether a discriminator's `state` (read as `options`) has the minibatch standard deviation
+// channel: its fc or last conv takes W0 + 1 channels. A state_dict does not hold the group size.
+bool has_minibatch_std_channel(const serialization::TensorDict& state,
+                               const models::DiscriminatorOptions& options);
 
 // An AC-GAN generator's state_dict reads as an unconditional generator whose z is z_size + classes
 // long (the one-hot label joins z in its first layer): `options` (read from it) as AC-GAN's, with

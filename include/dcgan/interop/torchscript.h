@@ -46,11 +46,13 @@ torch::jit::Module discriminator_module(models::Discriminator& discriminator,
 // torch.jit.save's bytes of `module`.
 std::string module_bytes(const torch::jit::Module& module);
 
-// What a module dcgan exported says of its classes (conditioning kNone for an unconditional one or
-// any other file, whose keys must tell).
-struct ExportedClasses {
+// What a module dcgan exported says that its weights cannot: its classes (conditioning kNone for an
+// unconditional one or any other file, whose keys must tell), and a discriminator's minibatch
+// standard deviation group size (0: none, or not said).
+struct ExportedAttributes {
   models::Conditioning conditioning = models::Conditioning::kNone;
   std::vector<std::string> class_names;
+  int64_t minibatch_std = 0;
 };
 
 // The weights of a TorchScript file, for `dcgan import`, in the layout of a PyTorch state_dict
@@ -60,6 +62,6 @@ struct ExportedClasses {
 // which import then matches against the known layouts. Throws dcgan::InputError naming `path` when
 // the file cannot be loaded.
 serialization::TensorDict torchscript_state(const std::string& path,
-                                            ExportedClasses* classes = nullptr);
+                                            ExportedAttributes* attributes = nullptr);
 
 }  // namespace dcgan::interop

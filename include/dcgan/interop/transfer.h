@@ -33,9 +33,10 @@ std::string export_model(const ExportOptions& options);
 // The weights in a model file that `import` reads: a torch.save state_dict, or a TorchScript
 // module (dcgan's export, or a scripted notebook / pytorch/examples model), with every other kind
 // of file refused in one line that names it and says what to do. Non-finite weights are refused.
-// `classes`, when given, receives what a conditional module dcgan exported says of its classes.
+// `attributes`, when given, receives what a module dcgan exported says of itself (its classes, D's
+// minibatch std group size).
 serialization::TensorDict read_model_weights(const std::string& path,
-                                             ExportedClasses* classes = nullptr);
+                                             ExportedAttributes* attributes = nullptr);
 
 // For commands that read data: when `path` is a model file (a checkpoint, a state_dict, a
 // TorchScript module or a legacy torch.save file), one line naming its kind and the command that
@@ -48,6 +49,9 @@ struct ImportOptions {
   // > 0: the generator is AC-GAN's, its first layer taking this many one-hot classes after z (a
   // state_dict cannot say so; its discriminator's classifier or a dcgan TorchScript module can).
   int64_t acgan_classes = 0;
+  // > 0: the discriminator's minibatch standard deviation group size, which its state_dict cannot
+  // say (a dcgan TorchScript module does). Without a discriminator: the fresh one's.
+  int64_t minibatch_std = 0;
   // The run's options for a later `train --resume` (out_dir, data, seed, lr, ...); conv_dim and
   // z_size are replaced by those read from the files.
   train::TrainConfig config;

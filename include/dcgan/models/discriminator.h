@@ -23,6 +23,10 @@ struct DiscriminatorOptions {
   // Every convolution and the final layer divided by its largest singular value (--spectral-norm;
   // see spectral_norm.h); each layer gets the buffers weight_u and weight_v.
   TORCH_ARG(bool, spectral_norm) = false;
+  // > 0 (--minibatch-std N): the last feature map gains a channel with the standard deviation over
+  // groups of N images (see minibatch_std.h), which only the real/fake logit sees: `fc` (or
+  // `conv_out`) takes W0 + 1 channels, the class head and the projection W0.
+  TORCH_ARG(int64_t, minibatch_std) = 0;
   // Class-conditional (`dcgan train --conditional`): projection adds <embed(label), pooled
   // features> to the logit; acgan adds a classifier head. `classes`: 0 when unconditional.
   TORCH_ARG(Conditioning, conditioning) = Conditioning::kNone;
@@ -41,6 +45,7 @@ struct Judgement {
 // notebook, `conv_out` (a 4x4 conv to one value, no bias) for pytorch-examples. forward() returns
 // the logit: the sigmoid lives in the loss (BCE-with-logits), and probability() applies it for
 // users. At image_size 32 the notebook arch is the notebook's: conv1, conv2, bn2, conv3, bn3, fc.
+// With minibatch_std, a minibatch standard deviation channel joins the features before the logit.
 class DiscriminatorImpl : public torch::nn::Module {
  public:
   explicit DiscriminatorImpl(DiscriminatorOptions options = DiscriminatorOptions());

@@ -49,6 +49,7 @@ struct CheckpointInfo {
   bool has_g_ema = false;  // the run kept a moving average of the generator's weights (--g-ema)
   bool batch_norm = true;      // false: trained with --no-batch-norm
   bool spectral_norm = false;  // D trained with --spectral-norm
+  int64_t minibatch_std = 0;   // D's minibatch standard deviation group size (--minibatch-std)
   // A conditional run (--conditional): how, and its classes' names (class i is class_names[i]).
   models::Conditioning conditioning = models::Conditioning::kNone;
   std::vector<std::string> class_names;

@@ -35,6 +35,7 @@ struct GanOptions {
   models::Arch arch = models::Arch::kNotebook;
   bool batch_norm = true;      // false: --no-batch-norm, in both networks
   bool spectral_norm = false;  // D's layers spectrally normalised
+  int64_t minibatch_std = 0;   // > 0: D's minibatch standard deviation group size
   LossKind loss = LossKind::kBce;
   AugmentPolicy augment{};     // what D's inputs go through (off by default)
   double lr_d = 0;             // > 0: D's learning rate instead of lr (TTUR)

@@ -1,0 +1,22 @@
+#pragma once
+
+#include <torch/torch.h>
+
+namespace dcgan::models {
+
+// The minibatch standard deviation layer (Karras et al. 2018, "Progressive Growing of GANs", 3):
+// x (N x C x H x W) gains one more channel holding, for each image, the standard deviation of every
+// feature over the images of its group, averaged into one number. D can then tell a batch of
+// look-alike fakes from a varied real batch, which pushes G to vary what it draws (within a class,
+// for a conditional run; docs/QUALITY.md).
+//
+// Groups hold `group_size` images, or fewer when the batch is smaller or group_size does not divide
+// it: then the largest size below that divides N. Image i belongs to group i % (N / size), as in
+// Karras et al.'s reshape, so a group mixes images from across the batch. The statistic is computed
+// in fp32 and returned in x's dtype. N x (C + 1) x H x W.
+torch::Tensor append_minibatch_std(const torch::Tensor& x, int64_t group_size);
+
+// The group size append_minibatch_std uses for a batch of n images.
+int64_t minibatch_std_group(int64_t n, int64_t group_size);
+
+}  // namespace dcgan::models
