@@ -89,8 +89,11 @@ std::string export_model(const ExportOptions& options) {
                         (info.conditioning == models::Conditioning::kNone
                              ? std::string()
                              : " with " + models::to_string(info.conditioning) + "'s class layers");
-  return (options.net == "generator" ? "Generator (" : "Discriminator (") + train::describe(info) +
-         layout + ")" +
+  // D's minibatch std layer says nothing of the generator.
+  auto described = info;
+  if (options.net == "generator") described.minibatch_std = 0;
+  return (options.net == "generator" ? "Generator (" : "Discriminator (") +
+         train::describe(described) + layout + ")" +
          (options.net == "generator" && info.has_g_ema
               ? ", the moving average of its weights (--g-ema)"
               : "");
