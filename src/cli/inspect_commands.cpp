@@ -10,6 +10,7 @@
 #include "dcgan/data/dataset.h"
 #include "dcgan/interop/transfer.h"
 #include "dcgan/models/conditioning.h"
+#include "dcgan/models/minibatch_std.h"
 #include "dcgan/models/summary.h"
 #include "dcgan/train/config.h"
 #include "dcgan/util/errors.h"
@@ -84,9 +85,7 @@ int summary_command(int argc, char** argv) {
                              : conditioning == models::Conditioning::kAcgan
                                  ? train::kAcganMinibatchStd
                                  : 0;
-  if (minibatch_std < 0 || minibatch_std > 1024)
-    throw InputError("--minibatch-std must be 0 (off) or a group size up to 1024, got " +
-                     std::to_string(minibatch_std));
+  models::check_minibatch_std_option(minibatch_std);
   models::Generator generator(models::GeneratorOptions(z_size, conv_dim)
                                   .image_size(image_size)
                                   .arch(arch)

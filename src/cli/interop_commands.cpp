@@ -9,6 +9,7 @@
 
 #include "dcgan/cli/options.h"
 #include "dcgan/interop/transfer.h"
+#include "dcgan/models/minibatch_std.h"
 #include "dcgan/util/errors.h"
 
 namespace dcgan::cli {
@@ -98,9 +99,7 @@ int import_command(int argc, char** argv) {
   o.config.smooth_labels = args["smooth-labels"].as<bool>();
   o.acgan_classes = args["acgan-classes"].as<int64_t>();
   o.minibatch_std = args["minibatch-std"].as<int64_t>();
-  if (o.minibatch_std < 0 || o.minibatch_std > 1024)
-    throw InputError("--minibatch-std must be 0 (none) or a group size up to 1024, got " +
-                     std::to_string(o.minibatch_std));
+  models::check_minibatch_std_option(o.minibatch_std);
   if (args.count("seed")) {
     o.config.seed = args["seed"].as<uint64_t>();
     o.config.seed_given = true;

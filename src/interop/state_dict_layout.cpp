@@ -321,9 +321,9 @@ models::DiscriminatorOptions discriminator_options(const serialization::TensorDi
 bool has_minibatch_std_channel(const serialization::TensorDict& given,
                                const models::DiscriminatorOptions& options) {
   const auto state = without_data_parallel_prefix(given);
-  const int64_t width = models::feature_widths(options.conv_dim(), options.image_size()).front();
-  const auto halvings =
-      static_cast<int64_t>(models::feature_widths(options.conv_dim(), options.image_size()).size());
+  const auto widths = models::feature_widths(options.conv_dim(), options.image_size());
+  const int64_t width = widths.front();
+  const auto halvings = static_cast<int64_t>(widths.size());
   const auto* last =
       find(state, options.arch() == Arch::kNotebook ? "fc.weight"
                                                     : main_index(3 * halvings - 1) + ".weight");

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "dcgan/interop/state_dict_layout.h"
+#include "dcgan/models/minibatch_std.h"
 #include "dcgan/models/spectral_norm.h"
 #include "dcgan/util/archive_values.h"
 #include "dcgan/util/errors.h"
@@ -343,7 +344,7 @@ ExportedAttributes exported_attributes(const torch::jit::Module& module, const s
   ExportedAttributes said;
   if (module.hasattr("minibatch_std")) {
     said.minibatch_std = module.attr("minibatch_std").toInt();
-    if (said.minibatch_std < 1 || said.minibatch_std > 1024)
+    if (said.minibatch_std < 1 || said.minibatch_std > models::kMaxMinibatchStdGroup)
       throw InputError(path + ": TorchScript module has a minibatch std group size of " +
                        std::to_string(said.minibatch_std));
   }

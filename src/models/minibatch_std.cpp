@@ -1,6 +1,9 @@
 #include "dcgan/models/minibatch_std.h"
 
 #include <algorithm>
+#include <string>
+
+#include "dcgan/util/errors.h"
 
 namespace dcgan::models {
 
@@ -10,6 +13,13 @@ int64_t minibatch_std_group(int64_t n, int64_t group_size) {
   int64_t group = std::max<int64_t>(1, std::min(group_size, n));
   while (n % group != 0) --group;
   return group;
+}
+
+void check_minibatch_std_option(int64_t group_size) {
+  if (group_size < 0 || group_size > kMaxMinibatchStdGroup) {
+    throw InputError("--minibatch-std must be 0 (off) or a group size up to " +
+                     std::to_string(kMaxMinibatchStdGroup) + ", got " + std::to_string(group_size));
+  }
 }
 
 torch::Tensor append_minibatch_std(const torch::Tensor& x, int64_t group_size) {

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "dcgan/models/conditioning.h"
+#include "dcgan/models/minibatch_std.h"
 #include "dcgan/models/spec.h"
 #include "dcgan/train/augment.h"
 #include "dcgan/train/device.h"
@@ -120,9 +121,7 @@ void validate(const TrainConfig& c) {
   require(c.g_class_weight >= 0 && std::isfinite(c.g_class_weight),
           "--g-class-weight must be 0 or a positive number, got " +
               std::to_string(c.g_class_weight));
-  require(c.minibatch_std >= 0 && c.minibatch_std <= 1024,
-          "--minibatch-std must be 0 (off) or a group size up to 1024, got " +
-              std::to_string(c.minibatch_std));
+  models::check_minibatch_std_option(c.minibatch_std);
   require(c.beta1 >= 0 && c.beta1 < 1, "--beta1 must be in [0, 1), got " + std::to_string(c.beta1));
   require(c.beta2 >= 0 && c.beta2 < 1, "--beta2 must be in [0, 1), got " + std::to_string(c.beta2));
   require(c.g_ema >= 0 && c.g_ema < 1,

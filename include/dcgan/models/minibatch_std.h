@@ -19,4 +19,10 @@ torch::Tensor append_minibatch_std(const torch::Tensor& x, int64_t group_size);
 // The group size append_minibatch_std uses for a batch of n images.
 int64_t minibatch_std_group(int64_t n, int64_t group_size);
 
+// The largest group size a run, a checkpoint or an exported module may ask for.
+constexpr int64_t kMaxMinibatchStdGroup = 1024;
+
+// InputError "--minibatch-std must be 0 (off) or a group size up to 1024, got N" outside 0-1024.
+void check_minibatch_std_option(int64_t group_size);
+
 }  // namespace dcgan::models
