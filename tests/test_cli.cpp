@@ -22,6 +22,7 @@
 #include "dcgan/image/grid.h"
 #include "dcgan/image/png.h"
 #include "dcgan/models/generator.h"
+#include "dcgan/models/minibatch_std.h"
 #include "dcgan/sampling/sampling.h"
 #include "dcgan/train/checkpoint.h"
 #include "dcgan/train/config.h"
@@ -1038,14 +1039,14 @@ TEST(Conditional, TrainThenGenerateClassesAndPlates) {
   const auto config = json_file(tmp.path() / "run" / "config.json");
   EXPECT_EQ(config.at("g_class_weight"), 0.5);
   // AC-GAN's D judges with the minibatch standard deviation unless told otherwise.
-  EXPECT_EQ(config.at("minibatch_std"), dcgan::train::kAcganMinibatchStd);
+  EXPECT_EQ(config.at("minibatch_std"), dcgan::models::kAcganMinibatchStd);
   // 10 rows (the digits) of 3 columns, 34 px a cell.
   EXPECT_EQ(png_size(read_bytes((tmp.path() / "run" / "samples" / "epoch_001.png").string())),
             (std::pair<uint32_t, uint32_t>{3 * 34 + 2, 10 * 34 + 2}));
   const auto checkpoint = (tmp.path() / "run" / "checkpoints" / "last.pt").string();
   const auto info = dcgan::train::read_checkpoint_info(checkpoint);
   EXPECT_EQ(info.conditioning, dcgan::models::Conditioning::kAcgan);
-  EXPECT_EQ(info.minibatch_std, dcgan::train::kAcganMinibatchStd);
+  EXPECT_EQ(info.minibatch_std, dcgan::models::kAcganMinibatchStd);
   EXPECT_EQ(info.class_names,
             (std::vector<std::string>{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}));
 

@@ -57,7 +57,7 @@ int summary_command(int argc, char** argv) {
       "--conditional)", cxxopts::value<std::string>()->default_value("none"))(
       "classes", "Classes of a conditional model", cxxopts::value<int64_t>()->default_value("10"))(
       "minibatch-std", "D's minibatch std group size, as train's --minibatch-std (default: " +
-      std::to_string(train::kAcganMinibatchStd) + " with --conditional acgan, else 0)",
+      std::to_string(models::kAcganMinibatchStd) + " with --conditional acgan, else 0)",
       cxxopts::value<int64_t>()->default_value("0"))(
       "json", "Print one JSON object instead of tables (default: off)",
       cxxopts::value<bool>()->default_value("false"));
@@ -81,10 +81,9 @@ int summary_command(int argc, char** argv) {
     throw InputError("--classes must be 2-" + std::to_string(models::kMaxClasses) + ", got " +
                      std::to_string(classes));
   // As train builds D: acgan has the minibatch std layer unless told otherwise.
-  const auto minibatch_std = args->count("minibatch-std") ? (*args)["minibatch-std"].as<int64_t>()
-                             : conditioning == models::Conditioning::kAcgan
-                                 ? train::kAcganMinibatchStd
-                                 : 0;
+  const auto minibatch_std = args->count("minibatch-std")
+                                 ? (*args)["minibatch-std"].as<int64_t>()
+                                 : models::default_minibatch_std(conditioning);
   models::check_minibatch_std_option(minibatch_std);
   models::Generator generator(models::GeneratorOptions(z_size, conv_dim)
                                   .image_size(image_size)

@@ -84,7 +84,7 @@ int import_command(int argc, char** argv) {
       "minibatch-std",
       "The discriminator's minibatch std group size (needed only for the state_dict of one with "
       "that layer); without --discriminator, the fresh one's (default: " +
-          std::to_string(train::kAcganMinibatchStd) + " for an AC-GAN generator, else none)",
+          std::to_string(models::kAcganMinibatchStd) + " for an AC-GAN generator, else none)",
       cxxopts::value<int64_t>()->default_value("0"));
   // clang-format on
   const auto parsed = parse_options(options, argc, argv);

@@ -4,6 +4,7 @@
 #include <sstream>
 #include <string>
 
+#include "dcgan/models/minibatch_std.h"
 #include "dcgan/util/errors.h"
 
 namespace dcgan::cli {
@@ -36,7 +37,7 @@ void add_lever_options(cxxopts::Options& options, const train::TrainConfig& d) {
       "minibatch-std",
       "D sees the standard deviation of its features over groups of N images, as one more feature "
       "map (Karras et al. 2018), which pushes G to vary its images; 0: off (default: " +
-          std::to_string(train::kAcganMinibatchStd) + " with --conditional acgan, else 0)",
+          std::to_string(models::kAcganMinibatchStd) + " with --conditional acgan, else 0)",
       cxxopts::value<int64_t>()->default_value("0"))(
       "no-batch-norm", "No BatchNorm in either network; their convolutions get biases instead "
       "(default: off, i.e. BatchNorm as in the notebook)",

@@ -6,6 +6,7 @@
 
 #include "dcgan/interop/state_dict_layout.h"
 #include "dcgan/interop/torchscript.h"
+#include "dcgan/models/minibatch_std.h"
 #include "dcgan/train/checkpoint.h"
 #include "dcgan/train/gan.h"
 #include "dcgan/util/errors.h"
@@ -228,10 +229,9 @@ void import_models(ImportOptions options) {
     config.minibatch_std = has_channel ? std::max(said, options.minibatch_std) : 0;
   } else {
     // A fresh discriminator: as `dcgan train` would build it for this generator.
-    config.minibatch_std = options.minibatch_std > 0 ? options.minibatch_std
-                           : g_options.conditioning() == models::Conditioning::kAcgan
-                               ? train::kAcganMinibatchStd
-                               : 0;
+    config.minibatch_std = options.minibatch_std > 0
+                               ? options.minibatch_std
+                               : models::default_minibatch_std(g_options.conditioning());
   }
   if (options.acgan_classes > 0 && g_options.classes() != options.acgan_classes) {
     throw InputError(options.generator + ": has " + std::to_string(g_options.classes()) +

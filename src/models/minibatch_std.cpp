@@ -15,6 +15,10 @@ int64_t minibatch_std_group(int64_t n, int64_t group_size) {
   return group;
 }
 
+int64_t default_minibatch_std(Conditioning conditioning) {
+  return conditioning == Conditioning::kAcgan ? kAcganMinibatchStd : 0;
+}
+
 void check_minibatch_std_option(int64_t group_size) {
   if (group_size < 0 || group_size > kMaxMinibatchStdGroup) {
     throw InputError("--minibatch-std must be 0 (off) or a group size up to " +

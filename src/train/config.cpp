@@ -66,8 +66,8 @@ void set_option(TrainConfig& c, const std::string& option, const std::string& va
 void apply_recipe(TrainConfig& c, const std::set<std::string>& given) {
   // pytorch/examples initialises every layer as the DCGAN paper does; its users expect that.
   if (c.arch == "pytorch-examples" && !given.count("weights-init")) c.weights_init = "normal";
-  if (c.conditional == "acgan" && !given.count("minibatch-std"))
-    c.minibatch_std = kAcganMinibatchStd;
+  if (!given.count("minibatch-std"))
+    c.minibatch_std = models::default_minibatch_std(models::parse_conditioning(c.conditional));
   const Recipe* recipe = find_recipe(c.recipe);
   if (recipe == nullptr) return;  // validate() names the recipes
   for (const auto& [option, value] : recipe->flags) {

@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "dcgan/models/conditioning.h"
+
 namespace dcgan::models {
 
 // The minibatch standard deviation layer (Karras et al. 2018, "Progressive Growing of GANs", 3):
@@ -21,6 +23,14 @@ int64_t minibatch_std_group(int64_t n, int64_t group_size);
 
 // The largest group size a run, a checkpoint or an exported module may ask for.
 constexpr int64_t kMaxMinibatchStdGroup = 1024;
+
+// AC-GAN's group size unless --minibatch-std says otherwise: what measured best for CAS and FD
+// together (docs/QUALITY.md).
+constexpr int64_t kAcganMinibatchStd = 4;
+
+// The group size a run with this conditioning gets when --minibatch-std is not given (train, the
+// fresh D that import builds, summary): kAcganMinibatchStd for acgan, else 0 (off).
+int64_t default_minibatch_std(Conditioning conditioning);
 
 // InputError "--minibatch-std must be 0 (off) or a group size up to 1024, got N" outside 0-1024.
 void check_minibatch_std_option(int64_t group_size);

@@ -10,9 +10,6 @@ namespace dcgan::train {
 
 // Every option of a training run, filled by the command line and written to the run's config.json.
 // Defaults are the notebook's, with the design's conv_dim 128.
-// --conditional acgan's minibatch standard deviation group size, unless --minibatch-std says
-// otherwise: what measured best for CAS and FD together (docs/QUALITY.md).
-constexpr int64_t kAcganMinibatchStd = 4;
 
 struct TrainConfig {
   std::vector<std::string> data{"data/train_32x32.mat"};
@@ -35,8 +32,8 @@ struct TrainConfig {
   std::string augment = "none";          // none, or a list of color, translation, cutout
   double augment_strength = 1.0;         // 0-1 (see train/augment.h)
   bool spectral_norm = false;            // D's layers spectrally normalised
-  // > 0: D's minibatch standard deviation over groups of this many images (0: off). An acgan run
-  // that does not set it gets kAcganMinibatchStd (apply_recipe).
+  // > 0: D's minibatch standard deviation over groups of this many images (0: off). A run that
+  // does not set it gets models::default_minibatch_std (apply_recipe).
   int64_t minibatch_std = 0;
   bool batch_norm = true;                // false: --no-batch-norm
   std::string conditional = "none";      // none | projection | acgan (see models/conditioning.h)
