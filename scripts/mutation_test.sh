@@ -175,6 +175,10 @@ mutation lever_minibatch_std_channel_blank src/models/minibatch_std.cpp \
 mutation lever_minibatch_std_groups_adjacent src/models/minibatch_std.cpp \
   'spread.repeat({group})' 'spread.repeat_interleave(group)' \
   "Each image gets another group's deviation (adjacent images, not image i % (N / size))."
+mutation lever_acgan_projection_dropped src/models/discriminator.cpp \
+  'if (options_.conditioning() == Conditioning::kProjection || options_.acgan_projection())' \
+  'if (options_.conditioning() == Conditioning::kProjection)' \
+  "AC-GAN's D never gets the projection term: its logit judges any image, not the image as its class."
 mutation lever_batch_norm_kept src/models/generator.cpp \
   'if (hidden && norm)' 'if (hidden)' \
   "--no-batch-norm leaves G's BatchNorm layers in."

@@ -21,7 +21,8 @@ Runs with Debian's python3-torch (1.13 and 2.x). The networks are the notebook's
   gain and a bias per class, from two Embeddings) under the BatchNorm's key; D adds
   <embed(label), its last features summed over H and W> to its logit;
 - acgan: G's first layer takes z with the one-hot label after it; D has a classifier head on its
-  flattened last features. Losses: D: BCE-with-logits (real 1, fake 0) plus the classifier's
+  flattened last features, and (acgan_projection, dcgan's default; not with --no-acgan-projection)
+  projection's `embed` and class term as well. Losses: D: BCE-with-logits (real 1, fake 0) plus the classifier's
   cross-entropy on the real images; G: BCE(D(G(z, y)) -> 1) plus the cross-entropy of D's class
   logits on the fakes against y.
 Both D's return (logit, class logits or None); the sigmoid lives in the loss. With a minibatch
@@ -52,14 +53,18 @@ Z_SIZE = 8
 CLASSES = 3
 BATCH = 6
 LR, BETA1, BETA2 = 0.0002, 0.5, 0.999
-# (arch, conditioning, minibatch std group size): 4 does not divide BATCH, so groups of 3.
-CASES = [("notebook", "projection", 0), ("notebook", "acgan", 0), ("pytorch-examples", "projection", 0),
-         ("pytorch-examples", "acgan", 0), ("notebook", "acgan", 4), ("pytorch-examples", "acgan", 4)]
+# (arch, conditioning, minibatch std group size, acgan_projection): 4 does not divide BATCH, so
+# groups of 3. The last two are dcgan's acgan default.
+CASES = [("notebook", "projection", 0, False), ("notebook", "acgan", 0, False),
+         ("pytorch-examples", "projection", 0, False), ("pytorch-examples", "acgan", 0, False),
+         ("notebook", "acgan", 4, False), ("pytorch-examples", "acgan", 4, False),
+         ("notebook", "acgan", 4, True), ("pytorch-examples", "acgan", 4, True)]
 
 
-def case_folder(folder, arch, conditioning, minibatch_std):
+def case_folder(folder, arch, conditioning, minibatch_std, acgan_projection):
     name = arch.replace("-", "_") + "_" + conditioning
-    return os.path.join(folder, name + ("_mbstd%d" % minibatch_std if minibatch_std else ""))
+    return os.path.join(folder, name + ("_mbstd%d" % minibatch_std if minibatch_std else "") +
+                        ("_proj" if acgan_projection else ""))
 
 
 class MinibatchStd(nn.Module):
@@ -115,19 +120,19 @@ def with_one_hot(z, labels, classes):
 
 def judge(D, features, logit, labels):
     """The logit with the projection term of the labels, and AC-GAN's class logits."""
-    if D.conditioning == "projection":
-        return logit + (D.embed(labels) * features.sum([2, 3])).sum(1, keepdim=True), None
-    return logit, D.classifier(features.flatten(1))
+    if hasattr(D, "embed"):
+        logit = logit + (D.embed(labels) * features.sum([2, 3])).sum(1, keepdim=True)
+    return logit, D.classifier(features.flatten(1)) if D.conditioning == "acgan" else None
 
 
-def add_class_layers(D, width, classes, conditioning):
+def add_class_layers(D, width, classes, conditioning, acgan_projection):
     D.conditioning = conditioning
-    if conditioning == "projection":
+    if conditioning == "projection" or acgan_projection:
         D.embed = nn.Embedding(classes, width)
         # As dcgan draws it: Embedding's N(0, 1) summed over 16 positions dwarfs the logit.
         bound = 1 / math.sqrt(width * 16)
         nn.init.uniform_(D.embed.weight, -bound, bound)
-    else:
+    if conditioning == "acgan":
         D.classifier = nn.Linear(width * 4 * 4, classes)
 
 
@@ -162,7 +167,7 @@ def with_minibatch_std(D, features):
 class NotebookDiscriminator(nn.Module):
     """The notebook's Discriminator with `embed` (projection) or `classifier` (acgan) after fc."""
 
-    def __init__(self, conv_dim, classes, conditioning, minibatch_std=0):
+    def __init__(self, conv_dim, classes, conditioning, minibatch_std=0, acgan_projection=False):
         super().__init__()
         self.conv_dim = conv_dim
         self.conv1 = conv(3, conv_dim, 4, batch_norm=False)
@@ -170,7 +175,7 @@ class NotebookDiscriminator(nn.Module):
         self.conv3 = conv(conv_dim * 2, conv_dim * 4, 4)
         self.minibatch_std = MinibatchStd(minibatch_std) if minibatch_std else None
         self.fc = nn.Linear((conv_dim * 4 + (1 if minibatch_std else 0)) * 4 * 4, 1)
-        add_class_layers(self, conv_dim * 4, classes, conditioning)
+        add_class_layers(self, conv_dim * 4, classes, conditioning, acgan_projection)
 
     def forward(self, x, labels):
         out = F.leaky_relu(self.conv1(x), 0.2)
@@ -207,7 +212,7 @@ class ExamplesDiscriminator(nn.Module):
     """pytorch/examples' Discriminator at 32x32 returning the logit (no Sigmoid), with `embed` or
     `classifier` beside `main`."""
 
-    def __init__(self, ndf, classes, conditioning, minibatch_std=0):
+    def __init__(self, ndf, classes, conditioning, minibatch_std=0, acgan_projection=False):
         super().__init__()
         self.minibatch_std = MinibatchStd(minibatch_std) if minibatch_std else None
         # 3 x 32 x 32 -> ndf x 16 x 16 -> 2ndf x 8 x 8 -> 4ndf x 4 x 4 -> 1 x 1 x 1
@@ -218,7 +223,7 @@ class ExamplesDiscriminator(nn.Module):
             nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 4),
             nn.LeakyReLU(0.2, inplace=True),
             nn.Conv2d(ndf * 4 + (1 if minibatch_std else 0), 1, 4, 1, 0, bias=False))
-        add_class_layers(self, ndf * 4, classes, conditioning)
+        add_class_layers(self, ndf * 4, classes, conditioning, acgan_projection)
 
     def forward(self, images, labels):
         features = self.main[:-1](images)
@@ -226,12 +231,14 @@ class ExamplesDiscriminator(nn.Module):
                      labels)
 
 
-def build(arch, conditioning, z_size=Z_SIZE, conv_dim=CONV_DIM, classes=CLASSES, minibatch_std=0):
+def build(arch, conditioning, z_size=Z_SIZE, conv_dim=CONV_DIM, classes=CLASSES, minibatch_std=0,
+          acgan_projection=False):
     if arch == "notebook":
         return (NotebookGenerator(z_size, conv_dim, classes, conditioning),
-                NotebookDiscriminator(conv_dim, classes, conditioning, minibatch_std))
+                NotebookDiscriminator(conv_dim, classes, conditioning, minibatch_std,
+                                      acgan_projection))
     return (ExamplesGenerator(z_size, conv_dim, classes, conditioning),
-            ExamplesDiscriminator(conv_dim, classes, conditioning, minibatch_std))
+            ExamplesDiscriminator(conv_dim, classes, conditioning, minibatch_std, acgan_projection))
 
 
 def draw_z(arch, n):
@@ -262,10 +269,10 @@ def g_loss_of(G, D, z, labels):
     return loss
 
 
-def generate_case(folder, arch, conditioning, minibatch_std, seed):
+def generate_case(folder, arch, conditioning, minibatch_std, acgan_projection, seed):
     os.makedirs(folder, exist_ok=True)
     torch.manual_seed(seed)
-    G, D = build(arch, conditioning, minibatch_std=minibatch_std)
+    G, D = build(arch, conditioning, minibatch_std=minibatch_std, acgan_projection=acgan_projection)
     labels_of = lambda: torch.randint(0, CLASSES, (BATCH,))  # noqa: E731
     # As after some training: class gains and biases away from 1 and 0, running statistics of
     # their own, so that a mix-up of classes, gains or statistics shows.
@@ -321,9 +328,9 @@ def generate_case(folder, arch, conditioning, minibatch_std, seed):
 
 
 def generate(folder):
-    for seed, (arch, conditioning, minibatch_std) in enumerate(CASES):
-        generate_case(case_folder(folder, arch, conditioning, minibatch_std), arch, conditioning,
-                      minibatch_std, 30 + seed)
+    for seed, (arch, conditioning, minibatch_std, acgan_projection) in enumerate(CASES):
+        generate_case(case_folder(folder, arch, conditioning, minibatch_std, acgan_projection), arch,
+                      conditioning, minibatch_std, acgan_projection, 30 + seed)
     print("conditional_reference: wrote %s (PyTorch %s)" % (folder, torch.__version__))
 
 
@@ -331,12 +338,13 @@ def from_state_dicts(g_state, d_state, minibatch_std=0):
     """The classes above built from the keys and shapes of two state_dicts (and D's minibatch std
     group size, which they do not hold), then loaded strictly."""
     arch = "pytorch-examples" if "main.0.weight" in d_state else "notebook"
-    conditioning = "projection" if "embed.weight" in d_state else "acgan"
+    conditioning = "acgan" if "classifier.weight" in d_state else "projection"
+    acgan_projection = conditioning == "acgan" and "embed.weight" in d_state
     classes = d_state["embed.weight" if conditioning == "projection" else "classifier.weight"].shape[0]
     conv_dim = d_state["main.0.weight" if arch != "notebook" else "conv1.0.weight"].shape[0]
     first = g_state["fc.weight"].shape[1] if arch == "notebook" else g_state["main.0.weight"].shape[0]
     z_size = first - (classes if conditioning == "acgan" else 0)
-    G, D = build(arch, conditioning, z_size, conv_dim, classes, minibatch_std)
+    G, D = build(arch, conditioning, z_size, conv_dim, classes, minibatch_std, acgan_projection)
     G.load_state_dict(g_state)  # strict: every key, no other
     D.load_state_dict(d_state)
     return G, D, arch, conditioning, classes

@@ -727,14 +727,16 @@ TEST(Commands, SummaryGivesTheNotebookParameterCounts) {
   EXPECT_EQ(json.at("discriminator").at("total_params"), 167809) << r.out;
   expect_input_error(dcgan({"summary", "--conv-dim", "0"}, tmp.path()), "--conv-dim");
   // AC-GAN: fc takes 10 more inputs (10 x 2,048 weights); D's classifier maps 2,048 features to
-  // 10 classes (20,480 weights and 10 biases), and its minibatch std channel (4 x 4 positions)
-  // gives fc 16 more weights. The counts `train --conditional acgan` logs.
+  // 10 classes (20,480 weights and 10 biases), its minibatch std channel (4 x 4 positions)
+  // gives fc 16 more weights, and the projection term a 10 x 128 class embedding. The counts
+  // `train --conditional acgan` logs.
   const auto acgan =
       dcgan({"summary", "--conv-dim", "32", "--conditional", "acgan", "--json"}, tmp.path());
   ASSERT_EQ(acgan.code, 0) << describe(acgan);
   const auto acgan_json = nlohmann::json::parse(acgan.out);
   EXPECT_EQ(acgan_json.at("generator").at("total_params"), 372416 + 20480) << acgan.out;
-  EXPECT_EQ(acgan_json.at("discriminator").at("total_params"), 167809 + 20490 + 16) << acgan.out;
+  EXPECT_EQ(acgan_json.at("discriminator").at("total_params"), 167809 + 20490 + 16 + 1280)
+      << acgan.out;
   const auto& d_layers = acgan_json.at("discriminator").at("layers");
   EXPECT_EQ(d_layers.back().at("name"), "classifier");
   EXPECT_EQ(d_layers.back().at("params"), 20490);
@@ -743,9 +745,9 @@ TEST(Commands, SummaryGivesTheNotebookParameterCounts) {
   });
   ASSERT_NE(std_layer, d_layers.end()) << acgan.out;
   EXPECT_EQ(std_layer->at("output_shape"), nlohmann::json({1, 129, 4, 4}));
-  const auto plain = dcgan(
-      {"summary", "--conv-dim", "32", "--conditional", "acgan", "--minibatch-std", "0", "--json"},
-      tmp.path());
+  const auto plain = dcgan({"summary", "--conv-dim", "32", "--conditional", "acgan",
+                            "--minibatch-std", "0", "--no-acgan-projection", "--json"},
+                           tmp.path());
   ASSERT_EQ(plain.code, 0) << describe(plain);
   EXPECT_EQ(nlohmann::json::parse(plain.out).at("discriminator").at("total_params"),
             167809 + 20490);
@@ -1040,6 +1042,8 @@ TEST(Conditional, TrainThenGenerateClassesAndPlates) {
   EXPECT_EQ(config.at("g_class_weight"), 0.5);
   // AC-GAN's D judges with the minibatch standard deviation unless told otherwise.
   EXPECT_EQ(config.at("minibatch_std"), dcgan::models::kAcganMinibatchStd);
+  // ... and with projection's class term in its logit.
+  EXPECT_EQ(config.at("acgan_projection"), true);
   // 10 rows (the digits) of 3 columns, 34 px a cell.
   EXPECT_EQ(png_size(read_bytes((tmp.path() / "run" / "samples" / "epoch_001.png").string())),
             (std::pair<uint32_t, uint32_t>{3 * 34 + 2, 10 * 34 + 2}));
@@ -1047,6 +1051,7 @@ TEST(Conditional, TrainThenGenerateClassesAndPlates) {
   const auto info = dcgan::train::read_checkpoint_info(checkpoint);
   EXPECT_EQ(info.conditioning, dcgan::models::Conditioning::kAcgan);
   EXPECT_EQ(info.minibatch_std, dcgan::models::kAcganMinibatchStd);
+  EXPECT_TRUE(info.acgan_projection);
   EXPECT_EQ(info.class_names,
             (std::vector<std::string>{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}));
 
@@ -1121,10 +1126,14 @@ TEST(Conditional, ClassesOfAnUnconditionalCheckpointAndBadConditionalOptionsAreR
   dcgan::test::write_svhn(tmp.file("digits.mat"), 8);
   auto args = dcgan::test::tiny_train_args(tmp.file("digits.mat"), tmp.path() / "run", 3);
   const std::vector<std::pair<std::vector<std::string>, std::string>> refused = {
-      {{"--conditional", "projection", "--no-batch-norm"}, "cannot be combined with --no-batch-norm"},
+      {{"--conditional", "projection", "--no-batch-norm"},
+       "cannot be combined with --no-batch-norm"},
       {{"--conditional", "projection", "--g-class-weight", "0.5"},
        "--g-class-weight weighs AC-GAN's class loss; it needs --conditional acgan"},
-      {{"--conditional", "acgan", "--g-class-weight=-1"}, "--g-class-weight must be 0 or a positive"},
+      {{"--conditional", "acgan", "--g-class-weight=-1"},
+       "--g-class-weight must be 0 or a positive"},
+      {{"--conditional", "projection", "--no-acgan-projection"},
+       "--no-acgan-projection is AC-GAN's discriminator; it needs --conditional acgan"},
   };
   for (const auto& [options, message] : refused) {
     auto command = args;

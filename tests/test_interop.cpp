@@ -795,11 +795,13 @@ struct ConditionalCase {
   Arch arch;
   Conditioning conditioning;
   int64_t minibatch_std = 0;  // D's group size (--minibatch-std)
-  // The reference's folder: notebook_projection, pytorch_examples_acgan_mbstd4, ...
+  bool acgan_projection = false;  // D's logit has the projection term too (acgan's default)
+  // The reference's folder: notebook_projection, pytorch_examples_acgan_mbstd4_proj, ...
   std::string folder() const {
     return (arch == Arch::kNotebook ? "notebook_" : "pytorch_examples_") +
            dcgan::models::to_string(conditioning) +
-           (minibatch_std ? "_mbstd" + std::to_string(minibatch_std) : "");
+           (minibatch_std ? "_mbstd" + std::to_string(minibatch_std) : "") +
+           (acgan_projection ? "_proj" : "");
   }
 };
 
@@ -811,6 +813,8 @@ const std::vector<ConditionalCase> kConditionalCases = {
     {Arch::kPytorchExamples, Conditioning::kAcgan},
     {Arch::kNotebook, Conditioning::kAcgan, 4},
     {Arch::kPytorchExamples, Conditioning::kAcgan, 4},
+    {Arch::kNotebook, Conditioning::kAcgan, 4, true},
+    {Arch::kPytorchExamples, Conditioning::kAcgan, 4, true},
 };
 
 std::string conditional_reference(const ConditionalCase& c, const std::string& name) {
@@ -826,6 +830,7 @@ dcgan::train::Gan conditional_gan(const ConditionalCase& c) {
   auto g_options = dcgan::interop::generator_options(g_state, "G.pt");
   const auto d_options = dcgan::interop::discriminator_options(d_state, "D.pt");
   EXPECT_EQ(d_options.conditioning(), c.conditioning);
+  EXPECT_EQ(d_options.acgan_projection(), c.acgan_projection);
   EXPECT_EQ(d_options.classes(), 3);
   if (c.conditioning == Conditioning::kAcgan) {
     EXPECT_EQ(g_options.conditioning(), Conditioning::kNone);  // its keys cannot tell
@@ -847,6 +852,7 @@ dcgan::train::Gan conditional_gan(const ConditionalCase& c) {
   options.conditioning = c.conditioning;
   options.classes = 3;
   options.minibatch_std = c.minibatch_std;
+  options.acgan_projection = c.acgan_projection;
   dcgan::train::Gan gan(options, torch::kCPU);
   dcgan::interop::load_pytorch_state_dict(gan.generator, g_state, "G.pt");
   dcgan::interop::load_pytorch_state_dict(gan.discriminator, d_state, "D.pt");
@@ -887,6 +893,7 @@ dcgan::train::GanOptions tiny_options(const ConditionalCase& c) {
   options.arch = c.arch;
   options.conditioning = c.conditioning;
   options.minibatch_std = c.minibatch_std;
+  options.acgan_projection = c.acgan_projection;
   return options;
 }
 

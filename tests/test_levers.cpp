@@ -274,6 +274,60 @@ TEST(MinibatchStd, DiscriminatorJudgesEachImageWithItsGroup) {
   }
 }
 
+TEST(AcganProjection, LogitAddsTheClassTermAndTheClassifierStays) {
+  using dcgan::models::Arch;
+  using dcgan::models::Conditioning;
+  torch::manual_seed(5);
+  for (const auto arch : {Arch::kNotebook, Arch::kPytorchExamples}) {
+    SCOPED_TRACE(dcgan::models::to_string(arch));
+    const auto options = dcgan::models::DiscriminatorOptions(4)
+                             .arch(arch)
+                             .conditioning(Conditioning::kAcgan)
+                             .classes(3)
+                             .minibatch_std(2);
+    dcgan::models::Discriminator with(
+        dcgan::models::DiscriminatorOptions(options).acgan_projection(true));
+    dcgan::models::Discriminator without(options);
+    ASSERT_FALSE(with->embed.is_empty());
+    ASSERT_FALSE(with->classifier.is_empty());
+    EXPECT_TRUE(without->embed.is_empty());
+    EXPECT_EQ(with->embed->weight.sizes(), (torch::IntArrayRef{3, 16}));  // classes x W0
+
+    torch::NoGradGuard no_grad;
+    with->eval();
+    const auto images = torch::rand({4, 3, 32, 32}) * 2 - 1;
+    const auto labels = torch::tensor({0, 1, 2, 0}, torch::kInt64);
+    const auto relabelled = torch::tensor({1, 1, 0, 2}, torch::kInt64);
+    // The class term, by hand: <embed(label), the last features summed over the 4 x 4 positions>.
+    torch::Tensor features;
+    const auto judged =
+        with->judge(images, labels, [&](const std::string& layer, const torch::Tensor& x) {
+          if (layer == "leaky_relu" + std::to_string(with->halvings())) features = x;
+        });
+    const auto pooled = features.sum({2, 3});
+    const auto term = [&](const torch::Tensor& y) {
+      return (with->embed->weight.index_select(0, y) * pooled).sum(1, true);
+    };
+    const auto plain = with->forward(images);  // no labels: no class term
+    EXPECT_TRUE(torch::allclose(judged.logit, plain + term(labels), 1e-5, 1e-6));
+    const auto other = with->judge(images, relabelled);
+    EXPECT_TRUE(torch::allclose(other.logit, plain + term(relabelled), 1e-5, 1e-6));
+    EXPECT_GT((other.logit - judged.logit).abs().max().item<double>(), 1e-6);
+    EXPECT_TRUE(torch::equal(other.class_logits, judged.class_logits))
+        << "the classifier reads the image, not the label";
+    // Without the term, the label changes nothing of the logit.
+    without->eval();
+    EXPECT_TRUE(torch::equal(without->judge(images, labels).logit,
+                             without->judge(images, relabelled).logit));
+  }
+  EXPECT_THROW(
+      dcgan::models::Discriminator(dcgan::models::DiscriminatorOptions(4)
+                                       .conditioning(dcgan::models::Conditioning::kProjection)
+                                       .classes(3)
+                                       .acgan_projection(true)),
+      c10::Error);
+}
+
 TEST(LearningRates, EachNetworkGetsItsOwn) {
   auto lr_of = [](torch::optim::Adam& adam) {
     return static_cast<torch::optim::AdamOptions&>(adam.param_groups()[0].options()).lr();
@@ -397,6 +451,24 @@ TEST(LeverCheckpoints, RecordTheNetworksAndLoadThem) {
   Gan other(GanOptions{4, 8}, torch::kCPU);
   dcgan::test::expect_error([&] { dcgan::train::load_checkpoint(path, other); },
                             {"another architecture", "no batch norm", "minibatch std 3"});
+
+  // AC-GAN's projection term: recorded, loaded, and told apart from the original AC-GAN's D.
+  GanOptions acgan{4, 8};
+  acgan.conditioning = dcgan::models::Conditioning::kAcgan;
+  acgan.classes = 3;
+  acgan.acgan_projection = true;
+  Gan with(acgan, torch::kCPU);
+  progress.class_names = {"a", "b", "c"};
+  const auto with_path = dir.file("acgan.pt");
+  dcgan::test::write_bytes(with_path, dcgan::train::serialize_checkpoint(with, progress));
+  EXPECT_TRUE(dcgan::train::read_checkpoint_info(with_path).acgan_projection);
+  auto loaded = dcgan::train::load_discriminator(with_path, torch::kCPU);
+  ASSERT_FALSE(loaded->embed.is_empty());
+  EXPECT_TRUE(torch::equal(loaded->embed->weight, with.discriminator->embed->weight));
+  acgan.acgan_projection = false;
+  Gan original(acgan, torch::kCPU);
+  dcgan::test::expect_error([&] { dcgan::train::load_checkpoint(with_path, original); },
+                            {"another architecture", "acgan with projection", "expected"});
 }
 
 }  // namespace

@@ -51,14 +51,23 @@ int summary_command(int argc, char** argv) {
   options.add_options()("conv-dim", "Model width (32 is the notebook's model)",
                         cxxopts::value<int64_t>()->default_value("128"))(
       "z-size", "Latent vector length", cxxopts::value<int64_t>()->default_value("100"))(
-      "image-size", "Image side: 32, 64, 128 or 256", cxxopts::value<int64_t>()->default_value("32"))(
-      "arch", "notebook or pytorch-examples", cxxopts::value<std::string>()->default_value("notebook"))(
-      "conditional", "none, acgan or projection: the class-conditional models (as train's "
-      "--conditional)", cxxopts::value<std::string>()->default_value("none"))(
+      "image-size", "Image side: 32, 64, 128 or 256",
+      cxxopts::value<int64_t>()->default_value("32"))(
+      "arch", "notebook or pytorch-examples",
+      cxxopts::value<std::string>()->default_value("notebook"))(
+      "conditional",
+      "none, acgan or projection: the class-conditional models (as train's "
+      "--conditional)",
+      cxxopts::value<std::string>()->default_value("none"))(
       "classes", "Classes of a conditional model", cxxopts::value<int64_t>()->default_value("10"))(
-      "minibatch-std", "D's minibatch std group size, as train's --minibatch-std (default: " +
-      std::to_string(models::kAcganMinibatchStd) + " with --conditional acgan, else 0)",
+      "minibatch-std",
+      "D's minibatch std group size, as train's --minibatch-std (default: " +
+          std::to_string(models::kAcganMinibatchStd) + " with --conditional acgan, else 0)",
       cxxopts::value<int64_t>()->default_value("0"))(
+      "no-acgan-projection",
+      "acgan: D without the projection term, as train's "
+      "--no-acgan-projection (default: off)",
+      cxxopts::value<bool>()->default_value("false"))(
       "json", "Print one JSON object instead of tables (default: off)",
       cxxopts::value<bool>()->default_value("false"));
   // clang-format on
@@ -85,6 +94,8 @@ int summary_command(int argc, char** argv) {
                                  ? (*args)["minibatch-std"].as<int64_t>()
                                  : models::default_minibatch_std(conditioning);
   models::check_minibatch_std_option(minibatch_std);
+  const bool acgan_projection =
+      models::default_acgan_projection(conditioning) && !(*args)["no-acgan-projection"].as<bool>();
   models::Generator generator(models::GeneratorOptions(z_size, conv_dim)
                                   .image_size(image_size)
                                   .arch(arch)
@@ -95,7 +106,8 @@ int summary_command(int argc, char** argv) {
                                           .arch(arch)
                                           .minibatch_std(minibatch_std)
                                           .conditioning(conditioning)
-                                          .classes(classes)};
+                                          .classes(classes)
+                                          .acgan_projection(acgan_projection)};
   const auto side = std::to_string(image_size) + "x" + std::to_string(image_size);
   const auto g = models::summarize(generator);
   const auto d = models::summarize(discriminator);
@@ -109,8 +121,9 @@ int summary_command(int argc, char** argv) {
                        std::to_string(conv_dim) +
                        (classes ? ", " + method + " over " + std::to_string(classes) + " classes"
                                 : "");
-    const auto d_model =
-        model + (minibatch_std ? ", minibatch std " + std::to_string(minibatch_std) : "");
+    const auto d_model = model +
+                         (minibatch_std ? ", minibatch std " + std::to_string(minibatch_std) : "") +
+                         (acgan_projection ? ", projection term" : "");
     std::cout << models::to_table("Generator (" + model + ", z_size " + std::to_string(z_size) +
                                       ")",
                                   g)

@@ -50,7 +50,11 @@ void add_lever_options(cxxopts::Options& options, const train::TrainConfig& d) {
       "g-class-weight",
       "acgan: weight of the class loss in G's loss; below 1 G draws the digit less "
       "stereotypically (docs/QUALITY.md); D's classifier always learns at 1",
-      cxxopts::value<double>()->default_value(number(d.g_class_weight)));
+      cxxopts::value<double>()->default_value(number(d.g_class_weight)))(
+      "no-acgan-projection",
+      "acgan: D's real/fake logit without the projection term <class embedding, D's features> "
+      "(the original AC-GAN; docs/QUALITY.md) (default: off, i.e. acgan's D has the term)",
+      cxxopts::value<bool>()->default_value("false"));
   // clang-format on
 }
 
@@ -81,9 +85,13 @@ void read_lever_options(const cxxopts::ParseResult& args, train::TrainConfig& co
   config.batch_norm = !args["no-batch-norm"].as<bool>();
   config.conditional = args["conditional"].as<std::string>();
   config.g_class_weight = args["g-class-weight"].as<double>();
+  // Off only when typed: apply_recipe turns it on for acgan otherwise.
+  config.acgan_projection = !args["no-acgan-projection"].as<bool>();
   // A resumed run's method is in its config.json, not on the command line.
   if (args.count("g-class-weight") && !args.count("resume") && config.conditional != "acgan")
     throw InputError("--g-class-weight weighs AC-GAN's class loss; it needs --conditional acgan");
+  if (args.count("no-acgan-projection") && !args.count("resume") && config.conditional != "acgan")
+    throw InputError("--no-acgan-projection is AC-GAN's discriminator; it needs --conditional acgan");
 }
 
 }  // namespace dcgan::cli

@@ -222,6 +222,7 @@ int train_command(int argc, char** argv) {
   for (const auto& kv : args.arguments()) given.insert(kv.key());
   if (given.count("no-plot")) given.insert("plot");
   if (given.count("no-batch-norm")) given.insert("batch-norm");
+  if (given.count("no-acgan-projection")) given.insert("acgan-projection");
   train::apply_recipe(config, given);
 
   if (args.count("resume")) {

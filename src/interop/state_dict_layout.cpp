@@ -307,13 +307,19 @@ models::DiscriminatorOptions discriminator_options(const serialization::TensorDi
   auto options = models::DiscriminatorOptions(/*conv_dim=*/first.size(0))
                      .image_size(image_side(k, source))
                      .arch(examples ? Arch::kPytorchExamples : Arch::kNotebook);
-  // Projection: a class embedding `embed`; AC-GAN: a classifier head `classifier`.
-  if (const auto* embed = find(state, "embed.weight")) {
+  // Projection: a class embedding `embed`; AC-GAN: a classifier head `classifier`, and the
+  // embedding too when its logit has the projection term.
+  const auto* embed = find(state, "embed.weight");
+  if (const auto* classifier = find(state, "classifier.weight")) {
+    options.conditioning(models::Conditioning::kAcgan)
+        .classes(classes_of(*classifier, "classifier.weight", source))
+        .acgan_projection(embed != nullptr);
+    if (embed && classes_of(*embed, "embed.weight", source) != options.classes()) {
+      throw InputError(source + ": embed.weight and classifier.weight hold different class counts");
+    }
+  } else if (embed) {
     options.conditioning(models::Conditioning::kProjection)
         .classes(classes_of(*embed, "embed.weight", source));
-  } else if (const auto* classifier = find(state, "classifier.weight")) {
-    options.conditioning(models::Conditioning::kAcgan)
-        .classes(classes_of(*classifier, "classifier.weight", source));
   }
   return options;
 }

@@ -291,11 +291,12 @@ torch::jit::Module discriminator_module(models::Discriminator& discriminator,
     module.define(features + "\n" + forward + "\n" + probability);
     return module;
   }
-  // Conditional: forward(images, labels) for both methods; projection adds the class term of
-  // models::projection_term, acgan's classifier is classify(images).
+  // Conditional: forward(images, labels) for both methods; projection (and acgan with
+  // acgan_projection) adds the class term of models::projection_term, acgan's classifier is
+  // classify(images).
   std::string forward = "def forward(self, images: Tensor, labels: Tensor) -> Tensor:\n";
   forward += "    h = self.features(images)\n" + logit_of_h;
-  if (o.conditioning() == models::Conditioning::kProjection) {
+  if (!discriminator->embed.is_empty()) {
     forward += "    pooled = h.view(" + ints({-1, width, 4, 4}) + ").sum([2, 3])\n";
     forward +=
         "    logit = logit + (self.embed_weight.index_select(0, labels) * pooled).sum(1, True)\n";
@@ -388,13 +389,16 @@ serialization::TensorDict exported_module_state(const torch::jit::Module& module
     load_tensors(module, *generator, path);
     return pytorch_state_dict(generator);
   }
-  models::Discriminator discriminator(models::DiscriminatorOptions(conv_dim)
-                                          .image_size(image_size)
-                                          .arch(arch)
-                                          .batch_norm(batch_norm)
-                                          .minibatch_std(said.minibatch_std)
-                                          .conditioning(said.conditioning)
-                                          .classes(count));
+  models::Discriminator discriminator(
+      models::DiscriminatorOptions(conv_dim)
+          .image_size(image_size)
+          .arch(arch)
+          .batch_norm(batch_norm)
+          .minibatch_std(said.minibatch_std)
+          .conditioning(said.conditioning)
+          .classes(count)
+          .acgan_projection(said.conditioning == models::Conditioning::kAcgan &&
+                            module.hasattr("embed_weight")));
   load_tensors(module, *discriminator, path);
   return pytorch_state_dict(discriminator);
 }

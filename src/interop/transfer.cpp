@@ -227,11 +227,13 @@ void import_models(ImportOptions options) {
                        "hold; give it with --minibatch-std N");
     }
     config.minibatch_std = has_channel ? std::max(said, options.minibatch_std) : 0;
+    config.acgan_projection = d_options.acgan_projection();
   } else {
     // A fresh discriminator: as `dcgan train` would build it for this generator.
     config.minibatch_std = options.minibatch_std > 0
                                ? options.minibatch_std
                                : models::default_minibatch_std(g_options.conditioning());
+    config.acgan_projection = models::default_acgan_projection(g_options.conditioning());
   }
   if (options.acgan_classes > 0 && g_options.classes() != options.acgan_classes) {
     throw InputError(options.generator + ": has " + std::to_string(g_options.classes()) +

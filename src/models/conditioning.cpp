@@ -4,6 +4,10 @@
 
 namespace dcgan::models {
 
+bool default_acgan_projection(Conditioning conditioning) {
+  return conditioning == Conditioning::kAcgan;
+}
+
 Conditioning parse_conditioning(const std::string& name) {
   if (name == "none") return Conditioning::kNone;
   if (name == "projection") return Conditioning::kProjection;

@@ -50,7 +50,10 @@ void DiscriminatorImpl::reset() {
   TORCH_CHECK(options_.conditioning() == Conditioning::kNone || (classes >= 2 && classes <= kMaxClasses),
               "Discriminator: a conditional discriminator needs 2-", kMaxClasses,
               " classes, got ", classes);
-  if (options_.conditioning() == Conditioning::kProjection) {
+  TORCH_CHECK(!options_.acgan_projection() || options_.conditioning() == Conditioning::kAcgan,
+              "Discriminator: acgan_projection needs acgan conditioning");
+  // embed before classifier: the order their initial weights are drawn in.
+  if (options_.conditioning() == Conditioning::kProjection || options_.acgan_projection()) {
     embed = register_module("embed", torch::nn::Embedding(torch::nn::EmbeddingOptions(
                                          classes, widths[0])));  // {W0} per class
     // The class term sums the features over 16 positions: drawn like fc's weights (bound
@@ -59,7 +62,8 @@ void DiscriminatorImpl::reset() {
     torch::NoGradGuard no_grad;
     const double bound = 1.0 / std::sqrt(static_cast<double>(widths[0] * 4 * 4));
     embed->weight.uniform_(-bound, bound);
-  } else if (options_.conditioning() == Conditioning::kAcgan) {
+  }
+  if (options_.conditioning() == Conditioning::kAcgan) {
     classifier = register_module("classifier",
                                  torch::nn::Linear(widths[0] * 4 * 4, classes));  // -> {classes}
   }

@@ -141,6 +141,9 @@ CheckpointInfo read_info(torch::serialize::InputArchive& archive, const std::str
     info.minibatch_std = minibatch_std.item<int64_t>();
     if (info.minibatch_std < 0) throw InputError(path + ": checkpoint has invalid model sizes");
   }
+  torch::Tensor acgan_projection;  // absent from checkpoints written before it
+  if (archive.try_read("acgan_projection", acgan_projection))
+    info.acgan_projection = acgan_projection.item<int64_t>() != 0;
   torch::Tensor conditioning, class_names;
   if (archive.try_read("conditioning", conditioning)) {
     const auto name = tensor_string(conditioning.cpu());
@@ -176,6 +179,7 @@ std::string serialize_checkpoint(Gan& gan, const TrainingProgress& progress) {
   if (gan.options.conditional()) {
     archive.write("conditioning", string_tensor(models::to_string(gan.options.conditioning)));
     archive.write("class_names", string_tensor(nlohmann::json(progress.class_names).dump()));
+    archive.write("acgan_projection", int_tensor(gan.options.acgan_projection ? 1 : 0));
   }
   archive.write("epochs_done", int_tensor(progress.epochs_done));
   archive.write("batch_in_epoch", int_tensor(progress.batch_in_epoch));
@@ -236,6 +240,7 @@ GanOptions gan_options(const CheckpointInfo& info) {
   options.batch_norm = info.batch_norm;
   options.spectral_norm = info.spectral_norm;
   options.minibatch_std = info.minibatch_std;
+  options.acgan_projection = info.acgan_projection;
   options.conditioning = info.conditioning;
   options.classes =
       info.conditioning == models::Conditioning::kNone ? 0 : static_cast<int64_t>(info.class_names.size());
@@ -251,7 +256,8 @@ std::string describe(const CheckpointInfo& info) {
          (info.minibatch_std > 0 ? ", minibatch std " + std::to_string(info.minibatch_std) : "") +
          (info.conditioning == models::Conditioning::kNone
               ? ""
-              : ", conditional (" + models::to_string(info.conditioning) + ", " +
+              : ", conditional (" + models::to_string(info.conditioning) +
+                    (info.acgan_projection ? " with projection" : "") + ", " +
                     std::to_string(info.class_names.size()) + " classes)");
 }
 
@@ -263,6 +269,7 @@ TrainingProgress load_checkpoint(const std::string& path, Gan& gan) {
       info.batch_norm != gan.options.batch_norm ||
       info.spectral_norm != gan.options.spectral_norm ||
       info.minibatch_std != gan.options.minibatch_std ||
+      info.acgan_projection != gan.options.acgan_projection ||
       info.conditioning != gan.options.conditioning ||
       gan_options(info).classes != gan.options.classes) {
     CheckpointInfo wanted = info;
@@ -273,6 +280,7 @@ TrainingProgress load_checkpoint(const std::string& path, Gan& gan) {
     wanted.batch_norm = gan.options.batch_norm;
     wanted.spectral_norm = gan.options.spectral_norm;
     wanted.minibatch_std = gan.options.minibatch_std;
+    wanted.acgan_projection = gan.options.acgan_projection;
     wanted.conditioning = gan.options.conditioning;
     wanted.class_names.assign(static_cast<size_t>(gan.options.classes), "");
     throw InputError(path + ": checkpoint is of another architecture (" + describe(info) +

@@ -68,6 +68,9 @@ void apply_recipe(TrainConfig& c, const std::set<std::string>& given) {
   if (c.arch == "pytorch-examples" && !given.count("weights-init")) c.weights_init = "normal";
   if (!given.count("minibatch-std"))
     c.minibatch_std = models::default_minibatch_std(models::parse_conditioning(c.conditional));
+  if (!given.count("acgan-projection"))
+    c.acgan_projection =
+        models::default_acgan_projection(models::parse_conditioning(c.conditional));
   const Recipe* recipe = find_recipe(c.recipe);
   if (recipe == nullptr) return;  // validate() names the recipes
   for (const auto& [option, value] : recipe->flags) {
@@ -182,6 +185,7 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"augment_strength", c.augment_strength},
           {"spectral_norm", c.spectral_norm},
           {"minibatch_std", c.minibatch_std},
+          {"acgan_projection", c.acgan_projection},
           {"conditional", c.conditional},
           {"g_class_weight", c.g_class_weight},
           {"batch_norm", c.batch_norm},
@@ -232,6 +236,7 @@ TrainConfig config_from_json(const nlohmann::json& j) {
   c.augment_strength = j.value("augment_strength", 1.0);
   c.spectral_norm = j.value("spectral_norm", false);
   c.minibatch_std = j.value("minibatch_std", int64_t{0});
+  c.acgan_projection = j.value("acgan_projection", false);
   c.conditional = j.value("conditional", std::string("none"));
   c.g_class_weight = j.value("g_class_weight", 1.0);
   c.batch_norm = j.value("batch_norm", true);
@@ -274,6 +279,7 @@ TrainConfig merge_for_resume(const TrainConfig& saved, const TrainConfig& given,
     std::string key = name;
     std::replace(key.begin(), key.end(), '-', '_');
     if (key == "no_batch_norm") key = "batch_norm";
+    if (key == "no_acgan_projection") key = "acgan_projection";
     if (!saved_json.contains(key)) continue;
     if (saved_json[key] != given_json[key]) {
       throw InputError("--" + name + " " + given_json[key].dump() +

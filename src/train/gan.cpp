@@ -83,7 +83,8 @@ models::DiscriminatorOptions GanOptions::discriminator() const {
       .spectral_norm(spectral_norm)
       .minibatch_std(minibatch_std)
       .conditioning(conditioning)
-      .classes(classes);
+      .classes(classes)
+      .acgan_projection(acgan_projection);
 }
 
 GanOptions gan_options(const TrainConfig& config) {
@@ -101,6 +102,7 @@ GanOptions gan_options(const TrainConfig& config) {
   o.batch_norm = config.batch_norm;
   o.spectral_norm = config.spectral_norm;
   o.minibatch_std = config.minibatch_std;
+  o.acgan_projection = config.acgan_projection;
   o.loss = parse_loss(config.loss);
   o.augment = parse_augment_policy(config.augment, config.augment_strength);
   o.conditioning = models::parse_conditioning(config.conditional);

@@ -23,7 +23,9 @@ namespace dcgan::interop {
 //   `bias` (Embedding(classes, features): gain.weight, bias.weight), e.g. t_conv1.1.gain.weight;
 //   D gets `embed.weight` (Embedding(classes, W0)), after fc / conv_out;
 // - acgan: G's first layer (fc, or main.0) takes z_size + classes inputs, z then the one-hot
-//   label; D gets `classifier.weight` and `classifier.bias` (Linear(W0 * 4 * 4, classes)).
+//   label; D gets `classifier.weight` and `classifier.bias` (Linear(W0 * 4 * 4, classes)), and
+//   with the projection term (the default; not with --no-acgan-projection) projection's
+//   `embed.weight` as well.
 // A discriminator with a minibatch standard deviation channel (--minibatch-std) has no more keys:
 // its fc (or last conv) takes W0 + 1 channels.
 serialization::TensorDict pytorch_state_dict(models::Generator& generator);

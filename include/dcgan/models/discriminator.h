@@ -31,6 +31,9 @@ struct DiscriminatorOptions {
   // features> to the logit; acgan adds a classifier head. `classes`: 0 when unconditional.
   TORCH_ARG(Conditioning, conditioning) = Conditioning::kNone;
   TORCH_ARG(int64_t, classes) = 0;
+  // acgan only: the logit also gets projection's class term (an `embed` beside the classifier), so
+  // the real/fake judgement is of the image as that class, not of any image (docs/QUALITY.md).
+  TORCH_ARG(bool, acgan_projection) = false;
 };
 
 // What D says of a batch: one logit per image, and with acgan conditioning the class logits of
@@ -54,8 +57,8 @@ class DiscriminatorImpl : public torch::nn::Module {
   // N x 3 x S x S -> N x 1 logits. `observe`, when given, sees every layer's output in order.
   // A projection discriminator's logit without the class term (judge adds it).
   torch::Tensor forward(const torch::Tensor& images, const LayerObserver& observe = nullptr);
-  // The logits with the class term of `labels` (projection; none when labels are undefined), and
-  // the class logits (acgan).
+  // The logits with the class term of `labels` (projection, acgan_projection; none when labels are
+  // undefined), and the class logits (acgan).
   Judgement judge(const torch::Tensor& images, const torch::Tensor& labels,
                   const LayerObserver& observe = nullptr);
   torch::Tensor probability(const torch::Tensor& images);
@@ -72,7 +75,7 @@ class DiscriminatorImpl : public torch::nn::Module {
   std::vector<torch::nn::BatchNorm2d> bns;
   torch::nn::Linear fc{nullptr};          // notebook
   torch::nn::Conv2d conv_out{nullptr};    // pytorch-examples
-  torch::nn::Embedding embed{nullptr};     // projection: classes x W0
+  torch::nn::Embedding embed{nullptr};    // projection (and acgan_projection): classes x W0
   torch::nn::Linear classifier{nullptr};   // acgan: W0*4*4 -> classes
 
  private:

@@ -50,6 +50,7 @@ struct CheckpointInfo {
   bool batch_norm = true;      // false: trained with --no-batch-norm
   bool spectral_norm = false;  // D trained with --spectral-norm
   int64_t minibatch_std = 0;   // D's minibatch standard deviation group size (--minibatch-std)
+  bool acgan_projection = false;  // acgan D's logit has the projection term too
   // A conditional run (--conditional): how, and its classes' names (class i is class_names[i]).
   models::Conditioning conditioning = models::Conditioning::kNone;
   std::vector<std::string> class_names;

@@ -35,6 +35,8 @@ struct TrainConfig {
   // > 0: D's minibatch standard deviation over groups of this many images (0: off). A run that
   // does not set it gets models::default_minibatch_std (apply_recipe).
   int64_t minibatch_std = 0;
+  // acgan: D's logit also gets the projection term; on unless --no-acgan-projection (apply_recipe).
+  bool acgan_projection = false;
   bool batch_norm = true;                // false: --no-batch-norm
   std::string conditional = "none";      // none | projection | acgan (see models/conditioning.h)
   double g_class_weight = 0.3;           // acgan: weight of G's class loss (docs/QUALITY.md)

@@ -36,6 +36,7 @@ struct GanOptions {
   bool batch_norm = true;      // false: --no-batch-norm, in both networks
   bool spectral_norm = false;  // D's layers spectrally normalised
   int64_t minibatch_std = 0;   // > 0: D's minibatch standard deviation group size
+  bool acgan_projection = false;  // acgan: D's logit also gets the projection term
   LossKind loss = LossKind::kBce;
   AugmentPolicy augment{};     // what D's inputs go through (off by default)
   double lr_d = 0;             // > 0: D's learning rate instead of lr (TTUR)
