@@ -296,6 +296,20 @@ TEST_F(TrainTest, ResumeRefusesChangedOptionsButAllowsMoreEpochs) {
   EXPECT_EQ(merged.conv_dim, 4);
   given.conv_dim = 4;  // the same value given again is fine
   EXPECT_NO_THROW(dcgan::train::merge_for_resume(saved, given, {"resume", "epochs", "conv-dim"}));
+
+  // A --no-X switch is named as typed (the CLI also records X for the recipe's sake).
+  saved.conditional = given.conditional = "acgan";
+  saved.acgan_projection = true;
+  given.acgan_projection = false;
+  dcgan::test::expect_error(
+      [&] {
+        dcgan::train::merge_for_resume(saved, given,
+                                       {"resume", "no-acgan-projection", "acgan-projection"});
+      },
+      {"--no-acgan-projection disagrees with the resumed run, which was trained without it"});
+  saved.acgan_projection = false;
+  EXPECT_NO_THROW(dcgan::train::merge_for_resume(
+      saved, given, {"resume", "no-acgan-projection", "acgan-projection"}));
 }
 
 // Any image size: a 64x64 run of each arch (conv_dim 2: one more layer per network than at 32)

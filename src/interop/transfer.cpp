@@ -90,9 +90,12 @@ std::string export_model(const ExportOptions& options) {
                         (info.conditioning == models::Conditioning::kNone
                              ? std::string()
                              : " with " + models::to_string(info.conditioning) + "'s class layers");
-  // D's minibatch std layer says nothing of the generator.
+  // D's minibatch std layer and projection term say nothing of the generator.
   auto described = info;
-  if (options.net == "generator") described.minibatch_std = 0;
+  if (options.net == "generator") {
+    described.minibatch_std = 0;
+    described.acgan_projection = false;
+  }
   return (options.net == "generator" ? "Generator (" : "Discriminator (") +
          train::describe(described) + layout + ")" +
          (options.net == "generator" && info.has_g_ema

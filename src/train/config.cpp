@@ -276,11 +276,18 @@ TrainConfig merge_for_resume(const TrainConfig& saved, const TrainConfig& given,
   const auto saved_json = to_json(saved), given_json = to_json(given);
   for (const auto& name : given_names) {
     if (may_change.count(name)) continue;
+    // The switches typed as --no-X; their names without "no-" are only the recipe's bookkeeping.
+    if (name == "batch-norm" || name == "acgan-projection") continue;
     std::string key = name;
     std::replace(key.begin(), key.end(), '-', '_');
-    if (key == "no_batch_norm") key = "batch_norm";
-    if (key == "no_acgan_projection") key = "acgan_projection";
+    const bool negated = key == "no_batch_norm" || key == "no_acgan_projection";
+    if (negated) key = key.substr(3);
     if (!saved_json.contains(key)) continue;
+    if (negated && saved_json[key] != given_json[key]) {
+      throw InputError("--" + name +
+                       " disagrees with the resumed run, which was trained without it " +
+                       "(omit it, or start a new run)");
+    }
     if (saved_json[key] != given_json[key]) {
       throw InputError("--" + name + " " + given_json[key].dump() +
                        " disagrees with the resumed run's " + saved_json[key].dump() +
