@@ -24,6 +24,7 @@
 #include "dcgan/report/pages.h"
 #include "dcgan/report/run_data.h"
 #include "dcgan/report/svg_plot.h"
+#include "dcgan/train/config.h"
 #include "test_helpers.h"
 #include "tiny_train_args.h"
 
@@ -526,6 +527,18 @@ TEST(ComparePage, OverlaysRunsAndNamesTheSettingsThatDiffer) {
   TempDir tmp;
   const auto a = make_run(tmp.path() / "runs" / "a", 4, {1, 4});
   const auto b = make_run(tmp.path() / "runs" / "b", 2, {2}, /*lr=*/0.001);
+  // Whole configs, as the trainer writes them; b's is from before --minibatch-std and the acgan
+  // projection term, so it lacks their keys: it trained with their defaults, no difference.
+  const auto whole = [](double lr) {
+    auto config = dcgan::train::to_json(dcgan::train::TrainConfig{});
+    config.update(config_for_test(lr));
+    return config;
+  };
+  write_bytes((a / "config.json").string(), whole(0.0002).dump(2));
+  auto older = whole(0.001);
+  older.erase("minibatch_std");
+  older.erase("acgan_projection");
+  write_bytes((b / "config.json").string(), older.dump(2));
   write_bytes((a / "summary.json").string(), R"({"epochs": 4, "images_per_second": 123.4})");
   write_bytes((b / "report.html").string(),
               "<!DOCTYPE html>\n<html><head><meta name=\"dcgan-status\" content=\"interrupted\">");

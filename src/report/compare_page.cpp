@@ -32,7 +32,8 @@ double batches_per_epoch(const RunData& run) {
   return static_cast<double>(most);
 }
 
-// The config keys whose values are not the same in every run (a missing key counts as a value).
+// The config keys whose values are not the same in every run (a key read_run cannot fill in, from a
+// config.json resume cannot read, counts as a value of its own).
 std::vector<std::string> differing_keys(const std::vector<RunData>& runs) {
   static const std::set<std::string> kIgnored = {"out", "command_line", "resume"};
   std::set<std::string> keys;

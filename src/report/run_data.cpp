@@ -8,6 +8,7 @@
 #include <regex>
 #include <sstream>
 
+#include "dcgan/train/config.h"
 #include "dcgan/util/errors.h"
 
 namespace fs = std::filesystem;
@@ -111,6 +112,16 @@ RunData read_run(const std::string& folder) {
   }
   if (!run.config.is_object())
     throw InputError(config_path.string() + ": unreadable run config (not a JSON object)");
+  // A run from before an option has no key for it; it trained with the value --resume reads for
+  // it (config_from_json's), so pages compare that rather than an absent key.
+  try {
+    const auto as_resumed = train::to_json(train::config_from_json(run.config));
+    for (const auto& item : as_resumed.items()) {
+      if (!run.config.contains(item.key())) run.config[item.key()] = item.value();
+    }
+  } catch (const std::exception&) {
+    // A config.json that resume cannot read: the pages show what it holds.
+  }
   run.summary = read_json_or_null(dir / "summary.json");
   if (!run.summary.is_object()) run.summary = nullptr;
 
