@@ -51,23 +51,16 @@ int summary_command(int argc, char** argv) {
   options.add_options()("conv-dim", "Model width (32 is the notebook's model)",
                         cxxopts::value<int64_t>()->default_value("128"))(
       "z-size", "Latent vector length", cxxopts::value<int64_t>()->default_value("100"))(
-      "image-size", "Image side: 32, 64, 128 or 256",
-      cxxopts::value<int64_t>()->default_value("32"))(
-      "arch", "notebook or pytorch-examples",
-      cxxopts::value<std::string>()->default_value("notebook"))(
-      "conditional",
-      "none, acgan or projection: the class-conditional models (as train's "
-      "--conditional)",
-      cxxopts::value<std::string>()->default_value("none"))(
+      "image-size", "Image side: 32, 64, 128 or 256", cxxopts::value<int64_t>()->default_value("32"))(
+      "arch", "notebook or pytorch-examples", cxxopts::value<std::string>()->default_value("notebook"))(
+      "conditional", "none, acgan or projection: the class-conditional models (as train's "
+      "--conditional)", cxxopts::value<std::string>()->default_value("none"))(
       "classes", "Classes of a conditional model", cxxopts::value<int64_t>()->default_value("10"))(
-      "minibatch-std",
-      "D's minibatch std group size, as train's --minibatch-std (default: " +
-          std::to_string(models::kAcganMinibatchStd) + " with --conditional acgan, else 0)",
+      "minibatch-std", "D's minibatch std group size, as train's --minibatch-std (default: " +
+      std::to_string(models::kAcganMinibatchStd) + " with --conditional acgan, else 0)",
       cxxopts::value<int64_t>()->default_value("0"))(
-      "no-acgan-projection",
-      "acgan: D without the projection term, as train's "
-      "--no-acgan-projection (default: off)",
-      cxxopts::value<bool>()->default_value("false"))(
+      "no-acgan-projection", "acgan: D without the projection term, as train's "
+      "--no-acgan-projection (default: off)", cxxopts::value<bool>()->default_value("false"))(
       "json", "Print one JSON object instead of tables (default: off)",
       cxxopts::value<bool>()->default_value("false"));
   // clang-format on
@@ -89,7 +82,8 @@ int summary_command(int argc, char** argv) {
   if (conditioning != models::Conditioning::kNone && (classes < 2 || classes > models::kMaxClasses))
     throw InputError("--classes must be 2-" + std::to_string(models::kMaxClasses) + ", got " +
                      std::to_string(classes));
-  // As train builds D: acgan has the minibatch std layer unless told otherwise.
+  // As train builds D: acgan has the minibatch std layer and the projection term unless told
+  // otherwise.
   const auto minibatch_std = args->count("minibatch-std")
                                  ? (*args)["minibatch-std"].as<int64_t>()
                                  : models::default_minibatch_std(conditioning);

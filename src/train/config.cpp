@@ -66,11 +66,11 @@ void set_option(TrainConfig& c, const std::string& option, const std::string& va
 void apply_recipe(TrainConfig& c, const std::set<std::string>& given) {
   // pytorch/examples initialises every layer as the DCGAN paper does; its users expect that.
   if (c.arch == "pytorch-examples" && !given.count("weights-init")) c.weights_init = "normal";
-  if (!given.count("minibatch-std"))
-    c.minibatch_std = models::default_minibatch_std(models::parse_conditioning(c.conditional));
+  // D's class-conditional defaults (an unknown --conditional is named here as validate would).
+  const auto conditioning = models::parse_conditioning(c.conditional);
+  if (!given.count("minibatch-std")) c.minibatch_std = models::default_minibatch_std(conditioning);
   if (!given.count("acgan-projection"))
-    c.acgan_projection =
-        models::default_acgan_projection(models::parse_conditioning(c.conditional));
+    c.acgan_projection = models::default_acgan_projection(conditioning);
   const Recipe* recipe = find_recipe(c.recipe);
   if (recipe == nullptr) return;  // validate() names the recipes
   for (const auto& [option, value] : recipe->flags) {

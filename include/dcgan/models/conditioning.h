@@ -18,12 +18,12 @@ enum class Conditioning {
   kAcgan,
 };
 
-// "none" | "projection" | "acgan"; InputError otherwise.
 // Whether an acgan D's logit also gets the projection term (acgan_projection in
 // DiscriminatorOptions) when --no-acgan-projection is not given: on for acgan, which measured
 // better with it (docs/QUALITY.md); meaningless otherwise.
 bool default_acgan_projection(Conditioning conditioning);
 
+// "none" | "projection" | "acgan"; InputError otherwise.
 Conditioning parse_conditioning(const std::string& name);
 std::string to_string(Conditioning conditioning);
 
